@@ -1,0 +1,179 @@
+//! The application: shared state, the router, and the server with its background tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Keys;
+use crate::config::Config;
+use crate::db::{DbSettings, Tenants};
+use crate::error::ApiError;
+use crate::http::{health, layers, openapi::ApiDoc};
+
+/// JSON bodies larger than this are refused with 413 (SPEC §2.3).
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub tenants: Arc<Tenants>,
+    pub keys: Arc<Keys>,
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// Opens the data dir, migrates the registry and every tenant, and loads the keys.
+    pub async fn open(config: Config) -> Result<AppState, ApiError> {
+        let settings = DbSettings {
+            synchronous: config.synchronous.to_ascii_uppercase(),
+            readers: config.reader_pool_size as u32,
+        };
+        let tenants = Tenants::open(&config.data_dir, settings, config.max_open_tenants as usize)?;
+        let migrated = tenants.migrate_all().await?;
+        tracing::info!(tenants = migrated, "migrations applied");
+        let keys = Keys::load(&config.jwt_secret, &config.data_dir)?;
+        Ok(AppState {
+            config: Arc::new(config),
+            tenants: Arc::new(tenants),
+            keys: Arc::new(keys),
+            ready: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+/// Every route of the API with its OpenAPI description.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .merge(crate::auth::routes::router())
+        .merge(crate::users::routes::router())
+        .merge(crate::departments::routes::router())
+        .merge(crate::sectors::routes::router())
+        .merge(crate::providers::routes::router())
+        .merge(crate::company::routes::router())
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+/// The complete router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (routes, document) = api_routes().split_for_parts();
+    let document = Arc::new(document);
+    routes
+        .route(
+            "/api/openapi.json",
+            get(move || async move { axum::Json(document.as_ref().clone()) }),
+        )
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(layers::json_errors))
+        .layer(axum::middleware::from_fn(layers::security_headers))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A running server: its address, and the switch that stops it.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `listen` and serves until [`Server::stop`] or a shutdown signal.
+    pub async fn start(state: AppState, listen: SocketAddr) -> Result<Server, ApiError> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr().map_err(ApiError::internal)?;
+        let (stop, stopped) = watch::channel(false);
+        spawn_background(state.clone(), stopped.clone());
+
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut shutdown = stopped;
+        let serve_state = state.clone();
+        let task = tokio::spawn(async move {
+            let graceful = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            });
+            if let Err(err) = graceful.await {
+                tracing::error!(error = %err, "server error");
+            }
+            serve_state.tenants.close_all().await;
+        });
+        state.ready.store(true, Ordering::Release);
+        Ok(Server {
+            addr,
+            state,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), checkpoints the
+    /// databases.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+
+    /// Runs until SIGTERM or Ctrl-C, then stops gracefully.
+    pub async fn run_until_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+fn spawn_background(state: AppState, mut stopped: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let idle = Duration::from_secs(state.config.tenant_idle_secs.max(1));
+        let mut tick = tokio::time::interval(idle.min(Duration::from_secs(60)));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => state.tenants.close_idle(idle),
+                _ = stopped.wait_for(|stop| *stop) => break,
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

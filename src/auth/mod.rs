@@ -1,0 +1,13 @@
+//! Authentication (SPEC §3): login, refresh-token rotation, logout; JWT access tokens;
+//! argon2id passwords; and the role-checking extractor every tenant endpoint uses.
+
+mod extract;
+pub mod password;
+mod role;
+pub mod routes;
+pub mod sessions;
+pub mod token;
+
+pub use extract::{Auth, Tenant, authenticate};
+pub use role::{MinRole, Role, min};
+pub use token::Keys;

@@ -1,0 +1,270 @@
+//! The command line (SPEC §6). Every subcommand accepts `--config` and `--data-dir`;
+//! errors exit non-zero with one clear line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{AppState, Server};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::tenancy::{self, Owner};
+
+#[derive(Debug, Parser)]
+#[command(name = "voki", version, about = "Video-call customer service for clinics")]
+pub struct Cli {
+    /// Configuration file (default: ./config.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data folder (overrides `data_dir` and VOKI_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Do not create the demo tenant on an empty data dir.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Consistent online copy of every tenant into an empty folder.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Apply migrations to the registry and every tenant, then exit.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with its owner.
+    Create {
+        /// Tenant slug: lowercase letters, digits and '-', 2 to 63 characters.
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        owner_password: String,
+        #[arg(long, default_value = "Owner")]
+        owner_name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Set a user's password (ends their sessions).
+    SetPassword {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+/// Parses the command line, runs the command, and turns any error into one line on
+/// stderr and a failing exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("voki: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("voki: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("voki: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let mut config = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(Command::Serve { listen, no_demo }) = &cli.command {
+        if let Some(listen) = listen {
+            config.listen = listen.clone();
+        }
+        if *no_demo {
+            config.bootstrap_demo = false;
+        }
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Messages of errors meant for a terminal.
+fn describe(err: ApiError) -> String {
+    match err {
+        ApiError::Validation(fields) => format!("invalid input: {fields:?}"),
+        other => other.to_string(),
+    }
+}
+
+async fn execute(command: Option<Command>, config: Config) -> Result<(), String> {
+    let command = command.unwrap_or(Command::Serve {
+        listen: None,
+        no_demo: false,
+    });
+    let listen = config.listen_addr().ok_or("invalid listen address")?;
+    let bootstrap_demo = config.bootstrap_demo;
+    let public_url = config.public_base();
+    let state = AppState::open(config).await.map_err(describe)?;
+    match command {
+        Command::Serve { .. } => {
+            if bootstrap_demo && let Some(login) = tenancy::bootstrap_demo(&state).await.map_err(describe)? {
+                println!("Created the demo tenant. Log in with:");
+                println!("  tenant:   {}", login.tenant);
+                println!("  email:    {}", login.email);
+                println!("  password: {}   (shown only this once)", login.password);
+            }
+            let server = Server::start(state, listen).await.map_err(describe)?;
+            println!("voki listening on http://{} (public URL {public_url})", server.addr);
+            server.run_until_signal().await;
+            Ok(())
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    slug,
+                    name,
+                    owner_email,
+                    owner_password,
+                    owner_name,
+                },
+        } => {
+            let owner = Owner {
+                name: owner_name,
+                email: owner_email,
+                password: owner_password,
+            };
+            tenancy::create_tenant(&state, &slug, &name, owner)
+                .await
+                .map_err(|err| match err {
+                    ApiError::Validation(fields) if fields.has("slug") => {
+                        format!("cannot create tenant {slug:?}: the slug is invalid or already taken")
+                    }
+                    other => format!("cannot create tenant {slug:?}: {}", describe(other)),
+                })?;
+            println!("created tenant {slug}");
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::List,
+        } => {
+            for tenant in state.tenants.list().await.map_err(describe)? {
+                println!("{}\t{}\t{}", tenant.slug, tenant.name, tenant.inserted_at);
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::SetPassword {
+                    tenant,
+                    email,
+                    password,
+                },
+        } => {
+            set_password(&state, &tenant, &email, password).await?;
+            println!("password set for {email} in {tenant}");
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let count = crate::backup::run(&state.tenants, &out).await.map_err(describe)?;
+            println!("backed up {count} tenant(s) to {}", out.display());
+            Ok(())
+        }
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+    }
+}
+
+async fn set_password(state: &AppState, tenant: &str, email: &str, password: String) -> Result<(), String> {
+    let mut errors = crate::error::FieldErrors::new();
+    let password = crate::validation::password(&mut errors, "password", Some(&password));
+    if !errors.is_empty() {
+        return Err("the password must have at least 8 characters".into());
+    }
+    let db = state
+        .tenants
+        .get(tenant)
+        .await
+        .map_err(describe)?
+        .ok_or(format!("no tenant {tenant:?}"))?;
+    let hash = crate::auth::password::hash(password.unwrap_or_default())
+        .await
+        .map_err(describe)?;
+    let email = email.to_string();
+    let found = db
+        .write(move |conn| {
+            let Some(credentials) = crate::users::store::credentials_by_email(conn, &email)? else {
+                return Ok(false);
+            };
+            let changes = crate::users::store::UserChanges {
+                password_hash: Some(hash),
+                ..Default::default()
+            };
+            crate::users::store::update(conn, &credentials.id, &changes)?;
+            crate::auth::sessions::revoke_all(conn, &credentials.id, None)?;
+            Ok(true)
+        })
+        .await
+        .map_err(describe)?;
+    if found {
+        Ok(())
+    } else {
+        Err(format!("no user with that e-mail in tenant {tenant:?}"))
+    }
+}

@@ -1,0 +1,264 @@
+//! Configuration: built-in defaults, then `config.toml`, then `VOKI_*` environment
+//! variables, then command-line flags; each layer overrides the one before.
+//!
+//! Every key is declared once in [`config_keys!`] below, which generates the typed
+//! [`Config`], the optional [`ConfigLayer`] read from TOML, and the environment overlay.
+//! `config.toml.example` documents the same keys with the same defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// Why the configuration could not be loaded. The message always names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+macro_rules! config_keys {
+    ($( $(#[doc = $doc:literal])* $key:ident : $ty:ty = $default:expr ),* $(,)?) => {
+        /// The effective configuration of one process.
+        #[derive(Debug, Clone)]
+        pub struct Config {
+            $( $(#[doc = $doc])* pub $key: $ty, )*
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config { $( $key: $default, )* }
+            }
+        }
+
+        /// One layer of configuration as written in a TOML file: every key optional,
+        /// unknown keys refused so a typo is an error instead of a silent default.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct ConfigLayer {
+            $( $key: Option<$ty>, )*
+        }
+
+        impl Config {
+            fn apply_layer(&mut self, layer: ConfigLayer) {
+                $( if let Some(value) = layer.$key { self.$key = value; } )*
+            }
+
+            /// Overlays `VOKI_<KEY>` variables taken from `lookup`.
+            fn apply_env(&mut self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+                $(
+                    let var = concat!("VOKI_", stringify!($key)).to_ascii_uppercase();
+                    if let Some(raw) = lookup(&var) {
+                        self.$key = <$ty as EnvValue>::parse_env(&raw).map_err(|why| {
+                            ConfigError(format!("invalid value for `{}` (from {var}): {why}", stringify!($key)))
+                        })?;
+                    }
+                )*
+                Ok(())
+            }
+        }
+    };
+}
+
+config_keys! {
+    /// Address the HTTP server listens on.
+    listen: String = "127.0.0.1:8080".into(),
+    /// Folder holding `voki.db`, `tenants/`, `files/` and `secret.key`.
+    data_dir: PathBuf = PathBuf::from("./data"),
+    /// Public base URL of this server, used in access-link URLs and e-mails.
+    /// Empty: `http://<listen>`. Behind a reverse proxy, set the URL patients reach.
+    public_url: String = String::new(),
+    /// HS256 signing secret for access tokens. Empty: generated once into `secret.key`.
+    jwt_secret: String = String::new(),
+    /// Seconds between two runs of the background sweeper.
+    sweep_interval_secs: u64 = 30,
+    /// Log filter in `tracing` syntax, e.g. `info` or `voki=debug,tower_http=info`.
+    log: String = "info,refinery_core=warn".into(),
+    /// Log format: `text` or `json`.
+    log_format: String = "text".into(),
+    /// SQLite `synchronous` pragma: `OFF`, `NORMAL`, `FULL` or `EXTRA`.
+    synchronous: String = "FULL".into(),
+    /// Create the `demo` tenant on first start when no tenant exists.
+    bootstrap_demo: bool = true,
+    /// Time zone of a new tenant's company (IANA name).
+    default_timezone: String = "America/Sao_Paulo".into(),
+    /// How many tenant databases may be open at once; the least recently used is closed.
+    max_open_tenants: u64 = 64,
+    /// Seconds after which an unused tenant database is closed.
+    tenant_idle_secs: u64 = 300,
+    /// Read connections per open tenant database.
+    reader_pool_size: u64 = 4,
+    /// Largest accepted call-file upload, in MiB.
+    max_upload_mb: u64 = 25,
+    /// Largest number of concurrently active calls per tenant (plan limit).
+    max_concurrent_calls: u64 = 10,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./config.toml` if it exists), then the process
+    /// environment. Flags are applied by the caller afterwards, then [`Config::validate`].
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(file, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::load`] with an explicit environment, for tests.
+    pub fn load_with(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let default_file = Path::new("config.toml");
+        let file = match file {
+            Some(path) => Some(path.to_path_buf()),
+            None if default_file.exists() => Some(default_file.to_path_buf()),
+            None => None,
+        };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+            let layer: ConfigLayer = toml::from_str(&text).map_err(|e| {
+                ConfigError(format!(
+                    "invalid config file {}: {}",
+                    path.display(),
+                    e.message().trim()
+                ))
+            })?;
+            config.apply_layer(layer);
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("invalid value for `{key}`: {why}")));
+        if self.listen_addr().is_none() {
+            return bad(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            );
+        }
+        if !self.public_url.is_empty()
+            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        {
+            return bad(
+                "public_url",
+                format!("{:?} must start with http:// or https://", self.public_url),
+            );
+        }
+        if self.sweep_interval_secs == 0 {
+            return bad("sweep_interval_secs", "must be at least 1".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format", format!("{:?} must be text or json", self.log_format));
+        }
+        if !matches!(
+            self.synchronous.to_ascii_uppercase().as_str(),
+            "OFF" | "NORMAL" | "FULL" | "EXTRA"
+        ) {
+            return bad(
+                "synchronous",
+                format!("{:?} must be OFF, NORMAL, FULL or EXTRA", self.synchronous),
+            );
+        }
+        if chrono_tz::Tz::from_str(&self.default_timezone).is_err() {
+            return bad(
+                "default_timezone",
+                format!("{:?} is not an IANA time zone", self.default_timezone),
+            );
+        }
+        if self.max_open_tenants == 0 {
+            return bad("max_open_tenants", "must be at least 1".into());
+        }
+        if self.reader_pool_size == 0 || self.reader_pool_size > 64 {
+            return bad("reader_pool_size", "must be between 1 and 64".into());
+        }
+        if self.max_upload_mb == 0 {
+            return bad("max_upload_mb", "must be at least 1".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            return bad("log", format!("{:?} is not a log filter", self.log));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.listen.parse().ok()
+    }
+
+    /// `public_url` without a trailing slash, ready to have a path appended.
+    pub fn public_base(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+/// How a value is read from an environment variable.
+trait EnvValue: Sized {
+    fn parse_env(raw: &str) -> Result<Self, String>;
+}
+
+impl EnvValue for String {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        Ok(raw.to_string())
+    }
+}
+
+impl EnvValue for PathBuf {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        Ok(PathBuf::from(raw))
+    }
+}
+
+impl EnvValue for u64 {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        raw.trim().parse().map_err(|_| format!("{raw:?} is not a whole number"))
+    }
+}
+
+impl EnvValue for bool {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(format!("{raw:?} is not true or false")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("voki.toml");
+        std::fs::write(&file, "sweep_interval_secs = 5\nlisten = \"127.0.0.1:9000\"\n").unwrap();
+        let config = Config::load_with(Some(&file), &env(&[("VOKI_LISTEN", "127.0.0.1:9100")])).unwrap();
+        assert_eq!(config.sweep_interval_secs, 5);
+        assert_eq!(config.listen, "127.0.0.1:9100");
+        assert_eq!(config.synchronous, "FULL");
+    }
+
+    #[test]
+    fn unknown_or_mistyped_keys_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("voki.toml");
+        std::fs::write(&file, "sweep_intervall_secs = 5\n").unwrap();
+        let err = Config::load_with(Some(&file), &env(&[])).unwrap_err();
+        assert!(err.0.contains("sweep_intervall_secs"), "{err}");
+
+        let err = Config::load_with(None, &env(&[("VOKI_SWEEP_INTERVAL_SECS", "soon")])).unwrap_err();
+        assert!(err.0.contains("sweep_interval_secs"), "{err}");
+
+        let config = Config {
+            default_timezone: "Mars/Olympus".into(),
+            ..Config::default()
+        };
+        assert!(config.validate().unwrap_err().0.contains("default_timezone"));
+    }
+}

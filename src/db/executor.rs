@@ -1,0 +1,190 @@
+//! One database file: a small r2d2 pool of read-only connections, and one writer thread
+//! that owns the only write connection. Every write of the file passes through that
+//! thread as a job; the jobs waiting at the same moment are committed together in one
+//! `BEGIN IMMEDIATE` transaction (group commit: one fsync for many requests), each inside
+//! its own savepoint so one failing job never undoes another. All SQLite work runs off the
+//! async runtime's worker threads.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use super::{DbSettings, configure};
+use crate::error::ApiError;
+
+/// Jobs committed in one transaction at the most.
+const MAX_GROUP: usize = 128;
+
+/// Sends one job's outcome once the group it ran in is committed (or not).
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Runs one write inside its savepoint and returns how to report it.
+type WriteJob = Box<dyn FnOnce(&mut Connection) -> Completion + Send>;
+
+enum Job {
+    Write(WriteJob),
+    Checkpoint(oneshot::Sender<()>),
+}
+
+pub struct Database {
+    path: PathBuf,
+    readers: Pool<SqliteConnectionManager>,
+    writer: mpsc::Sender<Job>,
+}
+
+impl Database {
+    /// Opens a file that [`super::prepare_file`] has already prepared.
+    pub fn open(path: &Path, settings: &DbSettings) -> Result<Database, ApiError> {
+        let read_settings = settings.clone();
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+            .with_init(move |conn| configure(conn, &read_settings));
+        let readers = Pool::builder()
+            .max_size(settings.readers)
+            .min_idle(Some(0))
+            .build(manager)?;
+
+        let conn = Connection::open(path)?;
+        configure(&conn, settings)?;
+        let (writer, jobs) = mpsc::channel();
+        let name = format!(
+            "db-writer-{}",
+            path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
+        );
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || writer_loop(conn, jobs))
+            .map_err(ApiError::internal)?;
+        Ok(Database {
+            path: path.to_path_buf(),
+            readers,
+            writer,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a read connection from the pool, on the blocking thread pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
+    }
+
+    /// Runs `f` in a write transaction on the writer thread and returns once it is
+    /// committed. An `Err` from `f` rolls back everything `f` wrote and nothing else.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, outcome) = oneshot::channel::<Result<T, ApiError>>();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = run_in_savepoint(conn, f);
+            Box::new(move |committed| {
+                let result = committed
+                    .map_err(|e| ApiError::internal(format!("commit failed: {e}")))
+                    .and(result);
+                let _ = reply.send(result);
+            })
+        });
+        self.writer
+            .send(Job::Write(job))
+            .map_err(|_| ApiError::internal("database writer has stopped"))?;
+        outcome
+            .await
+            .map_err(|_| ApiError::internal("database writer dropped a job"))?
+    }
+
+    /// Moves the WAL's content into the database file and truncates the WAL.
+    pub async fn checkpoint(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.writer.send(Job::Checkpoint(done)).is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+fn run_in_savepoint<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let savepoint = conn.savepoint()?;
+    // A panic in one request's SQL code must not take the tenant's writer down with it.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&savepoint)))
+        .unwrap_or_else(|_| Err(ApiError::internal("panic in a write job")))?;
+    savepoint.commit()?;
+    Ok(result)
+}
+
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        let first = match job {
+            Job::Write(first) => first,
+            Job::Checkpoint(done) => {
+                checkpoint(&conn);
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let mut group = vec![first];
+        let mut checkpoint_after = None;
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(Job::Write(job)) => group.push(job),
+                Ok(Job::Checkpoint(done)) => {
+                    checkpoint_after = Some(done);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut conn, group);
+        if let Some(done) = checkpoint_after {
+            checkpoint(&conn);
+            let _ = done.send(());
+        }
+    }
+    // Every handle to this database is gone: leave a tidy file behind.
+    checkpoint(&conn);
+}
+
+fn commit_group(conn: &mut Connection, group: Vec<WriteJob>) {
+    if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Another process kept the write lock past busy_timeout. Each job then runs as its
+        // own transaction (a top-level savepoint) and reports its own result.
+        tracing::warn!(error = %err, "group transaction could not start; writing jobs one by one");
+        for job in group {
+            job(conn)(Ok(()));
+        }
+        return;
+    }
+    let completions: Vec<Completion> = group.into_iter().map(|job| job(conn)).collect();
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for done in completions {
+        done(committed.clone());
+    }
+}
+
+fn checkpoint(conn: &Connection) {
+    if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %err, "WAL checkpoint failed");
+    }
+}

@@ -1,0 +1,79 @@
+//! SQLite storage: one registry database (`voki.db`) and one database file per tenant
+//! (`tenants/<slug>.db`), each reached through a [`Database`] (a reader pool plus one
+//! writer thread). Migrations are SQL files under `migrations/`, embedded at build time.
+
+mod executor;
+mod tenants;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+
+pub use executor::Database;
+pub use tenants::{TenantInfo, Tenants};
+
+use crate::error::ApiError;
+
+mod registry_migrations {
+    refinery::embed_migrations!("migrations/registry");
+}
+mod tenant_migrations {
+    refinery::embed_migrations!("migrations/tenant");
+}
+
+/// Which migration set a database file takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Schema {
+    Registry,
+    Tenant,
+}
+
+/// Connection settings shared by every database of the process.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// Validated by `Config::validate` to one of OFF, NORMAL, FULL, EXTRA.
+    pub synchronous: String,
+    pub readers: u32,
+}
+
+/// Per-connection pragmas and functions. `busy_timeout` comes first: every later
+/// statement, the pragmas included, may meet a lock held by another process (the CLI,
+/// a backup) and must wait for it rather than fail.
+fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
+        settings.synchronous
+    ))?;
+    // SQLite's lower() folds ASCII only; names here are Portuguese, French, Spanish.
+    conn.create_scalar_function(
+        "casefold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|text| text.to_lowercase())),
+    )?;
+    Ok(())
+}
+
+/// Opens (creating if needed) a database file, switches it to WAL and migrates it, all on
+/// one connection. WAL is persistent in the file; doing it here, before any pool exists,
+/// avoids pooled connections racing to change the journal mode ("database is locked").
+pub fn prepare_file(path: &Path, schema: Schema, settings: &DbSettings) -> Result<(), ApiError> {
+    let mut conn = Connection::open(path).map_err(|e| ApiError::internal(format!("open {}: {e}", path.display())))?;
+    configure(&conn, settings)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(ApiError::internal(format!(
+            "{} refused WAL mode ({mode})",
+            path.display()
+        )));
+    }
+    let migrated = match schema {
+        Schema::Registry => registry_migrations::migrations::runner().run(&mut conn),
+        Schema::Tenant => tenant_migrations::migrations::runner().run(&mut conn),
+    };
+    migrated.map_err(|e| ApiError::internal(format!("migrating {}: {e}", path.display())))?;
+    Ok(())
+}

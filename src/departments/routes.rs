@@ -1,0 +1,272 @@
+//! `/api/v1/departments` (supervisor): CRUD and membership.
+
+use axum::Json;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::Department;
+use super::store::{self, DepartmentFields, DepartmentFilters};
+use crate::app::AppState;
+use crate::auth::{Auth, min};
+use crate::error::{ApiError, FieldErrors};
+use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
+use crate::http::pagination::{Page, Paging, PagingParams};
+use crate::http::{Data, ErrorBody, created, ok};
+use crate::users::{self, User};
+use crate::validation;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_departments, create_department))
+        .routes(routes!(get_department, update_department, delete_department))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(remove_member))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DepartmentInput {
+    name: Option<String>,
+    /// ASCII slug, unique; generated from the name when omitted.
+    identifier: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    active: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    sector_id: Option<Option<String>>,
+    /// 0 = unlimited.
+    max_queue_size: Option<i64>,
+    /// Seconds; 0 = unlimited.
+    max_wait_time: Option<i64>,
+}
+
+impl Wrapped for DepartmentInput {
+    const KEYS: &'static [&'static str] = &["department"];
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DepartmentQuery {
+    /// Case-insensitive substring of the name or identifier.
+    search: Option<String>,
+    active: Option<bool>,
+    sector_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberInput {
+    user_id: Option<String>,
+}
+
+impl Wrapped for MemberInput {
+    const KEYS: &'static [&'static str] = &[];
+}
+
+/// Checks a create (`creating`) or update body; existence of `sector_id` is checked in
+/// the write transaction.
+fn validate(input: DepartmentInput, creating: bool) -> Result<DepartmentFields, ApiError> {
+    let mut errors = FieldErrors::new();
+    let name = if creating || input.name.is_some() {
+        validation::required_text(&mut errors, "name", input.name.as_deref(), 200)
+    } else {
+        None
+    };
+    let identifier = validation::optional_text(&mut errors, "identifier", input.identifier.as_deref(), 100);
+    if let Some(identifier) = &identifier
+        && (identifier.starts_with('-')
+            || !identifier
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+    {
+        errors.add("identifier", "has invalid format");
+    }
+    let description = input
+        .description
+        .map(|d| validation::optional_text(&mut errors, "description", d.as_deref(), 2000));
+    let sector_id = input
+        .sector_id
+        .map(|s| body_id(&mut errors, "sector_id", s.as_deref()).map(|id| id.to_string()));
+    for (field, value) in [
+        ("max_queue_size", input.max_queue_size),
+        ("max_wait_time", input.max_wait_time),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            errors.add(field, "must be greater than or equal to 0");
+        }
+    }
+    errors.into_result()?;
+    Ok(DepartmentFields {
+        name,
+        identifier,
+        description,
+        active: input.active,
+        sector_id,
+        max_queue_size: input.max_queue_size,
+        max_wait_time: input.max_wait_time,
+    })
+}
+
+fn check_sector(conn: &rusqlite::Connection, fields: &DepartmentFields) -> Result<(), ApiError> {
+    if let Some(Some(sector_id)) = &fields.sector_id
+        && crate::sectors::store::get(conn, sector_id)?.is_none()
+    {
+        return Err(FieldErrors::single("sector_id", "does not exist"));
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/v1/departments", tag = "departments", security(("bearer" = [])), params(PagingParams, DepartmentQuery),
+    responses((status = 200, body = Page<Department>), (status = 403, body = ErrorBody)))]
+async fn list_departments(
+    auth: Auth<min::Supervisor>,
+    paging: Paging,
+    Query(query): Query<DepartmentQuery>,
+) -> Result<Json<Page<Department>>, ApiError> {
+    let order = paging.order(&store::SORT)?;
+    let filters = DepartmentFilters {
+        search: query.search,
+        active: query.active,
+        sector_id: query.sector_id,
+    };
+    Ok(Json(
+        auth.db().read(move |conn| store::list(conn, &filters, &order)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/departments", tag = "departments", security(("bearer" = [])), request_body = DepartmentInput,
+    responses((status = 201, body = Data<Department>), (status = 422, body = ErrorBody)))]
+async fn create_department(
+    auth: Auth<min::Supervisor>,
+    JsonBody(input): JsonBody<DepartmentInput>,
+) -> Result<(StatusCode, Json<Data<Department>>), ApiError> {
+    let fields = validate(input, true)?;
+    let department = auth
+        .db()
+        .write(move |conn| {
+            check_sector(conn, &fields)?;
+            store::insert(conn, &fields)
+        })
+        .await?;
+    Ok(created(department))
+}
+
+#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "departments", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Data<Department>), (status = 404, body = ErrorBody)))]
+async fn get_department(auth: Auth<min::Supervisor>, Path(id): Path<Uuid>) -> Result<Json<Data<Department>>, ApiError> {
+    Ok(ok(auth
+        .db()
+        .read(move |conn| store::find(conn, &id.to_string()))
+        .await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/departments/{id}", tag = "departments", security(("bearer" = [])), request_body = DepartmentInput,
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<Department>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_department(
+    auth: Auth<min::Supervisor>,
+    Path(id): Path<Uuid>,
+    JsonBody(input): JsonBody<DepartmentInput>,
+) -> Result<Json<Data<Department>>, ApiError> {
+    let fields = validate(input, false)?;
+    let department = auth
+        .db()
+        .write(move |conn| {
+            store::find(conn, &id.to_string())?;
+            check_sector(conn, &fields)?;
+            store::update(conn, &id.to_string(), &fields)
+        })
+        .await?;
+    Ok(ok(department))
+}
+
+/// Deletes a department without history; one with calls, appointments or access links
+/// → 422 `Department has history; deactivate it instead`.
+#[utoipa::path(delete, path = "/api/v1/departments/{id}", tag = "departments", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn delete_department(auth: Auth<min::Supervisor>, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+    auth.db()
+        .write(move |conn| store::delete(conn, &id.to_string()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/departments/{id}/users", tag = "departments", security(("bearer" = [])),
+    params(("id" = String, Path), PagingParams), responses((status = 200, body = Page<User>), (status = 404, body = ErrorBody)))]
+async fn list_members(
+    auth: Auth<min::Supervisor>,
+    Path(id): Path<Uuid>,
+    paging: Paging,
+) -> Result<Json<Page<User>>, ApiError> {
+    let order = paging.order(&users::store::SORT)?;
+    let page = auth
+        .db()
+        .read(move |conn| {
+            store::find(conn, &id.to_string())?;
+            let filters = users::store::UserFilters {
+                department_id: Some(id.to_string()),
+                ..Default::default()
+            };
+            users::store::list(conn, &filters, &order)
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+/// Adds a member (`{"user_id": …}`); adding one twice is 200 as well. Answers the user.
+#[utoipa::path(post, path = "/api/v1/departments/{id}/users", tag = "departments", security(("bearer" = [])), request_body = MemberInput,
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<User>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_member(
+    auth: Auth<min::Supervisor>,
+    Path(id): Path<Uuid>,
+    JsonBody(input): JsonBody<MemberInput>,
+) -> Result<Json<Data<User>>, ApiError> {
+    let user_id = required_user_id(input.user_id.as_deref())?;
+    let user = auth
+        .db()
+        .write(move |conn| {
+            store::find(conn, &id.to_string())?;
+            if !users::store::exists(conn, &user_id)? {
+                return Err(FieldErrors::single("user_id", "does not exist"));
+            }
+            store::add_member(conn, &id.to_string(), &user_id)?;
+            users::store::find(conn, &user_id)
+        })
+        .await?;
+    Ok(ok(user))
+}
+
+/// `user_id` of an association body: required, and a UUID (anything else cannot exist).
+pub fn required_user_id(value: Option<&str>) -> Result<String, ApiError> {
+    let mut errors = FieldErrors::new();
+    if value.is_none_or(|v| v.trim().is_empty()) {
+        errors.add("user_id", "can't be blank");
+    }
+    let id = body_id(&mut errors, "user_id", value.filter(|v| !v.trim().is_empty()));
+    errors.into_result()?;
+    id.map(|id| id.to_string())
+        .ok_or_else(|| ApiError::internal("validated user_id missing"))
+}
+
+#[utoipa::path(delete, path = "/api/v1/departments/{id}/users/{user_id}", tag = "departments", security(("bearer" = [])),
+    params(("id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 204, description = "Removed (or was not a member)"), (status = 404, body = ErrorBody)))]
+async fn remove_member(
+    auth: Auth<min::Supervisor>,
+    Path((id, user_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    auth.db()
+        .write(move |conn| {
+            store::find(conn, &id.to_string())?;
+            users::store::find(conn, &user_id.to_string())?;
+            store::remove_member(conn, &id.to_string(), &user_id.to_string())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

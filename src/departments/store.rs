@@ -1,0 +1,233 @@
+//! SQL for departments and their members.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{ApiError, unique_violation_as};
+use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::validation::slugify;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    pub identifier: String,
+    pub description: Option<String>,
+    pub active: bool,
+    pub sector_id: Option<String>,
+    pub sector_name: Option<String>,
+    /// Customers allowed to wait at once; 0 = unlimited.
+    pub max_queue_size: i64,
+    /// Seconds a customer may wait before the call is marked missed; 0 = unlimited.
+    pub max_wait_time: i64,
+    pub user_count: i64,
+    pub inserted_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "d.id, d.name, d.identifier, d.description, d.active, d.sector_id, s.name, \
+     d.max_queue_size, d.max_wait_time, \
+     (SELECT count(*) FROM department_members m WHERE m.department_id = d.id), d.inserted_at, d.updated_at";
+const FROM: &str = "departments d LEFT JOIN sectors s ON s.id = d.sector_id";
+
+pub const SORT: SortSpec = SortSpec {
+    columns: &[
+        ("name", "d.name COLLATE NOCASE"),
+        ("identifier", "d.identifier"),
+        ("inserted_at", "d.inserted_at"),
+    ],
+    default_key: "name",
+    default_order: SortOrder::Asc,
+    default_page_size: 20,
+    tie_breaker: "d.id",
+};
+
+/// Tables whose rows are a department's history: a department with any of them cannot be
+/// deleted, only deactivated. Each later resource adds its table here.
+const HISTORY: &[&str] = &[];
+
+fn map_row(row: &Row<'_>) -> rusqlite::Result<Department> {
+    Ok(Department {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        identifier: row.get(2)?,
+        description: row.get(3)?,
+        active: row.get(4)?,
+        sector_id: row.get(5)?,
+        sector_name: row.get(6)?,
+        max_queue_size: row.get(7)?,
+        max_wait_time: row.get(8)?,
+        user_count: row.get(9)?,
+        inserted_at: row.get(10)?,
+        updated_at: row.get(11)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Department>, ApiError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE d.id = ?1"))?
+        .query_row([id], map_row)
+        .optional()?)
+}
+
+pub fn find(conn: &Connection, id: &str) -> Result<Department, ApiError> {
+    get(conn, id)?.ok_or_else(|| ApiError::not_found("Department"))
+}
+
+#[derive(Debug, Default)]
+pub struct DepartmentFilters {
+    pub search: Option<String>,
+    pub active: Option<bool>,
+    pub sector_id: Option<String>,
+}
+
+pub fn list(conn: &Connection, filters: &DepartmentFilters, order: &Order) -> Result<Page<Department>, ApiError> {
+    let mut filter = Filter::new();
+    filter.search(&["d.name", "d.identifier"], filters.search.as_deref());
+    if let Some(active) = filters.active {
+        filter.push("d.active = ?", [SqlValue::Integer(active.into())]);
+    }
+    if let Some(sector) = &filters.sector_id {
+        filter.push("d.sector_id = ?", [SqlValue::Text(sector.clone())]);
+    }
+    fetch_page(conn, COLUMNS, FROM, &filter, order, map_row)
+}
+
+/// The fields of a department as written by create and update.
+#[derive(Debug, Default, Clone)]
+pub struct DepartmentFields {
+    pub name: Option<String>,
+    pub identifier: Option<String>,
+    pub description: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub sector_id: Option<Option<String>>,
+    pub max_queue_size: Option<i64>,
+    pub max_wait_time: Option<i64>,
+}
+
+/// A free identifier derived from `name`: `name`, then `name-2`, `name-3`, …
+fn free_identifier(conn: &Connection, name: &str) -> Result<String, ApiError> {
+    let base = slugify(name);
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM departments WHERE identifier = ?1")?;
+    for n in 1.. {
+        let candidate = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        if stmt.query_row([&candidate], |_| Ok(())).optional()?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("the loop above returns")
+}
+
+pub fn insert(conn: &Connection, fields: &DepartmentFields) -> Result<Department, ApiError> {
+    let name = fields.name.clone().unwrap_or_default();
+    let identifier = match &fields.identifier {
+        Some(identifier) => identifier.clone(),
+        None => free_identifier(conn, &name)?,
+    };
+    let id = Uuid::new_v4().to_string();
+    conn.prepare_cached(
+        "INSERT INTO departments (id, name, identifier, description, active, sector_id, max_queue_size, max_wait_time, inserted_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        id,
+        name,
+        identifier,
+        fields.description.clone().flatten(),
+        fields.active.unwrap_or(true),
+        fields.sector_id.clone().flatten(),
+        fields.max_queue_size.unwrap_or(0),
+        fields.max_wait_time.unwrap_or(0),
+        crate::time::now_text()
+    ])
+    .map_err(unique_violation_as("identifier"))?;
+    find(conn, &id)
+}
+
+pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<Department, ApiError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE departments SET
+                name = coalesce(?2, name),
+                identifier = coalesce(?3, identifier),
+                description = CASE WHEN ?4 THEN ?5 ELSE description END,
+                active = coalesce(?6, active),
+                sector_id = CASE WHEN ?7 THEN ?8 ELSE sector_id END,
+                max_queue_size = coalesce(?9, max_queue_size),
+                max_wait_time = coalesce(?10, max_wait_time),
+                updated_at = ?11
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            fields.name,
+            fields.identifier,
+            fields.description.is_some(),
+            fields.description.clone().flatten(),
+            fields.active,
+            fields.sector_id.is_some(),
+            fields.sector_id.clone().flatten(),
+            fields.max_queue_size,
+            fields.max_wait_time,
+            crate::time::now_text()
+        ])
+        .map_err(unique_violation_as("identifier"))?;
+    if changed == 0 {
+        return Err(ApiError::not_found("Department"));
+    }
+    find(conn, id)
+}
+
+pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
+    find(conn, id)?;
+    for table in HISTORY {
+        let used = conn
+            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE department_id = ?1 LIMIT 1"))?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if used {
+            return Err(ApiError::Unprocessable(
+                "Department has history; deactivate it instead".into(),
+            ));
+        }
+    }
+    conn.prepare_cached("DELETE FROM departments WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+pub fn exists(conn: &Connection, id: &str) -> Result<bool, ApiError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM departments WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Adds a member; adding one twice changes nothing.
+pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT INTO department_members (department_id, user_id, inserted_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (department_id, user_id) DO NOTHING",
+    )?
+    .execute(params![department_id, user_id, crate::time::now_text()])?;
+    Ok(())
+}
+
+pub fn remove_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
+    conn.prepare_cached("DELETE FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
+        .execute(params![department_id, user_id])?;
+    Ok(())
+}
+
+pub fn is_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<bool, ApiError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
+        .query_row(params![department_id, user_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and served at
+//! `GET /api/openapi.json`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "voki",
+        description = "Video-call customer service for clinics, compatible with the Voki v4.0 API. \
+            Tenant endpoints need `Authorization: Bearer <access_token>` and `X-Tenant: <slug>`.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login, token refresh and logout"),
+        (name = "users", description = "Staff users of a tenant"),
+        (name = "departments", description = "Departments (call queues) and their members"),
+        (name = "sectors", description = "Sectors group departments"),
+        (name = "providers", description = "Service providers: partner companies whose professionals take calls"),
+        (name = "company", description = "Tenant settings"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! voki: a self-contained video-call customer-service platform for clinics.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls [`cli::run`];
+//! tests build the same [`app::router`] or start the same [`app::Server`].
+
+pub mod app;
+pub mod auth;
+pub mod backup;
+pub mod cli;
+pub mod company;
+pub mod config;
+pub mod db;
+pub mod departments;
+pub mod error;
+pub mod http;
+pub mod providers;
+pub mod sectors;
+pub mod tenancy;
+pub mod time;
+pub mod users;
+pub mod validation;
