@@ -65,6 +65,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::sectors::routes::router())
         .merge(crate::providers::routes::router())
         .merge(crate::company::routes::router())
+        .merge(crate::customers::routes::router())
 }
 
 /// The OpenAPI document of every route.
@@ -107,13 +108,14 @@ impl Server {
         let addr = listener.local_addr().map_err(ApiError::internal)?;
         let (stop, stopped) = watch::channel(false);
         spawn_background(state.clone(), stopped.clone());
+        crate::sweeper::spawn(state.clone(), stopped.clone());
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut shutdown = stopped;
         let serve_state = state.clone();
         let task = tokio::spawn(async move {
             let graceful = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
+                stop_requested(&mut shutdown).await;
             });
             if let Err(err) = graceful.await {
                 tracing::error!(error = %err, "server error");
@@ -151,10 +153,15 @@ fn spawn_background(state: AppState, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = tick.tick() => state.tenants.close_idle(idle),
-                _ = stopped.wait_for(|stop| *stop) => break,
+                _ = stop_requested(&mut stopped) => break,
             }
         }
     });
+}
+
+/// Resolves once the server's stop switch is on (or its sender is gone).
+pub async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
 }
 
 async fn shutdown_signal() {

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "sectors", description = "Sectors group departments"),
         (name = "providers", description = "Service providers: partner companies whose professionals take calls"),
         (name = "company", description = "Tenant settings"),
+        (name = "customers", description = "Customers (patients), search and merge"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

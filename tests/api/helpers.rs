@@ -1,0 +1,236 @@
+//! Test harness: each test starts the real server on 127.0.0.1:0 with a fresh data dir
+//! and talks HTTP to it. Nothing is mocked.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use voki::app::{AppState, Server};
+use voki::config::Config;
+use voki::tenancy::{Owner, create_tenant};
+
+pub const OWNER_PASSWORD: &str = "owner-password-1";
+pub const PASSWORD: &str = "user-password-1";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub server: Option<Server>,
+    pub dir: TempDir,
+}
+
+/// One logged-in user: the tokens and the tenant they belong to.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub tenant: String,
+    pub token: String,
+    pub refresh_token: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+/// A response: status, JSON body (`Value::Null` when the body is not JSON), headers.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// `body.data`.
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn id(&self) -> String {
+        self.body["data"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no data.id in {}", self.text))
+            .to_string()
+    }
+
+    /// Panics with the body when the status is not `expected`.
+    #[track_caller]
+    pub fn expect(self, expected: u16) -> Reply {
+        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// The messages of a 422 field error.
+    pub fn field_errors(&self, field: &str) -> Vec<String> {
+        self.body["errors"][field]
+            .as_array()
+            .map(|a| a.iter().filter_map(|m| m.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The configuration tests run with: a temp data dir, a fixed secret, no demo tenant.
+pub fn test_config(data_dir: PathBuf) -> Config {
+    Config {
+        data_dir,
+        listen: "127.0.0.1:0".into(),
+        public_url: "http://voki.test".into(),
+        jwt_secret: "test-secret-test-secret-test-secret!".into(),
+        bootstrap_demo: false,
+        log: "warn".into(),
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    /// A server with tenant `acme` and its owner `owner@acme.test`.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with the configuration adjusted first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(dir.path().to_path_buf());
+        adjust(&mut config);
+        let state = AppState::open(config).await.expect("open state");
+        let server = Server::start(state, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("start server");
+        let app = TestApp {
+            base: format!("http://{}", server.addr),
+            client: reqwest::Client::new(),
+            server: Some(server),
+            dir,
+        };
+        app.create_tenant("acme").await;
+        app
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.server.as_ref().expect("server running").state
+    }
+
+    /// Creates tenant `slug` with owner `owner@<slug>.test`.
+    pub async fn create_tenant(&self, slug: &str) {
+        let owner = Owner {
+            name: "Owner".into(),
+            email: format!("owner@{slug}.test"),
+            password: OWNER_PASSWORD.into(),
+        };
+        create_tenant(self.state(), slug, &format!("{slug} clinic"), owner)
+            .await
+            .expect("create tenant");
+    }
+
+    pub async fn request(&self, method: Method, path: &str, session: Option<&Session>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(session) = session {
+            request = request.bearer_auth(&session.token).header("X-Tenant", &session.tenant);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        reply(response).await
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> Reply {
+        self.request(Method::GET, path, Some(session), None).await
+    }
+
+    pub async fn post(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(session), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(session), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, session: &Session) -> Reply {
+        self.request(Method::DELETE, path, Some(session), None).await
+    }
+
+    /// Sends raw bytes with a content type, for bad-input tests.
+    pub async fn raw(&self, method: Method, path: &str, session: &Session, content_type: &str, body: Vec<u8>) -> Reply {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&session.token)
+            .header("X-Tenant", &session.tenant)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        reply(response).await
+    }
+
+    pub async fn login(&self, tenant: &str, email: &str, password: &str) -> Session {
+        let reply = self
+            .request(
+                Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({"email": email, "password": password, "tenant": tenant})),
+            )
+            .await
+            .expect(200);
+        let data = reply.data();
+        Session {
+            tenant: tenant.into(),
+            token: data["access_token"].as_str().expect("access_token").into(),
+            refresh_token: data["refresh_token"].as_str().expect("refresh_token").into(),
+            user_id: data["user"]["id"].as_str().expect("user.id").into(),
+            email: email.into(),
+        }
+    }
+
+    /// The owner of `tenant`, logged in.
+    pub async fn owner(&self, tenant: &str) -> Session {
+        self.login(tenant, &format!("owner@{tenant}.test"), OWNER_PASSWORD)
+            .await
+    }
+
+    /// Creates a user with `role` (through the API, as the owner) and logs them in.
+    pub async fn user(&self, owner: &Session, role: &str) -> Session {
+        let email = format!("{role}-{}@{}.test", uuid::Uuid::new_v4().simple(), owner.tenant);
+        self.post(
+            "/api/v1/users",
+            owner,
+            json!({"user": {"name": format!("A {role}"), "email": email, "password": PASSWORD, "role": role}}),
+        )
+        .await
+        .expect(201);
+        self.login(&owner.tenant, &email, PASSWORD).await
+    }
+
+    /// Creates a department (as `session`) and returns its id.
+    pub async fn department(&self, session: &Session, name: &str) -> String {
+        self.post("/api/v1/departments", session, json!({"department": {"name": name}}))
+            .await
+            .expect(201)
+            .id()
+    }
+
+    /// Stops the server gracefully; the data dir stays.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+}
+
+async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        body,
+        text,
+        headers,
+    }
+}

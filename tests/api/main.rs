@@ -1,0 +1,10 @@
+//! HTTP tests against the real server (one test binary, one module per area).
+
+mod helpers;
+
+mod auth;
+mod conventions;
+mod customers;
+mod organisation;
+mod providers_guide;
+mod roles;
