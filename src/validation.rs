@@ -39,7 +39,8 @@ fn checked_length(errors: &mut FieldErrors, field: &str, text: &str, max: usize)
     Some(text.to_string())
 }
 
-/// A plausible e-mail address (one `@`, a dot in the domain, no spaces), lower-cased.
+/// A plausible e-mail address (one `@`, a dot in the domain, no spaces), kept as written;
+/// comparisons elsewhere ignore case.
 pub fn email(errors: &mut FieldErrors, field: &str, value: Option<&str>, required: bool) -> Option<String> {
     let text = if required {
         required_text(errors, field, value, 254)?
@@ -61,7 +62,7 @@ pub fn email(errors: &mut FieldErrors, field: &str, value: Option<&str>, require
         errors.add(field, "has invalid format");
         return None;
     }
-    Some(text.to_lowercase())
+    Some(text)
 }
 
 /// A phone number: digits with the usual punctuation, optionally a leading `+`.
