@@ -112,13 +112,7 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-            let layer: ConfigLayer = toml::from_str(&text).map_err(|e| {
-                ConfigError(format!(
-                    "invalid config file {}: {}",
-                    path.display(),
-                    e.message().trim()
-                ))
-            })?;
+            let layer = parse_layer(&text).map_err(|why| ConfigError(format!("{why} (in {})", path.display())))?;
             config.apply_layer(layer);
         }
         config.apply_env(env)?;
@@ -134,8 +128,9 @@ impl Config {
                 format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
             );
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        if !(self.public_url.is_empty()
+            || self.public_url.starts_with("http://")
+            || self.public_url.starts_with("https://"))
         {
             return bad(
                 "public_url",
@@ -190,6 +185,24 @@ impl Config {
             self.public_url.trim_end_matches('/').to_string()
         }
     }
+}
+
+/// Parses a TOML layer. A bad value is reported with its key: each key is checked on
+/// its own first, because a whole-document error does not always say which key failed.
+fn parse_layer(text: &str) -> Result<ConfigLayer, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| format!("invalid TOML: {}", e.message().trim()))?;
+    for (key, value) in &table {
+        let single = toml::Table::from_iter([(key.clone(), value.clone())]);
+        if let Err(e) = toml::Value::Table(single).try_into::<ConfigLayer>() {
+            return Err(format!(
+                "invalid value for `{key}`: {}",
+                e.to_string().lines().next().unwrap_or("").trim()
+            ));
+        }
+    }
+    toml::Value::Table(table)
+        .try_into::<ConfigLayer>()
+        .map_err(|e| e.to_string().trim().to_string())
 }
 
 /// How a value is read from an environment variable.

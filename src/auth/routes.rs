@@ -51,7 +51,7 @@ pub struct TokenPair {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum LoginOutcome {
-    Tokens(TokenPair),
+    Tokens(Box<TokenPair>),
     MfaChallenge { mfa_required: bool, mfa_token: String },
 }
 
@@ -108,7 +108,7 @@ async fn login(
         }));
     }
     let pair = start_session(&state, &db, &slug, &credentials.id).await?;
-    Ok(ok(LoginOutcome::Tokens(pair)))
+    Ok(ok(LoginOutcome::Tokens(Box::new(pair))))
 }
 
 /// Opens a refresh-token session for a user who has proven who they are.

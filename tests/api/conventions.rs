@@ -9,11 +9,26 @@ use crate::helpers::TestApp;
 async fn malformed_json_is_400_in_the_envelope() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    let reply =
-        app.raw(Method::POST, "/api/v1/departments", &owner, "application/json", b"{\"name\": ".to_vec()).await;
+    let reply = app
+        .raw(
+            Method::POST,
+            "/api/v1/departments",
+            &owner,
+            "application/json",
+            b"{\"name\": ".to_vec(),
+        )
+        .await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["errors"]["detail"], "Malformed JSON");
-    let array = app.raw(Method::POST, "/api/v1/departments", &owner, "application/json", b"[1,2]".to_vec()).await;
+    let array = app
+        .raw(
+            Method::POST,
+            "/api/v1/departments",
+            &owner,
+            "application/json",
+            b"[1,2]".to_vec(),
+        )
+        .await;
     assert_eq!(array.status, 400);
 }
 
@@ -21,8 +36,15 @@ async fn malformed_json_is_400_in_the_envelope() {
 async fn a_body_that_is_not_declared_json_is_400() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    let reply =
-        app.raw(Method::POST, "/api/v1/departments", &owner, "text/plain", br#"{"name":"Cardio"}"#.to_vec()).await;
+    let reply = app
+        .raw(
+            Method::POST,
+            "/api/v1/departments",
+            &owner,
+            "text/plain",
+            br#"{"name":"Cardio"}"#.to_vec(),
+        )
+        .await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     assert!(reply.body["errors"]["detail"].is_string());
 }
@@ -31,10 +53,18 @@ async fn a_body_that_is_not_declared_json_is_400() {
 async fn a_field_of_the_wrong_type_is_422_naming_it() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    let reply =
-        app.post("/api/v1/departments", &owner, json!({"department": {"name": "Cardio", "max_queue_size": "lots"}})).await;
+    let reply = app
+        .post(
+            "/api/v1/departments",
+            &owner,
+            json!({"department": {"name": "Cardio", "max_queue_size": "lots"}}),
+        )
+        .await;
     assert_eq!(reply.expect(422).field_errors("max_queue_size"), ["is invalid"]);
-    let reply = app.post("/api/v1/users", &owner, json!({"user": {"name": ["a"]}})).await.expect(422);
+    let reply = app
+        .post("/api/v1/users", &owner, json!({"user": {"name": ["a"]}}))
+        .await
+        .expect(422);
     assert_eq!(reply.field_errors("name"), ["is invalid"]);
 }
 
@@ -43,7 +73,15 @@ async fn a_body_over_one_mebibyte_is_413() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
     let huge = format!("{{\"name\": \"{}\"}}", "a".repeat(1024 * 1024 + 10));
-    let reply = app.raw(Method::POST, "/api/v1/departments", &owner, "application/json", huge.into_bytes()).await;
+    let reply = app
+        .raw(
+            Method::POST,
+            "/api/v1/departments",
+            &owner,
+            "application/json",
+            huge.into_bytes(),
+        )
+        .await;
     assert_eq!(reply.status, 413);
     assert_eq!(reply.body["errors"]["detail"], "Request body too large");
     let list = app.get("/api/v1/departments", &owner).await.expect(200);
@@ -74,7 +112,11 @@ async fn body_ids_that_do_not_exist_are_422_on_that_field() {
     let department = app.department(&owner, "Cardio").await;
     for user_id in ["00000000-0000-4000-8000-000000000000", "nope"] {
         let reply = app
-            .post(&format!("/api/v1/departments/{department}/users"), &owner, json!({"user_id": user_id}))
+            .post(
+                &format!("/api/v1/departments/{department}/users"),
+                &owner,
+                json!({"user_id": user_id}),
+            )
             .await
             .expect(422);
         assert_eq!(reply.field_errors("user_id"), ["does not exist"]);
@@ -89,7 +131,10 @@ async fn body_ids_that_do_not_exist_are_422_on_that_field() {
         .expect(422);
     assert_eq!(reply.field_errors("sector_id"), ["does not exist"]);
     let list = app.get("/api/v1/departments", &owner).await.expect(200);
-    assert_eq!(list.body["meta"]["total_count"], 1, "the refused department was not written");
+    assert_eq!(
+        list.body["meta"]["total_count"], 1,
+        "the refused department was not written"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +146,11 @@ async fn missing_fields_are_422_naming_every_field() {
         assert_eq!(reply.field_errors(field), ["can't be blank"], "{field}");
     }
     let reply = app
-        .post("/api/v1/users", &owner, json!({"name": "A", "email": "not-an-email", "password": "short", "role": "boss"}))
+        .post(
+            "/api/v1/users",
+            &owner,
+            json!({"name": "A", "email": "not-an-email", "password": "short", "role": "boss"}),
+        )
         .await
         .expect(422);
     assert_eq!(reply.field_errors("email"), ["has invalid format"]);
@@ -130,12 +179,24 @@ async fn hostile_strings_are_stored_verbatim_or_refused_never_executed() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
     let name = "Robert'); DROP TABLE departments;-- <script>alert(1)</script> 🩺";
-    let reply = app.post("/api/v1/departments", &owner, json!({"name": name})).await.expect(201);
+    let reply = app
+        .post("/api/v1/departments", &owner, json!({"name": name}))
+        .await
+        .expect(201);
     assert_eq!(reply.data()["name"], name);
-    assert_eq!(reply.data()["identifier"], "robert-drop-table-departments-script-alert-1-script-stethoscope");
-    let control = app.post("/api/v1/departments", &owner, json!({"name": "bad\u{0000}name"})).await.expect(422);
+    assert_eq!(
+        reply.data()["identifier"],
+        "robert-drop-table-departments-script-alert-1-script-stethoscope"
+    );
+    let control = app
+        .post("/api/v1/departments", &owner, json!({"name": "bad\u{0000}name"}))
+        .await
+        .expect(422);
     assert_eq!(control.field_errors("name"), ["is invalid"]);
-    let long = app.post("/api/v1/departments", &owner, json!({"name": "x".repeat(201)})).await.expect(422);
+    let long = app
+        .post("/api/v1/departments", &owner, json!({"name": "x".repeat(201)}))
+        .await
+        .expect(422);
     assert_eq!(long.field_errors("name"), ["should be at most 200 character(s)"]);
 }
 
@@ -174,20 +235,41 @@ async fn lists_page_sort_and_clamp() {
         app.department(&owner, name).await;
     }
     let first = app.get("/api/v1/departments?page_size=2", &owner).await.expect(200);
-    assert_eq!(first.body["meta"], json!({"current_page": 1, "page_size": 2, "total_pages": 3, "total_count": 5}));
+    assert_eq!(
+        first.body["meta"],
+        json!({"current_page": 1, "page_size": 2, "total_pages": 3, "total_count": 5})
+    );
     let names = |reply: &crate::helpers::Reply| -> Vec<String> {
-        reply.data().as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_string()).collect()
+        reply
+            .data()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(names(&first), ["alpha", "bravo"], "names sort without regard to case");
-    let third = app.get("/api/v1/departments?page_size=2&page=3", &owner).await.expect(200);
+    let third = app
+        .get("/api/v1/departments?page_size=2&page=3", &owner)
+        .await
+        .expect(200);
     assert_eq!(names(&third), ["Echo"]);
-    let desc = app.get("/api/v1/departments?sort_by=name&sort_order=desc", &owner).await.expect(200);
+    let desc = app
+        .get("/api/v1/departments?sort_by=name&sort_order=desc", &owner)
+        .await
+        .expect(200);
     assert_eq!(names(&desc)[0], "Echo");
     let clamped = app.get("/api/v1/departments?page_size=1000", &owner).await.expect(200);
     assert_eq!(clamped.body["meta"]["page_size"], 100);
-    let bad_sort = app.get("/api/v1/departments?sort_by=password_hash", &owner).await.expect(422);
+    let bad_sort = app
+        .get("/api/v1/departments?sort_by=password_hash", &owner)
+        .await
+        .expect(422);
     assert_eq!(bad_sort.field_errors("sort_by"), ["is invalid"]);
-    let bad_order = app.get("/api/v1/departments?sort_order=sideways", &owner).await.expect(422);
+    let bad_order = app
+        .get("/api/v1/departments?sort_order=sideways", &owner)
+        .await
+        .expect(422);
     assert_eq!(bad_order.field_errors("sort_order"), ["is invalid"]);
     let bad_page = app.get("/api/v1/departments?page=two", &owner).await;
     assert_eq!(bad_page.status, 400);
@@ -200,13 +282,26 @@ async fn pages_never_repeat_or_skip_rows_with_equal_sort_keys() {
     let owner = app.owner("acme").await;
     let mut created = Vec::new();
     for _ in 0..7 {
-        let reply = app.post("/api/v1/sectors", &owner, json!({"name": "Same"})).await.expect(201);
+        let reply = app
+            .post("/api/v1/sectors", &owner, json!({"name": "Same"}))
+            .await
+            .expect(201);
         created.push(reply.id());
     }
     let mut seen = Vec::new();
     for page in 1..=4 {
-        let reply = app.get(&format!("/api/v1/sectors?page_size=2&page={page}"), &owner).await.expect(200);
-        seen.extend(reply.data().as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()));
+        let reply = app
+            .get(&format!("/api/v1/sectors?page_size=2&page={page}"), &owner)
+            .await
+            .expect(200);
+        seen.extend(
+            reply
+                .data()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_string()),
+        );
     }
     created.sort();
     let mut sorted_seen = seen.clone();
@@ -222,10 +317,26 @@ async fn search_is_a_case_insensitive_substring_where_percent_and_underscore_are
         app.department(&owner, name).await;
     }
     let count = |reply: crate::helpers::Reply| reply.body["meta"]["total_count"].as_i64().unwrap();
-    assert_eq!(count(app.get("/api/v1/departments?search=T%C3%89L%C3%89", &owner).await.expect(200)), 1);
-    assert_eq!(count(app.get("/api/v1/departments?search=%25", &owner).await.expect(200)), 1);
-    assert_eq!(count(app.get("/api/v1/departments?search=_", &owner).await.expect(200)), 1);
-    assert_eq!(count(app.get("/api/v1/departments?search=neuro", &owner).await.expect(200)), 2);
+    assert_eq!(
+        count(
+            app.get("/api/v1/departments?search=T%C3%89L%C3%89", &owner)
+                .await
+                .expect(200)
+        ),
+        1
+    );
+    assert_eq!(
+        count(app.get("/api/v1/departments?search=%25", &owner).await.expect(200)),
+        1
+    );
+    assert_eq!(
+        count(app.get("/api/v1/departments?search=_", &owner).await.expect(200)),
+        1
+    );
+    assert_eq!(
+        count(app.get("/api/v1/departments?search=neuro", &owner).await.expect(200)),
+        2
+    );
 }
 
 #[tokio::test]
@@ -235,7 +346,9 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
     let missing = app.get("/api/v1/no-such-thing", &owner).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["errors"]["detail"], "Not found");
-    let wrong_method = app.request(Method::PATCH, "/api/v1/company", Some(&owner), Some(json!({}))).await;
+    let wrong_method = app
+        .request(Method::PATCH, "/api/v1/company", Some(&owner), Some(json!({})))
+        .await;
     assert_eq!(wrong_method.status, 405);
     assert!(wrong_method.body["errors"]["detail"].is_string());
 }
@@ -244,7 +357,10 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
 async fn every_response_carries_the_security_headers() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    for reply in [app.get("/api/v1/users/me", &owner).await, app.get("/api/v1/nothing", &owner).await] {
+    for reply in [
+        app.get("/api/v1/users/me", &owner).await,
+        app.get("/api/v1/nothing", &owner).await,
+    ] {
         assert_eq!(reply.headers["x-content-type-options"], "nosniff");
         assert_eq!(reply.headers["x-frame-options"], "DENY");
         assert!(reply.headers.contains_key("referrer-policy"));
@@ -266,7 +382,11 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn openapi_describes_every_endpoint() {
     let app = TestApp::spawn().await;
-    let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200).body;
+    let doc = app
+        .request(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .expect(200)
+        .body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     let expected: &[(&str, &[&str])] = &[
@@ -295,7 +415,9 @@ async fn openapi_describes_every_endpoint() {
         ("/readyz", &["get"]),
     ];
     for (path, methods) in expected {
-        let item = paths.get(*path).unwrap_or_else(|| panic!("{path} missing from the OpenAPI document"));
+        let item = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} missing from the OpenAPI document"));
         for method in *methods {
             assert!(item.get(*method).is_some(), "{method} {path} missing");
         }
@@ -303,7 +425,10 @@ async fn openapi_describes_every_endpoint() {
     // And the document itself is consistent: every operation has responses.
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
-            assert!(operation.get("responses").is_some_and(Value::is_object), "{method} {path}");
+            assert!(
+                operation.get("responses").is_some_and(Value::is_object),
+                "{method} {path}"
+            );
         }
     }
 }

@@ -23,13 +23,22 @@ async fn customers_crud_with_the_customer_wrapper() {
     assert_eq!(data["last_call_at"], Value::Null);
     assert_eq!(data["document"], "123.456.789-00");
     let id = created.id();
-    let updated =
-        app.put(&format!("/api/v1/customers/{id}"), &agent, json!({"customer": {"notes": null}})).await.expect(200);
+    let updated = app
+        .put(
+            &format!("/api/v1/customers/{id}"),
+            &agent,
+            json!({"customer": {"notes": null}}),
+        )
+        .await
+        .expect(200);
     assert_eq!(updated.data()["notes"], Value::Null);
     assert_eq!(updated.data()["name"], "Carlos Ferreira");
     app.delete(&format!("/api/v1/customers/{id}"), &agent).await.expect(204);
     app.get(&format!("/api/v1/customers/{id}"), &agent).await.expect(404);
-    let blank = app.post("/api/v1/customers", &agent, json!({"customer": {"email": "x@y.z"}})).await.expect(422);
+    let blank = app
+        .post("/api/v1/customers", &agent, json!({"customer": {"email": "x@y.z"}}))
+        .await
+        .expect(422);
     assert_eq!(blank.field_errors("name"), ["can't be blank"]);
 }
 
@@ -42,13 +51,35 @@ async fn customer_search_matches_name_email_or_phone() {
         ("Roberto Lima", "roberto@email.com", "+5511933334444"),
         ("Patrícia Souza", "patricia@clinic.br", "+5521955556666"),
     ] {
-        app.post("/api/v1/customers", &owner, json!({"name": name, "email": email, "phone": phone})).await.expect(201);
+        app.post(
+            "/api/v1/customers",
+            &owner,
+            json!({"name": name, "email": email, "phone": phone}),
+        )
+        .await
+        .expect(201);
     }
     let count = |reply: crate::helpers::Reply| reply.body["meta"]["total_count"].as_i64().unwrap();
-    assert_eq!(count(app.get("/api/v1/customers?search=PATR%C3%8DCIA", &owner).await.expect(200)), 1);
-    assert_eq!(count(app.get("/api/v1/customers?search=email.com", &owner).await.expect(200)), 2);
-    assert_eq!(count(app.get("/api/v1/customers?search=3333", &owner).await.expect(200)), 1);
-    let sorted = app.get("/api/v1/customers?sort_by=email&sort_order=desc", &owner).await.expect(200);
+    assert_eq!(
+        count(
+            app.get("/api/v1/customers?search=PATR%C3%8DCIA", &owner)
+                .await
+                .expect(200)
+        ),
+        1
+    );
+    assert_eq!(
+        count(app.get("/api/v1/customers?search=email.com", &owner).await.expect(200)),
+        2
+    );
+    assert_eq!(
+        count(app.get("/api/v1/customers?search=3333", &owner).await.expect(200)),
+        1
+    );
+    let sorted = app
+        .get("/api/v1/customers?sort_by=email&sort_order=desc", &owner)
+        .await
+        .expect(200);
     assert_eq!(sorted.data()[0]["name"], "Roberto Lima");
 }
 
@@ -57,7 +88,11 @@ async fn matching_prefers_email_then_phone_digits_and_fills_but_never_overwrites
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
     let existing = app
-        .post("/api/v1/customers", &owner, json!({"name": "Ana Costa", "email": "Ana@Email.com"}))
+        .post(
+            "/api/v1/customers",
+            &owner,
+            json!({"name": "Ana Costa", "email": "Ana@Email.com"}),
+        )
         .await
         .expect(201)
         .id();
@@ -72,14 +107,26 @@ async fn matching_prefers_email_then_phone_digits_and_fills_but_never_overwrites
     assert!(!new);
     assert_eq!(customer.id, existing);
     assert_eq!(customer.name, "Ana Costa", "never overwritten");
-    assert_eq!(customer.phone.as_deref(), Some("+55 (11) 91111-2222"), "empty field filled");
+    assert_eq!(
+        customer.phone.as_deref(),
+        Some("+55 (11) 91111-2222"),
+        "empty field filled"
+    );
 
-    let by_phone = CustomerDetails { name: "Ana".into(), email: None, phone: Some("+5511911112222".into()) };
+    let by_phone = CustomerDetails {
+        name: "Ana".into(),
+        email: None,
+        phone: Some("+5511911112222".into()),
+    };
     let (customer, new) = db.write(move |conn| match_or_create(conn, &by_phone)).await.unwrap();
     assert!(!new);
     assert_eq!(customer.id, existing);
 
-    let stranger = CustomerDetails { name: "New Person".into(), email: Some("new@x.test".into()), phone: None };
+    let stranger = CustomerDetails {
+        name: "New Person".into(),
+        email: Some("new@x.test".into()),
+        phone: None,
+    };
     let (customer, new) = db.write(move |conn| match_or_create(conn, &stranger)).await.unwrap();
     assert!(new);
     assert_ne!(customer.id, existing);
@@ -91,22 +138,40 @@ async fn merge_moves_everything_to_the_primary_and_deletes_the_secondaries() {
     let owner = app.owner("acme").await;
     let supervisor = app.user(&owner, "supervisor").await;
     let attendant = app.user(&owner, "attendant").await;
-    let primary = app.post("/api/v1/customers", &owner, json!({"name": "Ana"})).await.expect(201).id();
-    let second = app
-        .post("/api/v1/customers", &owner, json!({"name": "Ana C.", "email": "ana@email.com", "document": "12345678900"}))
+    let primary = app
+        .post("/api/v1/customers", &owner, json!({"name": "Ana"}))
         .await
         .expect(201)
         .id();
-    let third = app.post("/api/v1/customers", &owner, json!({"name": "A. Costa", "phone": "+5511900000000"})).await;
+    let second = app
+        .post(
+            "/api/v1/customers",
+            &owner,
+            json!({"name": "Ana C.", "email": "ana@email.com", "document": "12345678900"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let third = app
+        .post(
+            "/api/v1/customers",
+            &owner,
+            json!({"name": "A. Costa", "phone": "+5511900000000"}),
+        )
+        .await;
     let third = third.expect(201).id();
     let body = json!({"primary_id": primary, "secondary_ids": [second, third]});
-    app.post("/api/v1/customers/merge", &attendant, body.clone()).await.expect(403);
+    app.post("/api/v1/customers/merge", &attendant, body.clone())
+        .await
+        .expect(403);
     let merged = app.post("/api/v1/customers/merge", &supervisor, body).await.expect(200);
     assert_eq!(merged.data()["id"], primary.as_str());
     assert_eq!(merged.data()["name"], "Ana");
     assert_eq!(merged.data()["email"], "ana@email.com");
     assert_eq!(merged.data()["phone"], "+5511900000000");
-    app.get(&format!("/api/v1/customers/{second}"), &owner).await.expect(404);
+    app.get(&format!("/api/v1/customers/{second}"), &owner)
+        .await
+        .expect(404);
     app.get(&format!("/api/v1/customers/{third}"), &owner).await.expect(404);
 }
 
@@ -114,8 +179,16 @@ async fn merge_moves_everything_to_the_primary_and_deletes_the_secondaries() {
 async fn merge_with_an_unknown_id_changes_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    let primary = app.post("/api/v1/customers", &owner, json!({"name": "Ana"})).await.expect(201).id();
-    let second = app.post("/api/v1/customers", &owner, json!({"name": "Bia"})).await.expect(201).id();
+    let primary = app
+        .post("/api/v1/customers", &owner, json!({"name": "Ana"}))
+        .await
+        .expect(201)
+        .id();
+    let second = app
+        .post("/api/v1/customers", &owner, json!({"name": "Bia"}))
+        .await
+        .expect(201)
+        .id();
     let reply = app
         .post(
             "/api/v1/customers/merge",
@@ -125,12 +198,21 @@ async fn merge_with_an_unknown_id_changes_nothing() {
         .await
         .expect(422);
     assert_eq!(reply.field_errors("secondary_ids.1"), ["does not exist"]);
-    app.get(&format!("/api/v1/customers/{second}"), &owner).await.expect(200);
+    app.get(&format!("/api/v1/customers/{second}"), &owner)
+        .await
+        .expect(200);
     let into_itself = app
-        .post("/api/v1/customers/merge", &owner, json!({"primary_id": primary, "secondary_ids": [primary]}))
+        .post(
+            "/api/v1/customers/merge",
+            &owner,
+            json!({"primary_id": primary, "secondary_ids": [primary]}),
+        )
         .await
         .expect(422);
-    assert_eq!(into_itself.field_errors("secondary_ids"), ["must not contain the primary"]);
+    assert_eq!(
+        into_itself.field_errors("secondary_ids"),
+        ["must not contain the primary"]
+    );
     let empty = app.post("/api/v1/customers/merge", &owner, json!({})).await.expect(422);
     assert_eq!(empty.field_errors("primary_id"), ["can't be blank"]);
     assert_eq!(empty.field_errors("secondary_ids"), ["can't be blank"]);
@@ -142,9 +224,15 @@ async fn customers_are_attendant_level_and_tenant_scoped() {
     app.create_tenant("other").await;
     let owner = app.owner("acme").await;
     let other = app.owner("other").await;
-    let id = app.post("/api/v1/customers", &owner, json!({"name": "Ana"})).await.expect(201).id();
+    let id = app
+        .post("/api/v1/customers", &owner, json!({"name": "Ana"}))
+        .await
+        .expect(201)
+        .id();
     app.get(&format!("/api/v1/customers/{id}"), &other).await.expect(404);
-    app.put(&format!("/api/v1/customers/{id}"), &other, json!({"name": "X"})).await.expect(404);
+    app.put(&format!("/api/v1/customers/{id}"), &other, json!({"name": "X"}))
+        .await
+        .expect(404);
     app.delete(&format!("/api/v1/customers/{id}"), &other).await.expect(404);
     let reply = app.request(reqwest::Method::GET, "/api/v1/customers", None, None).await;
     assert_eq!(reply.status, 401);

@@ -14,7 +14,10 @@ async fn configuration_flow(
     user: serde_json::Value,
 ) -> (String, String) {
     // 1. Create the provider (manager role).
-    let created = app.post("/api/v1/providers", manager, provider.clone()).await.expect(201);
+    let created = app
+        .post("/api/v1/providers", manager, provider.clone())
+        .await
+        .expect(201);
     let wanted = &provider["service_provider"];
     for field in ["name", "document", "email", "phone"] {
         assert_eq!(created.data()[field], wanted[field], "{field}");
@@ -30,15 +33,25 @@ async fn configuration_flow(
     let user_id = user.id();
 
     // 3. Associate the user with the provider (unwrapped body).
-    let associated =
-        app.post(&format!("/api/v1/providers/{provider_id}/users"), manager, json!({"user_id": user_id})).await.expect(200);
+    let associated = app
+        .post(
+            &format!("/api/v1/providers/{provider_id}/users"),
+            manager,
+            json!({"user_id": user_id}),
+        )
+        .await
+        .expect(200);
     assert_eq!(associated.data()["provider_id"], provider_id.as_str());
     assert_eq!(associated.data()["provider_name"], wanted["name"]);
 
     // 4. Add to a department, so the professional receives that department's calls.
-    app.post(&format!("/api/v1/departments/{department_id}/users"), manager, json!({"user_id": user_id}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/departments/{department_id}/users"),
+        manager,
+        json!({"user_id": user_id}),
+    )
+    .await
+    .expect(200);
     (provider_id, user_id)
 }
 
@@ -66,12 +79,16 @@ async fn the_providers_guide_works_as_written_in_french() {
         }}),
     )
     .await;
-    let provider = app.get(&format!("/api/v1/providers/{provider_id}"), &manager).await.expect(200);
+    let provider = app
+        .get(&format!("/api/v1/providers/{provider_id}"), &manager)
+        .await
+        .expect(200);
     assert_eq!(provider.data()["user_count"], 1);
     let member = app.get(&format!("/api/v1/users/{user_id}"), &manager).await.expect(200);
     assert_eq!(member.data()["department_ids"], json!([department]));
     // The professional can log in with the temporary password.
-    app.login("acme", "carlos@cliniquesilva.com.br", "motDePasseTemporaire123").await;
+    app.login("acme", "carlos@cliniquesilva.com.br", "motDePasseTemporaire123")
+        .await;
 }
 
 #[tokio::test]
@@ -110,7 +127,13 @@ async fn the_abc_hospital_example_structure_holds() {
         .await
         .expect(201)
         .id();
-    app.post(&format!("/api/v1/providers/{silva}/users"), &manager, json!({"user_id": paulo})).await.expect(200);
+    app.post(
+        &format!("/api/v1/providers/{silva}/users"),
+        &manager,
+        json!({"user_id": paulo}),
+    )
+    .await
+    .expect(200);
     // Santos Clinic with Dr. Maria, in cardiology.
     let (santos, maria) = configuration_flow(
         &app,
@@ -130,10 +153,20 @@ async fn the_abc_hospital_example_structure_holds() {
         .await
         .expect(201)
         .id();
-    app.post(&format!("/api/v1/departments/{cardiology}/users"), &manager, json!({"user_id": john})).await.expect(200);
+    app.post(
+        &format!("/api/v1/departments/{cardiology}/users"),
+        &manager,
+        json!({"user_id": john}),
+    )
+    .await
+    .expect(200);
 
-    let members = app.get(&format!("/api/v1/departments/{cardiology}/users"), &manager).await.expect(200);
-    let by_name: Vec<(String, serde_json::Value)> = members.data()
+    let members = app
+        .get(&format!("/api/v1/departments/{cardiology}/users"), &manager)
+        .await
+        .expect(200);
+    let by_name: Vec<(String, serde_json::Value)> = members
+        .data()
         .as_array()
         .unwrap()
         .iter()
@@ -147,16 +180,31 @@ async fn the_abc_hospital_example_structure_holds() {
             ("Dr. Maria".to_string(), json!("Santos Clinic")),
         ]
     );
-    let silva_users = app.get(&format!("/api/v1/providers/{silva}/users"), &manager).await.expect(200);
-    let mut ids: Vec<&str> = silva_users.data().as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let silva_users = app
+        .get(&format!("/api/v1/providers/{silva}/users"), &manager)
+        .await
+        .expect(200);
+    let mut ids: Vec<&str> = silva_users
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     ids.sort();
     let mut expected = vec![carlos.as_str(), paulo.as_str()];
     expected.sort();
     assert_eq!(ids, expected);
-    let santos_users = app.get(&format!("/api/v1/providers/{santos}/users"), &manager).await.expect(200);
+    let santos_users = app
+        .get(&format!("/api/v1/providers/{santos}/users"), &manager)
+        .await
+        .expect(200);
     assert_eq!(santos_users.body["meta"]["total_count"], 1);
     assert_eq!(santos_users.data()[0]["id"], maria.as_str());
-    let department = app.get(&format!("/api/v1/departments/{cardiology}"), &manager).await.expect(200);
+    let department = app
+        .get(&format!("/api/v1/departments/{cardiology}"), &manager)
+        .await
+        .expect(200);
     assert_eq!(department.data()["user_count"], 3);
 }
 
@@ -168,7 +216,11 @@ async fn the_guides_permission_table() {
     let supervisor = app.user(&owner, "supervisor").await;
     let attendant = app.user(&owner, "attendant").await;
     let provider = app
-        .post("/api/v1/providers", &manager, json!({"service_provider": {"name": "Clinic", "document": "12345678900"}}))
+        .post(
+            "/api/v1/providers",
+            &manager,
+            json!({"service_provider": {"name": "Clinic", "document": "12345678900"}}),
+        )
         .await
         .expect(201)
         .id();
@@ -184,15 +236,29 @@ async fn the_guides_permission_table() {
 
     // Create, edit, delete, associate: manager and up.
     let body = json!({"service_provider": {"name": "Other"}});
-    app.post("/api/v1/providers", &supervisor, body.clone()).await.expect(403);
-    app.put(&path, &supervisor, json!({"name": "Renamed"})).await.expect(403);
+    app.post("/api/v1/providers", &supervisor, body.clone())
+        .await
+        .expect(403);
+    app.put(&path, &supervisor, json!({"name": "Renamed"}))
+        .await
+        .expect(403);
     app.delete(&path, &supervisor).await.expect(403);
-    app.post(&users_path, &supervisor, json!({"user_id": attendant.user_id})).await.expect(403);
-    app.delete(&format!("{users_path}/{}", attendant.user_id), &supervisor).await.expect(403);
+    app.post(&users_path, &supervisor, json!({"user_id": attendant.user_id}))
+        .await
+        .expect(403);
+    app.delete(&format!("{users_path}/{}", attendant.user_id), &supervisor)
+        .await
+        .expect(403);
 
-    app.put(&path, &manager, json!({"provider": {"name": "Renamed"}})).await.expect(200);
-    app.post(&users_path, &manager, json!({"user_id": attendant.user_id})).await.expect(200);
-    app.delete(&format!("{users_path}/{}", attendant.user_id), &manager).await.expect(204);
+    app.put(&path, &manager, json!({"provider": {"name": "Renamed"}}))
+        .await
+        .expect(200);
+    app.post(&users_path, &manager, json!({"user_id": attendant.user_id}))
+        .await
+        .expect(200);
+    app.delete(&format!("{users_path}/{}", attendant.user_id), &manager)
+        .await
+        .expect(204);
     app.delete(&path, &manager).await.expect(204);
     app.get(&path, &manager).await.expect(404);
 }
@@ -202,10 +268,20 @@ async fn provider_document_must_have_11_or_14_digits() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
     for ok in ["11.222.333/0001-44", "11222333000144", "123.456.789-00"] {
-        let reply = app.post("/api/v1/providers", &owner, json!({"name": "P", "document": ok})).await.expect(201);
+        let reply = app
+            .post("/api/v1/providers", &owner, json!({"name": "P", "document": ok}))
+            .await
+            .expect(201);
         assert_eq!(reply.data()["document"], ok, "stored as given");
     }
-    let bad = app.post("/api/v1/providers", &owner, json!({"name": "P", "document": "11.222.333/0001"})).await.expect(422);
+    let bad = app
+        .post(
+            "/api/v1/providers",
+            &owner,
+            json!({"name": "P", "document": "11.222.333/0001"}),
+        )
+        .await
+        .expect(422);
     assert!(!bad.field_errors("document").is_empty());
 }
 
@@ -214,19 +290,48 @@ async fn a_user_belongs_to_at_most_one_provider() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
     let agent = app.user(&owner, "attendant").await;
-    let first = app.post("/api/v1/providers", &owner, json!({"name": "First"})).await.expect(201).id();
-    let second = app.post("/api/v1/providers", &owner, json!({"name": "Second"})).await.expect(201).id();
-    app.post(&format!("/api/v1/providers/{first}/users"), &owner, json!({"user_id": agent.user_id})).await.expect(200);
+    let first = app
+        .post("/api/v1/providers", &owner, json!({"name": "First"}))
+        .await
+        .expect(201)
+        .id();
+    let second = app
+        .post("/api/v1/providers", &owner, json!({"name": "Second"}))
+        .await
+        .expect(201)
+        .id();
+    app.post(
+        &format!("/api/v1/providers/{first}/users"),
+        &owner,
+        json!({"user_id": agent.user_id}),
+    )
+    .await
+    .expect(200);
     // Repeating the association is 200 as well.
-    app.post(&format!("/api/v1/providers/{first}/users"), &owner, json!({"user_id": agent.user_id})).await.expect(200);
+    app.post(
+        &format!("/api/v1/providers/{first}/users"),
+        &owner,
+        json!({"user_id": agent.user_id}),
+    )
+    .await
+    .expect(200);
     let other = app
-        .post(&format!("/api/v1/providers/{second}/users"), &owner, json!({"user_id": agent.user_id}))
+        .post(
+            &format!("/api/v1/providers/{second}/users"),
+            &owner,
+            json!({"user_id": agent.user_id}),
+        )
         .await
         .expect(422);
     assert!(!other.field_errors("user_id").is_empty());
     // Deleting a provider without history dissociates its users.
-    app.delete(&format!("/api/v1/providers/{first}"), &owner).await.expect(204);
-    let user = app.get(&format!("/api/v1/users/{}", agent.user_id), &owner).await.expect(200);
+    app.delete(&format!("/api/v1/providers/{first}"), &owner)
+        .await
+        .expect(204);
+    let user = app
+        .get(&format!("/api/v1/users/{}", agent.user_id), &owner)
+        .await
+        .expect(200);
     assert_eq!(user.data()["provider_id"], serde_json::Value::Null);
 }
 
@@ -234,8 +339,15 @@ async fn a_user_belongs_to_at_most_one_provider() {
 async fn deactivating_a_provider_keeps_it_listed() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    let id = app.post("/api/v1/providers", &owner, json!({"name": "Leaving"})).await.expect(201).id();
-    let reply = app.put(&format!("/api/v1/providers/{id}"), &owner, json!({"active": false})).await.expect(200);
+    let id = app
+        .post("/api/v1/providers", &owner, json!({"name": "Leaving"}))
+        .await
+        .expect(201)
+        .id();
+    let reply = app
+        .put(&format!("/api/v1/providers/{id}"), &owner, json!({"active": false}))
+        .await
+        .expect(200);
     assert_eq!(reply.data()["active"], false);
     let inactive = app.get("/api/v1/providers?active=false", &owner).await.expect(200);
     assert_eq!(inactive.body["meta"]["total_count"], 1);

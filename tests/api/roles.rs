@@ -17,8 +17,16 @@ struct Fixture {
 
 async fn fixture(app: &TestApp, owner: &Session) -> Fixture {
     let department = app.department(owner, &format!("Dept {}", uuid::Uuid::new_v4())).await;
-    let sector = app.post("/api/v1/sectors", owner, json!({"sector": {"name": "Sector"}})).await.expect(201).id();
-    let provider = app.post("/api/v1/providers", owner, json!({"name": "Provider"})).await.expect(201).id();
+    let sector = app
+        .post("/api/v1/sectors", owner, json!({"sector": {"name": "Sector"}}))
+        .await
+        .expect(201)
+        .id();
+    let provider = app
+        .post("/api/v1/providers", owner, json!({"name": "Provider"}))
+        .await
+        .expect(201)
+        .id();
     let user = app
         .post(
             "/api/v1/users",
@@ -28,9 +36,26 @@ async fn fixture(app: &TestApp, owner: &Session) -> Fixture {
         .await
         .expect(201)
         .id();
-    app.post(&format!("/api/v1/departments/{department}/users"), owner, json!({"user_id": user})).await.expect(200);
-    app.post(&format!("/api/v1/providers/{provider}/users"), owner, json!({"user_id": user})).await.expect(200);
-    Fixture { department, sector, provider, user }
+    app.post(
+        &format!("/api/v1/departments/{department}/users"),
+        owner,
+        json!({"user_id": user}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/providers/{provider}/users"),
+        owner,
+        json!({"user_id": user}),
+    )
+    .await
+    .expect(200);
+    Fixture {
+        department,
+        sector,
+        provider,
+        user,
+    }
 }
 
 fn fill(template: &str, f: &Fixture) -> String {
@@ -45,7 +70,9 @@ fn body(name: &str, f: &Fixture) -> Option<Value> {
     let unique = uuid::Uuid::new_v4().simple().to_string();
     Some(match name {
         "none" => return None,
-        "user" => json!({"user": {"name": "New", "email": format!("n-{unique}@x.test"), "password": "password-1", "role": "attendant"}}),
+        "user" => {
+            json!({"user": {"name": "New", "email": format!("n-{unique}@x.test"), "password": "password-1", "role": "attendant"}})
+        }
         "user_update" => json!({"user": {"name": "Renamed"}}),
         "me" => json!({"user": {"name": "Me"}}),
         "department" => json!({"department": {"name": format!("D {unique}")}}),
@@ -70,11 +97,35 @@ const MATRIX: &[(&str, &str, &str, &str, bool)] = &[
     ("GET", "/api/v1/departments", "supervisor", "none", false),
     ("POST", "/api/v1/departments", "supervisor", "department", false),
     ("GET", "/api/v1/departments/{department}", "supervisor", "none", true),
-    ("PUT", "/api/v1/departments/{department}", "supervisor", "department", true),
+    (
+        "PUT",
+        "/api/v1/departments/{department}",
+        "supervisor",
+        "department",
+        true,
+    ),
     ("DELETE", "/api/v1/departments/{department}", "supervisor", "none", true),
-    ("GET", "/api/v1/departments/{department}/users", "supervisor", "none", true),
-    ("POST", "/api/v1/departments/{department}/users", "supervisor", "member", true),
-    ("DELETE", "/api/v1/departments/{department}/users/{user}", "supervisor", "none", true),
+    (
+        "GET",
+        "/api/v1/departments/{department}/users",
+        "supervisor",
+        "none",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/departments/{department}/users",
+        "supervisor",
+        "member",
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/departments/{department}/users/{user}",
+        "supervisor",
+        "none",
+        true,
+    ),
     ("GET", "/api/v1/sectors", "supervisor", "none", false),
     ("POST", "/api/v1/sectors", "supervisor", "sector", false),
     ("GET", "/api/v1/sectors/{sector}", "supervisor", "none", true),
@@ -87,7 +138,13 @@ const MATRIX: &[(&str, &str, &str, &str, bool)] = &[
     ("DELETE", "/api/v1/providers/{provider}", "manager", "none", true),
     ("GET", "/api/v1/providers/{provider}/users", "supervisor", "none", true),
     ("POST", "/api/v1/providers/{provider}/users", "manager", "member", true),
-    ("DELETE", "/api/v1/providers/{provider}/users/{user}", "manager", "none", true),
+    (
+        "DELETE",
+        "/api/v1/providers/{provider}/users/{user}",
+        "manager",
+        "none",
+        true,
+    ),
     ("GET", "/api/v1/company", "manager", "none", false),
     ("PUT", "/api/v1/company", "manager", "company", false),
 ];
@@ -100,7 +157,11 @@ async fn every_endpoint_enforces_its_minimum_role_and_tenant() {
     let other_owner = app.owner("other").await;
     let mut sessions = Vec::new();
     for role in ROLES {
-        sessions.push(if role == "owner" { owner.clone() } else { app.user(&owner, role).await });
+        sessions.push(if role == "owner" {
+            owner.clone()
+        } else {
+            app.user(&owner, role).await
+        });
     }
 
     for &(method, template, minimum, body_name, has_id) in MATRIX {
@@ -110,29 +171,65 @@ async fn every_endpoint_enforces_its_minimum_role_and_tenant() {
 
         let f = fixture(&app, &owner).await;
         let path = fill(template, &f);
-        let reply = app.request(method.clone(), &path, Some(&sessions[rank]), body(body_name, &f)).await;
-        assert!(reply.status.is_success(), "{label}: {minimum} must be allowed, got {} {}", reply.status, reply.text);
+        let reply = app
+            .request(method.clone(), &path, Some(&sessions[rank]), body(body_name, &f))
+            .await;
+        assert!(
+            reply.status.is_success(),
+            "{label}: {minimum} must be allowed, got {} {}",
+            reply.status,
+            reply.text
+        );
 
         if rank > 0 {
             let f = fixture(&app, &owner).await;
-            let below = app.request(method.clone(), &fill(template, &f), Some(&sessions[rank - 1]), body(body_name, &f)).await;
-            assert_eq!(below.status, 403, "{label}: {} must be refused: {}", ROLES[rank - 1], below.text);
+            let below = app
+                .request(
+                    method.clone(),
+                    &fill(template, &f),
+                    Some(&sessions[rank - 1]),
+                    body(body_name, &f),
+                )
+                .await;
+            assert_eq!(
+                below.status,
+                403,
+                "{label}: {} must be refused: {}",
+                ROLES[rank - 1],
+                below.text
+            );
             assert_eq!(below.body["errors"]["detail"], "Forbidden", "{label}");
         }
 
         let f = fixture(&app, &owner).await;
-        let anonymous = app.request(method.clone(), &fill(template, &f), None, body(body_name, &f)).await;
+        let anonymous = app
+            .request(method.clone(), &fill(template, &f), None, body(body_name, &f))
+            .await;
         assert_eq!(anonymous.status, 401, "{label}: no token");
         assert_eq!(anonymous.body["errors"]["detail"], "Unauthorized", "{label}");
 
         let mut wrong_tenant = sessions[rank].clone();
         wrong_tenant.tenant = "other".into();
-        let mismatch = app.request(method.clone(), &fill(template, &f), Some(&wrong_tenant), body(body_name, &f)).await;
+        let mismatch = app
+            .request(
+                method.clone(),
+                &fill(template, &f),
+                Some(&wrong_tenant),
+                body(body_name, &f),
+            )
+            .await;
         assert_eq!(mismatch.status, 401, "{label}: X-Tenant differs from the token");
 
         if has_id {
             let theirs = fixture(&app, &other_owner).await;
-            let foreign = app.request(method.clone(), &fill(template, &theirs), Some(&owner), body(body_name, &f)).await;
+            let foreign = app
+                .request(
+                    method.clone(),
+                    &fill(template, &theirs),
+                    Some(&owner),
+                    body(body_name, &f),
+                )
+                .await;
             assert_eq!(foreign.status, 404, "{label}: another tenant's id: {}", foreign.text);
         }
     }
@@ -147,11 +244,29 @@ async fn nobody_grants_a_role_above_their_own() {
     app.post("/api/v1/users", &manager, new_owner.clone()).await.expect(403);
     app.post("/api/v1/users", &owner, new_owner).await.expect(201);
     let attendant = app.user(&owner, "attendant").await;
-    app.put(&format!("/api/v1/users/{}", attendant.user_id), &manager, json!({"role": "owner"})).await.expect(403);
-    app.put(&format!("/api/v1/users/{}", attendant.user_id), &manager, json!({"role": "manager"})).await.expect(200);
+    app.put(
+        &format!("/api/v1/users/{}", attendant.user_id),
+        &manager,
+        json!({"role": "owner"}),
+    )
+    .await
+    .expect(403);
+    app.put(
+        &format!("/api/v1/users/{}", attendant.user_id),
+        &manager,
+        json!({"role": "manager"}),
+    )
+    .await
+    .expect(200);
     // A manager cannot edit the owner at all.
     let owner_id = owner.user_id.clone();
-    app.put(&format!("/api/v1/users/{owner_id}"), &manager, json!({"name": "Hijacked"})).await.expect(403);
+    app.put(
+        &format!("/api/v1/users/{owner_id}"),
+        &manager,
+        json!({"name": "Hijacked"}),
+    )
+    .await
+    .expect(403);
 }
 
 #[tokio::test]
@@ -160,6 +275,12 @@ async fn a_demotion_takes_effect_at_once() {
     let owner = app.owner("acme").await;
     let manager = app.user(&owner, "manager").await;
     app.get("/api/v1/users", &manager).await.expect(200);
-    app.put(&format!("/api/v1/users/{}", manager.user_id), &owner, json!({"role": "attendant"})).await.expect(200);
+    app.put(
+        &format!("/api/v1/users/{}", manager.user_id),
+        &owner,
+        json!({"role": "attendant"}),
+    )
+    .await
+    .expect(200);
     app.get("/api/v1/users", &manager).await.expect(403);
 }
