@@ -39,6 +39,9 @@ macro_rules! config_keys {
         }
 
         impl Config {
+            /// Every configuration key, in declaration order.
+            pub const KEYS: &'static [&'static str] = &[$( stringify!($key), )*];
+
             fn apply_layer(&mut self, layer: ConfigLayer) {
                 $( if let Some(value) = layer.$key { self.$key = value; } )*
             }
@@ -255,6 +258,22 @@ mod tests {
         assert_eq!(config.sweep_interval_secs, 5);
         assert_eq!(config.listen, "127.0.0.1:9100");
         assert_eq!(config.synchronous, "FULL");
+    }
+
+    /// `config.toml.example` documents every key, and with exactly the default values.
+    #[test]
+    fn the_example_file_lists_every_key_with_its_default() {
+        let text = include_str!("../config.toml.example");
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let mut listed: Vec<&str> = table.keys().map(String::as_str).collect();
+        let mut keys = Config::KEYS.to_vec();
+        listed.sort();
+        keys.sort();
+        assert_eq!(listed, keys);
+        let mut config = Config::default();
+        config.apply_layer(parse_layer(text).unwrap());
+        assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+        config.validate().unwrap();
     }
 
     #[test]
