@@ -20,6 +20,7 @@ use crate::auth::Keys;
 use crate::config::Config;
 use crate::db::{DbSettings, Tenants};
 use crate::error::ApiError;
+use crate::http::rate_limit::RateLimits;
 use crate::http::{health, layers, openapi::ApiDoc};
 
 /// JSON bodies larger than this are refused with 413 (SPEC §2.3).
@@ -31,6 +32,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub tenants: Arc<Tenants>,
     pub keys: Arc<Keys>,
+    pub limits: Arc<RateLimits>,
     pub ready: Arc<AtomicBool>,
 }
 
@@ -46,6 +48,7 @@ impl AppState {
         tracing::info!(tenants = migrated, "migrations applied");
         let keys = Keys::load(&config.jwt_secret, &config.data_dir)?;
         Ok(AppState {
+            limits: Arc::new(RateLimits::new(&config)),
             config: Arc::new(config),
             tenants: Arc::new(tenants),
             keys: Arc::new(keys),
@@ -60,6 +63,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(crate::auth::routes::router())
+        .merge(crate::auth::mfa::router())
         .merge(crate::users::routes::router())
         .merge(crate::departments::routes::router())
         .merge(crate::sectors::routes::router())
@@ -152,7 +156,10 @@ fn spawn_background(state: AppState, mut stopped: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(idle.min(Duration::from_secs(60)));
         loop {
             tokio::select! {
-                _ = tick.tick() => state.tenants.close_idle(idle),
+                _ = tick.tick() => {
+                    state.tenants.close_idle(idle);
+                    state.limits.forget_idle_keys();
+                }
                 _ = stop_requested(&mut stopped) => break,
             }
         }

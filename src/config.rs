@@ -94,6 +94,16 @@ config_keys! {
     max_upload_mb: u64 = 25,
     /// Largest number of concurrently active calls per tenant (plan limit).
     max_concurrent_calls: u64 = 10,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed for the client IP.
+    trusted_proxies: Vec<String> = Vec::new(),
+    /// Login, MFA and password-reset attempts per minute per client IP and e-mail (0 = off).
+    rate_limit_auth_per_minute: u64 = 5,
+    /// The same endpoints together, per minute per client IP (0 = off).
+    rate_limit_auth_ip_per_minute: u64 = 30,
+    /// Token refreshes per minute per client IP (0 = off).
+    rate_limit_refresh_per_minute: u64 = 60,
+    /// Public widget requests per minute per client IP (0 = off).
+    rate_limit_widget_per_minute: u64 = 30,
 }
 
 impl Config {
@@ -170,10 +180,22 @@ impl Config {
         if self.max_upload_mb == 0 {
             return bad("max_upload_mb", "must be at least 1".into());
         }
+        if let Some(proxy) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| p.parse::<std::net::IpAddr>().is_err())
+        {
+            return bad("trusted_proxies", format!("{proxy:?} is not an IP address"));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));
         }
         Ok(())
+    }
+
+    /// The IP addresses of `trusted_proxies` (validated).
+    pub fn trusted_proxy_addrs(&self) -> Vec<std::net::IpAddr> {
+        self.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect()
     }
 
     pub fn listen_addr(&self) -> Option<SocketAddr> {
@@ -228,6 +250,18 @@ impl EnvValue for PathBuf {
 impl EnvValue for u64 {
     fn parse_env(raw: &str) -> Result<Self, String> {
         raw.trim().parse().map_err(|_| format!("{raw:?} is not a whole number"))
+    }
+}
+
+/// Lists are comma-separated in the environment: `VOKI_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`.
+impl EnvValue for Vec<String> {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        Ok(raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect())
     }
 }
 

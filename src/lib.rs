@@ -12,6 +12,7 @@ pub mod config;
 pub mod customers;
 pub mod db;
 pub mod departments;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod providers;

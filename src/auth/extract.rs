@@ -50,7 +50,15 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (user, tenant, session_id) = authenticate(state, &parts.headers).await?;
+        let Authenticated {
+            user,
+            tenant,
+            session_id,
+            mfa_setup_required,
+        } = authenticate(state, &parts.headers).await?;
+        if mfa_setup_required && !parts.uri.path().starts_with(MFA_SETUP_PATHS) {
+            return Err(ApiError::Forbidden("MFA setup required".into()));
+        }
         if !user.role.at_least(R::ROLE) {
             return Err(ApiError::Forbidden("Forbidden".into()));
         }
@@ -63,9 +71,21 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
     }
 }
 
+/// What a token restricted by `company.mfa_required` may still reach: the user's own
+/// profile and the MFA enrolment endpoints below it.
+const MFA_SETUP_PATHS: &str = "/api/v1/users/me";
+
+/// A request whose token and `X-Tenant` were accepted.
+pub struct Authenticated {
+    pub user: User,
+    pub tenant: Tenant,
+    pub session_id: Option<String>,
+    pub mfa_setup_required: bool,
+}
+
 /// Checks the bearer token and `X-Tenant` of a request and loads the active user; the
 /// role is not checked here. Every failure is the same 401.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(User, Tenant, Option<String>), ApiError> {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authenticated, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -88,12 +108,13 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(User
         .await?
         .filter(|user| user.active)
         .ok_or(ApiError::Unauthorized)?;
-    Ok((
+    Ok(Authenticated {
         user,
-        Tenant {
+        tenant: Tenant {
             slug: slug.to_string(),
             db,
         },
-        claims.sid,
-    ))
+        session_id: claims.sid,
+        mfa_setup_required: claims.mfa_setup_required,
+    })
 }

@@ -2,12 +2,14 @@
 //! argon2id passwords; and the role-checking extractor every tenant endpoint uses.
 
 mod extract;
+pub mod mfa;
 pub mod password;
+pub mod reset;
 mod role;
 pub mod routes;
 pub mod sessions;
 pub mod token;
 
-pub use extract::{Auth, Tenant, authenticate};
+pub use extract::{Auth, Authenticated, Tenant, authenticate};
 pub use role::{MinRole, Role, min};
 pub use token::Keys;

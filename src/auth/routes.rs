@@ -10,10 +10,11 @@ use utoipa_axum::routes;
 
 use super::sessions::{self, Rotation};
 use super::token::{self, ACCESS_TTL_SECS, TokenKind};
-use super::{authenticate, password};
+use super::{Authenticated, authenticate, password};
 use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Wrapped};
+use crate::http::rate_limit::ClientIp;
 use crate::http::{Data, ErrorBody, ok};
 use crate::users::{self, User};
 
@@ -22,6 +23,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .routes(routes!(super::mfa::verify))
+        .routes(routes!(super::reset::forgot_password))
+        .routes(routes!(super::reset::reset_password))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,6 +49,10 @@ pub struct TokenPair {
     /// Seconds until the access token expires.
     expires_in: i64,
     user: User,
+    /// Present (true) when the company requires MFA and this user must enrol first: the
+    /// access token then reaches only `/api/v1/users/me` and the MFA endpoints.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    mfa_setup_required: bool,
 }
 
 /// The answer to a login: tokens, or an MFA challenge (`mfa_required`, `mfa_token`).
@@ -61,8 +69,10 @@ pub enum LoginOutcome {
     responses((status = 200, body = Data<LoginOutcome>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(input): JsonBody<LoginRequest>,
 ) -> Result<Json<Data<LoginOutcome>>, ApiError> {
+    state.limits.auth(ip, input.email.as_deref().unwrap_or_default())?;
     let mut errors = FieldErrors::new();
     for (field, value) in [
         ("email", &input.email),
@@ -119,20 +129,43 @@ pub async fn start_session(
     user_id: &str,
 ) -> Result<TokenPair, ApiError> {
     let (tenant, id) = (slug.to_string(), user_id.to_string());
-    let (session, user) = db
+    let (session, user, mfa_setup_required) = db
         .write(move |conn| {
             let session = sessions::create(conn, &tenant, &id, None)?;
             users::store::record_login(conn, &id)?;
-            Ok((session, users::store::find(conn, &id)?))
+            let user = users::store::find(conn, &id)?;
+            let restricted = must_enrol_mfa(conn, &user)?;
+            Ok((session, user, restricted))
         })
         .await?;
-    let access_token = state.keys.access_token(slug, &user.id, user.role, &session.id)?;
+    token_pair(state, slug, user, session, mfa_setup_required)
+}
+
+/// `company.mfa_required` and the user has no MFA yet.
+fn must_enrol_mfa(conn: &rusqlite::Connection, user: &User) -> Result<bool, ApiError> {
+    let required: bool = conn
+        .prepare_cached("SELECT mfa_required FROM company")?
+        .query_row([], |row| row.get(0))?;
+    Ok(required && !user.mfa_enabled)
+}
+
+fn token_pair(
+    state: &AppState,
+    slug: &str,
+    user: User,
+    session: sessions::NewSession,
+    mfa_setup_required: bool,
+) -> Result<TokenPair, ApiError> {
+    let access_token = state
+        .keys
+        .access_token_for(slug, &user.id, user.role, &session.id, mfa_setup_required)?;
     Ok(TokenPair {
         access_token,
         refresh_token: session.refresh_token,
         token_type: "Bearer",
         expires_in: ACCESS_TTL_SECS,
         user,
+        mfa_setup_required,
     })
 }
 
@@ -151,8 +184,10 @@ impl Wrapped for RefreshRequest {
     responses((status = 200, body = Data<TokenPair>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(input): JsonBody<RefreshRequest>,
 ) -> Result<Json<Data<TokenPair>>, ApiError> {
+    state.limits.refresh(ip)?;
     let Some(refresh_token) = input.refresh_token.filter(|t| !t.trim().is_empty()) else {
         return Err(FieldErrors::single("refresh_token", "can't be blank"));
     };
@@ -163,19 +198,16 @@ async fn refresh(
     let tenant = slug.clone();
     let rotated = db
         .write(move |conn| match sessions::rotate(conn, &tenant, &refresh_token)? {
-            Rotation::Rotated { user_id, session } => Ok(Some((users::store::find(conn, &user_id)?, session))),
+            Rotation::Rotated { user_id, session } => {
+                let user = users::store::find(conn, &user_id)?;
+                let restricted = must_enrol_mfa(conn, &user)?;
+                Ok(Some((user, session, restricted)))
+            }
             Rotation::Refused => Ok(None),
         })
         .await?;
-    let (user, session) = rotated.ok_or(ApiError::Unauthorized)?;
-    let access_token = state.keys.access_token(&slug, &user.id, user.role, &session.id)?;
-    Ok(ok(TokenPair {
-        access_token,
-        refresh_token: session.refresh_token,
-        token_type: "Bearer",
-        expires_in: ACCESS_TTL_SECS,
-        user,
-    }))
+    let (user, session, restricted) = rotated.ok_or(ApiError::Unauthorized)?;
+    Ok(ok(token_pair(&state, &slug, user, session, restricted)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -200,7 +232,7 @@ async fn logout(
     JsonBody(input): JsonBody<LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
     if input.all == Some(true) {
-        let (user, tenant, _) = authenticate(&state, &headers).await?;
+        let Authenticated { user, tenant, .. } = authenticate(&state, &headers).await?;
         tenant
             .db
             .write(move |conn| sessions::revoke_all(conn, &user.id, None))

@@ -41,6 +41,10 @@ pub struct Claims {
     pub typ: TokenKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Set when the company requires MFA and the user has none yet: the token then only
+    /// reaches `/api/v1/users/me` and the MFA enrolment endpoints.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_setup_required: bool,
 }
 
 /// The HS256 keys of this process.
@@ -103,14 +107,28 @@ impl Keys {
 
     /// A 15-minute access token for `user_id` in `tenant`, from session `sid`.
     pub fn access_token(&self, tenant: &str, user_id: &str, role: Role, sid: &str) -> Result<String, ApiError> {
-        self.issue(&claims(
+        self.access_token_for(tenant, user_id, role, sid, false)
+    }
+
+    /// [`Keys::access_token`], restricted to MFA enrolment when `mfa_setup_required`.
+    pub fn access_token_for(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        role: Role,
+        sid: &str,
+        mfa_setup_required: bool,
+    ) -> Result<String, ApiError> {
+        let mut claims = claims(
             tenant,
             user_id,
             Some(role),
             TokenKind::Access,
             ACCESS_TTL_SECS,
             Some(sid.to_string()),
-        ))
+        );
+        claims.mfa_setup_required = mfa_setup_required;
+        self.issue(&claims)
     }
 }
 
@@ -133,6 +151,7 @@ pub fn claims(
         jti: Uuid::new_v4().to_string(),
         typ,
         sid,
+        mfa_setup_required: false,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod health;
 pub mod layers;
 pub mod openapi;
 pub mod pagination;
+pub mod rate_limit;
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -79,6 +79,12 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         jwt_secret: "test-secret-test-secret-test-secret!".into(),
         bootstrap_demo: false,
         log: "warn".into(),
+        // Tests log in often from one address; the limits themselves are tested with the
+        // defaults restored (tests/api/auth_extras.rs).
+        rate_limit_auth_per_minute: 10_000,
+        rate_limit_auth_ip_per_minute: 10_000,
+        rate_limit_refresh_per_minute: 10_000,
+        rate_limit_widget_per_minute: 10_000,
         ..Config::default()
     }
 }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod auth_extras;
 mod conventions;
 mod customers;
 mod organisation;

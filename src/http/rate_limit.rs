@@ -1,0 +1,109 @@
+//! Rate limits (SPEC §3): in-memory GCRA limiters (the `governor` crate) keyed by client
+//! IP, or by client IP and e-mail for the login-like endpoints so that staff behind one
+//! NAT address do not block each other. Every request counts, successful or not.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::error::ApiError;
+
+pub struct RateLimits {
+    auth_ip_email: Option<DefaultKeyedRateLimiter<(IpAddr, String)>>,
+    auth_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    refresh_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    widget_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u64) -> Option<DefaultKeyedRateLimiter<K>> {
+    let per_minute = NonZeroU32::new(u32::try_from(per_minute).unwrap_or(u32::MAX))?;
+    Some(RateLimiter::keyed(Quota::per_minute(per_minute)))
+}
+
+fn check<K: std::hash::Hash + Eq + Clone>(
+    limiter: &Option<DefaultKeyedRateLimiter<K>>,
+    key: &K,
+) -> Result<(), ApiError> {
+    let Some(limiter) = limiter else { return Ok(()) };
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        }
+    })
+}
+
+impl RateLimits {
+    pub fn new(config: &Config) -> RateLimits {
+        RateLimits {
+            auth_ip_email: limiter(config.rate_limit_auth_per_minute),
+            auth_ip: limiter(config.rate_limit_auth_ip_per_minute),
+            refresh_ip: limiter(config.rate_limit_refresh_per_minute),
+            widget_ip: limiter(config.rate_limit_widget_per_minute),
+        }
+    }
+
+    /// Login, MFA verification, password reset: per IP across them, and per IP + e-mail.
+    pub fn auth(&self, ip: IpAddr, email: &str) -> Result<(), ApiError> {
+        check(&self.auth_ip, &ip)?;
+        check(&self.auth_ip_email, &(ip, email.trim().to_lowercase()))
+    }
+
+    pub fn refresh(&self, ip: IpAddr) -> Result<(), ApiError> {
+        check(&self.refresh_ip, &ip)
+    }
+
+    pub fn widget(&self, ip: IpAddr) -> Result<(), ApiError> {
+        check(&self.widget_ip, &ip)
+    }
+
+    /// Forgets keys whose limits have fully recovered, so memory stays bounded.
+    pub fn forget_idle_keys(&self) {
+        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip].into_iter().flatten() {
+            limiter.retain_recent();
+        }
+        if let Some(limiter) = &self.auth_ip_email {
+            limiter.retain_recent();
+        }
+    }
+}
+
+/// The client's IP: the TCP peer, or — when the peer is a trusted proxy — the nearest
+/// address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let trusted = state.config.trusted_proxy_addrs();
+        if !trusted.contains(&peer) {
+            return Ok(ClientIp(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .unwrap_or(peer);
+        Ok(ClientIp(client))
+    }
+}
