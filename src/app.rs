@@ -70,6 +70,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::providers::routes::router())
         .merge(crate::company::routes::router())
         .merge(crate::customers::routes::router())
+        .merge(crate::webhooks::routes::router())
 }
 
 /// The OpenAPI document of every route.
@@ -113,6 +114,7 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         spawn_background(state.clone(), stopped.clone());
         crate::sweeper::spawn(state.clone(), stopped.clone());
+        crate::webhooks::delivery::spawn(state.clone(), stopped.clone());
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut shutdown = stopped;

@@ -22,3 +22,4 @@ pub mod tenancy;
 pub mod time;
 pub mod users;
 pub mod validation;
+pub mod webhooks;

@@ -113,7 +113,7 @@ async fn create_customer(
 ) -> Result<(StatusCode, Json<Data<Customer>>), ApiError> {
     let fields = validate(input, true)?;
     Ok(created(
-        auth.db().write(move |conn| store::insert(conn, &fields)).await?,
+        auth.db().write(move |conn| store::create(conn, &fields)).await?,
     ))
 }
 

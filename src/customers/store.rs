@@ -113,6 +113,14 @@ pub fn insert(conn: &Connection, fields: &CustomerFields) -> Result<Customer, Ap
     find(conn, &id)
 }
 
+/// Inserts a new customer and announces it (`customer.created`) in the same transaction.
+pub fn create(conn: &Connection, fields: &CustomerFields) -> Result<Customer, ApiError> {
+    let customer = insert(conn, fields)?;
+    let data = serde_json::to_value(&customer).map_err(ApiError::internal)?;
+    crate::webhooks::emit(conn, "customer.created", data)?;
+    Ok(customer)
+}
+
 pub fn update(conn: &Connection, id: &str, fields: &CustomerFields) -> Result<Customer, ApiError> {
     let phone = fields.phone.clone().flatten();
     let changed = conn
@@ -208,7 +216,7 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
             phone: Some(details.phone.clone()),
             ..Default::default()
         };
-        return Ok((insert(conn, &fields)?, true));
+        return Ok((create(conn, &fields)?, true));
     };
     conn.prepare_cached(
         "UPDATE customers SET

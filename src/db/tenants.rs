@@ -217,6 +217,11 @@ impl Tenants {
         Ok(count)
     }
 
+    /// The slugs of the tenant databases open right now (the recently active ones).
+    pub fn open_slugs(&self) -> Vec<String> {
+        self.open.lock().expect("tenant map poisoned").keys().cloned().collect()
+    }
+
     /// Closes tenant databases unused for `idle`. Requests holding one keep it alive.
     pub fn close_idle(&self, idle: Duration) {
         let mut open = self.open.lock().expect("tenant map poisoned");

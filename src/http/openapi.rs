@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "providers", description = "Service providers: partner companies whose professionals take calls"),
         (name = "company", description = "Tenant settings"),
         (name = "customers", description = "Customers (patients), search and merge"),
+        (name = "webhooks", description = "Outgoing webhooks: subscriptions and delivery log"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -220,6 +220,19 @@ impl TestApp {
             .id()
     }
 
+    /// Stops the server and starts a new one on the same data dir (and configuration).
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        self.stop().await;
+        let mut config = test_config(self.dir.path().to_path_buf());
+        adjust(&mut config);
+        let state = AppState::open(config).await.expect("reopen state");
+        let server = Server::start(state, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("restart server");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+
     /// Stops the server gracefully; the data dir stays.
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {

@@ -9,3 +9,4 @@ mod customers;
 mod organisation;
 mod providers_guide;
 mod roles;
+mod webhooks;
