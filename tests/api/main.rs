@@ -2,9 +2,11 @@
 
 mod helpers;
 
+mod appointments;
 mod auth;
 mod conventions;
 mod customers;
+mod notifications;
 mod organisation;
 mod providers_guide;
 mod roles;
