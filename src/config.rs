@@ -137,9 +137,8 @@ impl Config {
                 format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
             );
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-        {
+        let web_url = self.public_url.starts_with("http://") || self.public_url.starts_with("https://");
+        if !self.public_url.is_empty() && !web_url {
             return bad(
                 "public_url",
                 format!("{:?} must start with http:// or https://", self.public_url),

@@ -2,8 +2,8 @@
 -- per-user notifications the sweeper (and later the calls) write.
 
 -- `ends_at` = `scheduled_at` + `duration_minutes`, kept with the row so the conflict check
--- and the overdue sweep compare text columns through an index instead of doing date
--- arithmetic per row. The code writes both together; the CHECK keeps them ordered.
+-- and the overdue sweep compare stored text instead of doing date arithmetic per row.
+-- The code writes both together; the CHECK keeps them ordered.
 CREATE TABLE appointments (
     id               TEXT PRIMARY KEY,
     title            TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
@@ -31,11 +31,10 @@ CREATE TABLE appointments (
 -- The conflict check: one agent's appointments around a time.
 CREATE INDEX appointments_user_time ON appointments (user_id, scheduled_at);
 CREATE INDEX appointments_department_time ON appointments (department_id, scheduled_at);
+-- The status filter, and the sweeper's scans of open appointments (overdue, reminders).
 CREATE INDEX appointments_status_time ON appointments (status, scheduled_at);
 CREATE INDEX appointments_time ON appointments (scheduled_at);
 CREATE INDEX appointments_customer ON appointments (customer_id);
--- The sweeper's overdue and reminder scans look at open appointments only.
-CREATE INDEX appointments_open_end ON appointments (ends_at) WHERE status IN ('scheduled', 'confirmed');
 
 -- One row per reminder offset already handled for an appointment at a given start time,
 -- so a reminder is sent once even across restarts and overlapping sweeps; moving the
@@ -61,5 +60,5 @@ CREATE TABLE notifications (
     read_at     TEXT,
     inserted_at TEXT NOT NULL
 ) STRICT;
-CREATE INDEX notifications_user_time ON notifications (user_id, inserted_at, id);
+CREATE INDEX notifications_user_time ON notifications (user_id, inserted_at);
 CREATE INDEX notifications_user_unread ON notifications (user_id) WHERE read_at IS NULL;

@@ -16,7 +16,10 @@ struct Clinic {
 }
 
 async fn clinic() -> Clinic {
-    let app = TestApp::spawn().await;
+    clinic_on(TestApp::spawn().await).await
+}
+
+async fn clinic_on(app: TestApp) -> Clinic {
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Cardiologia").await;
     let agent = app.user(&owner, "attendant").await;
@@ -404,7 +407,8 @@ async fn cancel_repeated_keeps_the_first_reason() {
 /// `overdue: true` before the sweeper has stored anything; a terminal status clears it.
 #[tokio::test]
 async fn an_open_appointment_past_its_end_reads_as_overdue_before_any_sweep() {
-    let c = clinic().await;
+    // The sweeper ran once at start; the next run is an hour away.
+    let c = clinic_on(TestApp::spawn_with(|config| config.sweep_interval_secs = 3600).await).await;
     let id = c.started(45).await; // 30 minutes long: ended 15 minutes ago
     let stored = {
         let id = id.clone();
@@ -457,6 +461,21 @@ async fn an_open_appointment_past_its_end_reads_as_overdue_before_any_sweep() {
         false,
         "a terminal transition clears the flag"
     );
+}
+
+#[tokio::test]
+async fn moving_an_overdue_appointment_to_a_later_time_clears_the_flag() {
+    let c = clinic().await;
+    let id = c.started(45).await;
+    voki::sweeper::sweep_once(c.app.state()).await;
+    let path = format!("/api/v1/appointments/{id}");
+    assert_eq!(c.app.get(&path, &c.agent).await.expect(200).data()["overdue"], true);
+    let moved = c
+        .app
+        .put(&path, &c.agent, json!({"scheduled_at": minutes_from_now(60)}))
+        .await
+        .expect(200);
+    assert_eq!(moved.data()["overdue"], false);
 }
 
 // ---------------------------------------------------------------- validation
