@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -34,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(no_show_appointment))
 }
 
-pub const DEFAULT_DURATION_MINUTES: i64 = 30;
+const DEFAULT_DURATION_MINUTES: i64 = 30;
 const MAX_DURATION_MINUTES: i64 = 1440;
 
 /// Create/update body; wrapped as `{"appointment": {...}}` or bare. `status` and the
@@ -134,6 +135,8 @@ fn duration(errors: &mut FieldErrors, value: Option<i64>) -> i64 {
 }
 
 /// An RFC 3339 time, any offset → UTC; `required` turns absence into `can't be blank`.
+/// Years after 9998 are refused: stored times compare as text, which holds only while an
+/// appointment's end still has a four-digit year.
 fn instant(errors: &mut FieldErrors, field: &str, value: Option<&str>, required: bool) -> Option<Timestamp> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => {
@@ -143,7 +146,7 @@ fn instant(errors: &mut FieldErrors, field: &str, value: Option<&str>, required:
             None
         }
         Some(text) => {
-            let parsed = time::parse(text);
+            let parsed = time::parse(text).filter(|at| at.year() <= 9998);
             if parsed.is_none() {
                 errors.add(field, "is invalid");
             }

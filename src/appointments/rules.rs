@@ -1,7 +1,7 @@
 //! The rules of appointments that need no database: statuses and the transition table
 //! (SPEC §4.5), what an update may touch, and who sees which appointment.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Role;
@@ -9,7 +9,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::time::Timestamp;
 use crate::users::User;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Planned, waiting for confirmation.

@@ -79,7 +79,7 @@ impl Clinic {
 
 // ---------------------------------------------------------------- the seed replayed
 
-/// The seed's create example (moved from 2026 to 2030 so it lies in the future), by an
+/// The seed's create example (moved from 2026 to 2099 so it lies in the future), by an
 /// agent named as in the seed, compared field by field with the seed's response.
 #[tokio::test]
 async fn seed_create_example_answers_201_with_the_seed_fields() {
@@ -104,7 +104,7 @@ async fn seed_create_example_answers_201_with_the_seed_fields() {
             &joao,
             json!({"appointment": {
                 "title": "Réunion de présentation",
-                "scheduled_at": "2030-02-25T14:00:00Z",
+                "scheduled_at": "2099-02-25T14:00:00Z",
                 "duration_minutes": 45,
                 "department_id": department,
                 "customer_name": "Roberto Lima",
@@ -118,7 +118,7 @@ async fn seed_create_example_answers_201_with_the_seed_fields() {
     let expected = json!({
         "title": "Réunion de présentation",
         "status": "scheduled",
-        "scheduled_at": "2030-02-25T14:00:00Z",
+        "scheduled_at": "2099-02-25T14:00:00Z",
         "duration_minutes": 45,
         "department_id": department,
         "department_name": "Suporte Técnico",
@@ -165,19 +165,19 @@ async fn seed_create_example_answers_201_with_the_seed_fields() {
 async fn seed_list_example_filters_by_date_from_and_status() {
     let c = clinic().await;
     let later = c
-        .book(&c.agent, booking(&c.department, "2030-02-20T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-02-20T10:00:00Z"))
         .await
         .expect(201);
     let earlier = c
-        .book(&c.agent, booking(&c.department, "2030-02-19T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-02-19T10:00:00Z"))
         .await
         .expect(201);
     let before_range = c
-        .book(&c.agent, booking(&c.department, "2030-02-17T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-02-17T10:00:00Z"))
         .await
         .expect(201);
     let cancelled = c
-        .book(&c.agent, booking(&c.department, "2030-02-21T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-02-21T10:00:00Z"))
         .await
         .expect(201)
         .id();
@@ -185,7 +185,7 @@ async fn seed_list_example_filters_by_date_from_and_status() {
 
     let reply = c
         .app
-        .get("/api/v1/appointments?date_from=2030-02-18&status=scheduled", &c.agent)
+        .get("/api/v1/appointments?date_from=2099-02-18&status=scheduled", &c.agent)
         .await
         .expect(200);
     let ids: Vec<&str> = reply.body["data"]
@@ -232,14 +232,14 @@ async fn seed_list_example_filters_by_date_from_and_status() {
 async fn seed_conflicts_example_reports_free_and_taken_slots() {
     let c = clinic().await;
     let query = format!(
-        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2030-02-25T14:00:00Z&duration_minutes=45",
+        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2099-02-25T14:00:00Z&duration_minutes=45",
         c.agent.user_id
     );
     let free = c.app.get(&query, &c.agent).await.expect(200);
     assert_eq!(free.body, json!({"data": {"has_conflicts": false, "conflicts": []}}));
 
     let taken = c
-        .book(&c.agent, booking(&c.department, "2030-02-25T14:30:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-02-25T14:30:00Z"))
         .await
         .expect(201)
         .id();
@@ -523,11 +523,16 @@ async fn create_validation_names_the_field_at_fault() {
             "must be in the future",
         ),
         (
-            json!({"scheduled_at": "2030-02-30T10:00:00Z"}),
+            json!({"scheduled_at": "2099-02-30T10:00:00Z"}),
             "scheduled_at",
             "is invalid",
         ),
         (json!({"scheduled_at": "tomorrow"}), "scheduled_at", "is invalid"),
+        (
+            json!({"scheduled_at": "9999-12-31T23:59:00Z"}),
+            "scheduled_at",
+            "is invalid",
+        ),
         (json!({"title": "  "}), "title", "can't be blank"),
         (
             json!({"title": "x".repeat(201)}),
@@ -739,19 +744,19 @@ async fn customers_and_departments_with_appointments_keep_their_history() {
 async fn overlapping_appointments_conflict_with_409_listing_them() {
     let c = clinic().await;
     let first = c
-        .book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201);
-    let mut overlapping = booking(&c.department, "2030-06-03T09:45:00Z");
+    let mut overlapping = booking(&c.department, "2099-06-03T09:45:00Z");
     overlapping["appointment"]["duration_minutes"] = json!(30);
     let reply = c.book(&c.agent, overlapping).await.expect(409);
     assert_eq!(reply.body["errors"]["detail"], "Schedule conflict");
     assert_eq!(reply.body["errors"]["conflicts"], json!([first.data()]));
     // Inside, around, and the same slot through another offset.
     for (start, duration) in [
-        ("2030-06-03T10:10:00Z", 5),
-        ("2030-06-03T09:00:00Z", 180),
-        ("2030-06-03T07:00:00-03:00", 30),
+        ("2099-06-03T10:10:00Z", 5),
+        ("2099-06-03T09:00:00Z", 180),
+        ("2099-06-03T07:00:00-03:00", 30),
     ] {
         let mut body = booking(&c.department, start);
         body["appointment"]["duration_minutes"] = json!(duration);
@@ -760,7 +765,7 @@ async fn overlapping_appointments_conflict_with_409_listing_them() {
     // Another agent is free at that time.
     let colleague = c.app.user(&c.owner, "attendant").await;
     c.app.add_member(&c.owner, &c.department, &colleague.user_id).await;
-    let mut theirs = booking(&c.department, "2030-06-03T10:00:00Z");
+    let mut theirs = booking(&c.department, "2099-06-03T10:00:00Z");
     theirs["appointment"]["user_id"] = json!(colleague.user_id);
     c.book(&c.agent, theirs).await.expect(201);
 }
@@ -768,20 +773,20 @@ async fn overlapping_appointments_conflict_with_409_listing_them() {
 #[tokio::test]
 async fn touching_appointments_do_not_conflict() {
     let c = clinic().await;
-    c.book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+    c.book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201);
-    c.book(&c.agent, booking(&c.department, "2030-06-03T10:30:00Z"))
+    c.book(&c.agent, booking(&c.department, "2099-06-03T10:30:00Z"))
         .await
         .expect(201);
-    let mut before = booking(&c.department, "2030-06-03T09:00:00Z");
+    let mut before = booking(&c.department, "2099-06-03T09:00:00Z");
     before["appointment"]["duration_minutes"] = json!(60);
     c.book(&c.agent, before).await.expect(201);
     let check = c
         .app
         .get(
             &format!(
-                "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2030-06-03T11:00:00Z",
+                "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2099-06-03T11:00:00Z",
                 c.agent.user_id
             ),
             &c.agent,
@@ -795,12 +800,12 @@ async fn touching_appointments_do_not_conflict() {
 async fn cancelled_completed_and_no_show_appointments_never_block() {
     let c = clinic().await;
     let cancelled = c
-        .book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201)
         .id();
     c.action(&cancelled, "cancel").await.expect(200);
-    c.book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+    c.book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201);
 
@@ -823,12 +828,12 @@ async fn cancelled_completed_and_no_show_appointments_never_block() {
 async fn exclude_id_leaves_the_edited_appointment_out() {
     let c = clinic().await;
     let id = c
-        .book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201)
         .id();
     let base = format!(
-        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2030-06-03T10:15:00Z&duration_minutes=30",
+        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2099-06-03T10:15:00Z&duration_minutes=30",
         c.agent.user_id
     );
     let with = c.app.get(&base, &c.agent).await.expect(200);
@@ -845,11 +850,11 @@ async fn exclude_id_leaves_the_edited_appointment_out() {
 async fn update_that_would_overlap_is_409_and_changes_nothing() {
     let c = clinic().await;
     let first = c
-        .book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201);
     let second = c
-        .book(&c.agent, booking(&c.department, "2030-06-03T11:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-06-03T11:00:00Z"))
         .await
         .expect(201);
     let path = format!("/api/v1/appointments/{}", second.id());
@@ -858,7 +863,7 @@ async fn update_that_would_overlap_is_409_and_changes_nothing() {
         .put(
             &path,
             &c.agent,
-            json!({"appointment": {"scheduled_at": "2030-06-03T10:20:00Z"}}),
+            json!({"appointment": {"scheduled_at": "2099-06-03T10:20:00Z"}}),
         )
         .await
         .expect(409);
@@ -881,18 +886,18 @@ async fn update_that_would_overlap_is_409_and_changes_nothing() {
         .put(
             &path,
             &c.agent,
-            json!({"appointment": {"scheduled_at": "2030-06-03T10:30:00Z"}}),
+            json!({"appointment": {"scheduled_at": "2099-06-03T10:30:00Z"}}),
         )
         .await
         .expect(200);
-    assert_eq!(moved.data()["scheduled_at"], "2030-06-03T10:30:00Z");
+    assert_eq!(moved.data()["scheduled_at"], "2099-06-03T10:30:00Z");
 }
 
 /// SPEC §4.5: under concurrent creates for the same slot exactly one succeeds.
 #[tokio::test]
 async fn parallel_creates_for_one_slot_book_exactly_one() {
     let c = clinic().await;
-    let start = "2030-07-01T15:00:00Z";
+    let start = "2099-07-01T15:00:00Z";
     let replies = join_all((0..64).map(|i| {
         let mut body = booking(&c.department, start);
         body["appointment"]["customer_name"] = json!(format!("Patient {i}"));
@@ -928,12 +933,12 @@ async fn conflicts_without_user_or_time_is_422() {
             "is invalid",
         ),
         (
-            format!("user_id={}&scheduled_at=2030-01-01T10:00:00Z", uuid::Uuid::new_v4()),
+            format!("user_id={}&scheduled_at=2099-01-01T10:00:00Z", uuid::Uuid::new_v4()),
             "user_id",
             "does not exist",
         ),
         (
-            format!("user_id={user}&scheduled_at=2030-01-01T10:00:00Z&duration_minutes=0"),
+            format!("user_id={user}&scheduled_at=2099-01-01T10:00:00Z&duration_minutes=0"),
             "duration_minutes",
             "must be greater than or equal to 1",
         ),
@@ -949,7 +954,7 @@ async fn conflicts_without_user_or_time_is_422() {
     c.app
         .get(
             &format!(
-                "/api/v1/appointments/conflicts?user_id={user}&scheduled_at=2030-01-01T10:00:00Z&duration_minutes=x"
+                "/api/v1/appointments/conflicts?user_id={user}&scheduled_at=2099-01-01T10:00:00Z&duration_minutes=x"
             ),
             &c.agent,
         )
@@ -1113,17 +1118,17 @@ async fn visibility() -> Visibility {
     c.app.add_member(&c.owner, &dept_b, &attendant.user_id).await;
     c.app.add_member(&c.owner, &dept_b, &c.agent.user_id).await;
     let in_a = c
-        .book(&c.agent, booking(&c.department, "2030-06-03T10:00:00Z"))
+        .book(&c.agent, booking(&c.department, "2099-06-03T10:00:00Z"))
         .await
         .expect(201)
         .id();
     let in_b = c
-        .book(&c.agent, booking(&dept_b, "2030-06-03T11:00:00Z"))
+        .book(&c.agent, booking(&dept_b, "2099-06-03T11:00:00Z"))
         .await
         .expect(201)
         .id();
     let own_in_b = c
-        .book(&attendant, booking(&dept_b, "2030-06-03T12:00:00Z"))
+        .book(&attendant, booking(&dept_b, "2099-06-03T12:00:00Z"))
         .await
         .expect(201)
         .id();
@@ -1195,7 +1200,7 @@ async fn an_invisible_appointment_is_404_for_reads_edits_and_actions() {
 async fn conflicts_outside_the_callers_sight_show_only_a_busy_slot() {
     let v = visibility().await;
     let query = format!(
-        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2030-06-03T10:00:00Z&duration_minutes=120",
+        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2099-06-03T10:00:00Z&duration_minutes=120",
         v.c.agent.user_id
     );
     let reply = v.c.app.get(&query, &v.attendant).await.expect(200);
@@ -1207,9 +1212,9 @@ async fn conflicts_outside_the_callers_sight_show_only_a_busy_slot() {
     assert_eq!(conflicts[1]["title"], "Busy");
     assert_eq!(conflicts[1]["customer_name"], Value::Null);
     assert_eq!(conflicts[1]["customer_id"], Value::Null);
-    assert_eq!(conflicts[1]["scheduled_at"], "2030-06-03T11:00:00Z");
+    assert_eq!(conflicts[1]["scheduled_at"], "2099-06-03T11:00:00Z");
     // The same slot through a 409.
-    let mut body = booking(&v.c.department, "2030-06-03T11:15:00Z");
+    let mut body = booking(&v.c.department, "2099-06-03T11:15:00Z");
     body["appointment"]["user_id"] = json!(v.c.agent.user_id);
     let refused = v.c.book(&v.attendant, body).await.expect(409);
     assert_eq!(refused.body["errors"]["conflicts"][0]["title"], "Busy");
@@ -1227,7 +1232,7 @@ async fn attendants_schedule_only_in_their_own_departments() {
             .as_str()
             .unwrap()
             .to_string();
-    let mut body = booking(&dept_b, "2030-06-04T10:00:00Z");
+    let mut body = booking(&dept_b, "2099-06-04T10:00:00Z");
     body["appointment"]["user_id"] = json!(v.c.agent.user_id);
     let reply = v.c.book(&v.attendant, body.clone()).await.expect(403);
     assert!(reply.body["errors"]["detail"].is_string());
@@ -1370,7 +1375,7 @@ async fn set_timezone(app: &TestApp, owner: &Session, zone: &str) {
     assert_eq!(reply.data()["timezone"], zone);
 }
 
-/// New York springs forward on 10 March 2030: that local day runs from 05:00Z to 04:00Z
+/// New York springs forward on 8 March 2099: that local day runs from 05:00Z to 04:00Z
 /// the next day (23 hours), and `date_from`/`date_to` follow it.
 #[tokio::test]
 async fn dates_are_read_in_the_company_time_zone_across_a_dst_change() {
@@ -1378,10 +1383,10 @@ async fn dates_are_read_in_the_company_time_zone_across_a_dst_change() {
     set_timezone(&c.app, &c.owner, "America/New_York").await;
     let mut by_start = std::collections::BTreeMap::new();
     for start in [
-        "2030-03-10T04:30:00Z", // 9 March, 23:30 EST
-        "2030-03-10T05:00:00Z", // 10 March, 00:00 EST
-        "2030-03-11T03:30:00Z", // 10 March, 23:30 EDT
-        "2030-03-11T04:00:00Z", // 11 March, 00:00 EDT
+        "2099-03-08T04:30:00Z", // 7 March, 23:30 EST
+        "2099-03-08T05:00:00Z", // 8 March, 00:00 EST
+        "2099-03-09T03:30:00Z", // 8 March, 23:30 EDT
+        "2099-03-09T04:00:00Z", // 9 March, 00:00 EDT
     ] {
         by_start.insert(
             start,
@@ -1390,14 +1395,14 @@ async fn dates_are_read_in_the_company_time_zone_across_a_dst_change() {
     }
     let day = c
         .app
-        .get("/api/v1/appointments?date_from=2030-03-10&date_to=2030-03-10", &c.agent)
+        .get("/api/v1/appointments?date_from=2099-03-08&date_to=2099-03-08", &c.agent)
         .await
         .expect(200);
     assert_eq!(
         ids(&day),
         [
-            by_start["2030-03-10T05:00:00Z"].clone(),
-            by_start["2030-03-11T03:30:00Z"].clone()
+            by_start["2099-03-08T05:00:00Z"].clone(),
+            by_start["2099-03-09T03:30:00Z"].clone()
         ]
     );
 
@@ -1405,14 +1410,14 @@ async fn dates_are_read_in_the_company_time_zone_across_a_dst_change() {
     set_timezone(&c.app, &c.owner, "UTC").await;
     let utc_day = c
         .app
-        .get("/api/v1/appointments?date_from=2030-03-10&date_to=2030-03-10", &c.agent)
+        .get("/api/v1/appointments?date_from=2099-03-08&date_to=2099-03-08", &c.agent)
         .await
         .expect(200);
     assert_eq!(
         ids(&utc_day),
         [
-            by_start["2030-03-10T04:30:00Z"].clone(),
-            by_start["2030-03-10T05:00:00Z"].clone()
+            by_start["2099-03-08T04:30:00Z"].clone(),
+            by_start["2099-03-08T05:00:00Z"].clone()
         ]
     );
 }
@@ -1423,14 +1428,14 @@ async fn dates_are_read_in_the_company_time_zone_across_a_dst_change() {
 async fn durations_are_elapsed_time_across_a_dst_change() {
     let c = clinic().await;
     set_timezone(&c.app, &c.owner, "America/New_York").await;
-    let mut body = booking(&c.department, "2030-03-10T01:30:00-05:00");
+    let mut body = booking(&c.department, "2099-03-08T01:30:00-05:00");
     body["appointment"]["duration_minutes"] = json!(60);
     let created = c.book(&c.agent, body).await.expect(201);
-    assert_eq!(created.data()["scheduled_at"], "2030-03-10T06:30:00Z");
-    c.book(&c.agent, booking(&c.department, "2030-03-10T03:15:00-04:00"))
+    assert_eq!(created.data()["scheduled_at"], "2099-03-08T06:30:00Z");
+    c.book(&c.agent, booking(&c.department, "2099-03-08T03:15:00-04:00"))
         .await
         .expect(409);
-    c.book(&c.agent, booking(&c.department, "2030-03-10T03:30:00-04:00"))
+    c.book(&c.agent, booking(&c.department, "2099-03-08T03:30:00-04:00"))
         .await
         .expect(201);
 }
@@ -1441,35 +1446,35 @@ async fn sao_paulo_dates_and_offsets_are_read_in_local_time() {
     set_timezone(&c.app, &c.owner, "America/Sao_Paulo").await;
     let mut by_start = std::collections::BTreeMap::new();
     for start in [
-        "2030-05-20T02:29:00Z",      // 19 May, 23:29 local
-        "2030-05-20T00:00:00-03:00", // 20 May, 00:00 local
-        "2030-05-21T02:30:00Z",      // 20 May, 23:30 local
-        "2030-05-21T03:00:00Z",      // 21 May, 00:00 local
+        "2099-05-20T02:29:00Z",      // 19 May, 23:29 local
+        "2099-05-20T00:00:00-03:00", // 20 May, 00:00 local
+        "2099-05-21T02:30:00Z",      // 20 May, 23:30 local
+        "2099-05-21T03:00:00Z",      // 21 May, 00:00 local
     ] {
         let reply = c.book(&c.agent, booking(&c.department, start)).await.expect(201);
         by_start.insert(reply.data()["scheduled_at"].as_str().unwrap().to_string(), reply.id());
     }
     assert!(
-        by_start.contains_key("2030-05-20T03:00:00Z"),
+        by_start.contains_key("2099-05-20T03:00:00Z"),
         "stored in UTC: {by_start:?}"
     );
     let day = c
         .app
-        .get("/api/v1/appointments?date_from=2030-05-20&date_to=2030-05-20", &c.agent)
+        .get("/api/v1/appointments?date_from=2099-05-20&date_to=2099-05-20", &c.agent)
         .await
         .expect(200);
     assert_eq!(
         ids(&day),
         [
-            by_start["2030-05-20T03:00:00Z"].clone(),
-            by_start["2030-05-21T02:30:00Z"].clone()
+            by_start["2099-05-20T03:00:00Z"].clone(),
+            by_start["2099-05-21T02:30:00Z"].clone()
         ]
     );
     // An RFC 3339 `date_to` includes its own instant.
     let until = c
         .app
         .get(
-            "/api/v1/appointments?date_from=2030-05-20T03:00:00Z&date_to=2030-05-21T02:30:00Z",
+            "/api/v1/appointments?date_from=2099-05-20T03:00:00Z&date_to=2099-05-21T02:30:00Z",
             &c.agent,
         )
         .await
@@ -1487,7 +1492,7 @@ async fn every_appointment_endpoint_needs_a_token_of_its_tenant() {
     c.app.create_tenant("other").await;
     let other_owner = c.app.owner("other").await;
     let conflicts = format!(
-        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2030-01-01T10:00:00Z",
+        "/api/v1/appointments/conflicts?user_id={}&scheduled_at=2099-01-01T10:00:00Z",
         c.agent.user_id
     );
     // (method, path, body, whether the path holds an appointment id, needs a started one)

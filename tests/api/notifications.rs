@@ -279,41 +279,41 @@ async fn the_sweeper_flags_overdue_within_one_interval_and_notifies_once() {
 #[tokio::test]
 async fn reminders_fire_once_per_offset_even_across_restarts_and_overlapping_runs() {
     let mut app = TestApp::spawn_with(|c| c.reminder_offsets_minutes = vec![1440, 15]).await;
-    let (agent, id) = booked(&app, "2030-08-01T12:00:00Z").await;
+    let (agent, id) = booked(&app, "2099-08-01T12:00:00Z").await;
     let remind = voki::appointments::jobs::send_reminders;
 
-    run_job(&app, remind, "2030-07-31T11:59:00Z").await;
+    run_job(&app, remind, "2099-07-31T11:59:00Z").await;
     assert!(
         of_type(&app, &agent, "appointment_reminder").await.is_empty(),
         "too early"
     );
 
-    run_job(&app, remind, "2030-07-31T12:00:30Z").await;
+    run_job(&app, remind, "2099-07-31T12:00:30Z").await;
     let reminders = of_type(&app, &agent, "appointment_reminder").await;
     assert_eq!(reminders.len(), 1);
     assert_eq!(reminders[0]["title"], "Appointment in 24 h");
     assert_eq!(
         reminders[0]["data"],
-        json!({"appointment_id": id, "title": "Retorno", "scheduled_at": "2030-08-01T12:00:00Z",
+        json!({"appointment_id": id, "title": "Retorno", "scheduled_at": "2099-08-01T12:00:00Z",
                "minutes_before": 1440, "offset_minutes": 1440})
     );
 
     // Two overlapping runs at the same moment, then a later one before the next offset.
     tokio::join!(
-        run_job(&app, remind, "2030-07-31T12:01:00Z"),
-        run_job(&app, remind, "2030-07-31T12:01:00Z")
+        run_job(&app, remind, "2099-07-31T12:01:00Z"),
+        run_job(&app, remind, "2099-07-31T12:01:00Z")
     );
-    run_job(&app, remind, "2030-08-01T11:00:00Z").await;
+    run_job(&app, remind, "2099-08-01T11:00:00Z").await;
     assert_eq!(of_type(&app, &agent, "appointment_reminder").await.len(), 1);
 
-    run_job(&app, remind, "2030-08-01T11:45:00Z").await;
+    run_job(&app, remind, "2099-08-01T11:45:00Z").await;
     let reminders = of_type(&app, &agent, "appointment_reminder").await;
     assert_eq!(reminders.len(), 2);
     assert_eq!(reminders[0]["data"]["offset_minutes"], 15);
     assert_eq!(reminders[0]["data"]["minutes_before"], 15);
 
     app.restart().await;
-    run_job(&app, remind, "2030-08-01T11:50:00Z").await;
+    run_job(&app, remind, "2099-08-01T11:50:00Z").await;
     voki::sweeper::sweep_once(app.state()).await;
     assert_eq!(of_type(&app, &agent, "appointment_reminder").await.len(), 2);
 }
@@ -336,32 +336,32 @@ async fn a_late_booking_gets_one_reminder_with_the_time_really_left() {
 #[tokio::test]
 async fn a_rescheduled_appointment_is_reminded_again_for_its_new_time() {
     let app = TestApp::spawn().await;
-    let (agent, id) = booked(&app, "2030-08-01T12:00:00Z").await;
+    let (agent, id) = booked(&app, "2099-08-01T12:00:00Z").await;
     let remind = voki::appointments::jobs::send_reminders;
-    run_job(&app, remind, "2030-08-01T11:50:00Z").await;
+    run_job(&app, remind, "2099-08-01T11:50:00Z").await;
     app.put(
         &format!("/api/v1/appointments/{id}"),
         &agent,
-        json!({"scheduled_at": "2030-08-02T12:00:00Z"}),
+        json!({"scheduled_at": "2099-08-02T12:00:00Z"}),
     )
     .await
     .expect(200);
-    run_job(&app, remind, "2030-08-02T11:50:00Z").await;
-    run_job(&app, remind, "2030-08-02T11:55:00Z").await;
+    run_job(&app, remind, "2099-08-02T11:50:00Z").await;
+    run_job(&app, remind, "2099-08-02T11:55:00Z").await;
     let reminders = of_type(&app, &agent, "appointment_reminder").await;
     let starts: Vec<&Value> = reminders.iter().map(|r| &r["data"]["scheduled_at"]).collect();
-    assert_eq!(starts, [&json!("2030-08-02T12:00:00Z"), &json!("2030-08-01T12:00:00Z")]);
+    assert_eq!(starts, [&json!("2099-08-02T12:00:00Z"), &json!("2099-08-01T12:00:00Z")]);
 }
 
 #[tokio::test]
 async fn closed_appointments_get_no_reminder_and_never_turn_overdue() {
     let app = TestApp::spawn().await;
-    let (agent, id) = booked(&app, "2030-08-01T12:00:00Z").await;
+    let (agent, id) = booked(&app, "2099-08-01T12:00:00Z").await;
     app.post(&format!("/api/v1/appointments/{id}/cancel"), &agent, json!({}))
         .await
         .expect(200);
-    run_job(&app, voki::appointments::jobs::send_reminders, "2030-08-01T11:50:00Z").await;
-    run_job(&app, voki::appointments::jobs::flag_overdue, "2030-08-02T00:00:00Z").await;
+    run_job(&app, voki::appointments::jobs::send_reminders, "2099-08-01T11:50:00Z").await;
+    run_job(&app, voki::appointments::jobs::flag_overdue, "2099-08-02T00:00:00Z").await;
     let all = app.get("/api/v1/notifications", &agent).await.expect(200);
     assert_eq!(all.body["meta"]["total_count"], 0);
     app.move_appointment("acme", &id, &minutes_from_now(-120)).await;
