@@ -71,6 +71,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::company::routes::router())
         .merge(crate::customers::routes::router())
         .merge(crate::webhooks::routes::router())
+        .merge(crate::appointments::routes::router())
+        .merge(crate::notifications::routes::router())
 }
 
 /// The OpenAPI document of every route.

@@ -106,6 +106,9 @@ config_keys! {
     rate_limit_refresh_per_minute: u64 = 60,
     /// Public widget requests per minute per client IP (0 = off).
     rate_limit_widget_per_minute: u64 = 30,
+    /// Minutes before an appointment at which its agent gets a reminder notification.
+    /// Environment: comma-separated (`VOKI_REMINDER_OFFSETS_MINUTES=1440,15`); empty: none.
+    reminder_offsets_minutes: Vec<u64> = vec![1440, 15],
 }
 
 impl Config {
@@ -189,6 +192,18 @@ impl Config {
         {
             return bad("trusted_proxies", format!("{proxy:?} is not an IP address"));
         }
+        let mut offsets = self.reminder_offsets_minutes.clone();
+        offsets.sort_unstable();
+        offsets.dedup();
+        if offsets.len() != self.reminder_offsets_minutes.len() {
+            return bad("reminder_offsets_minutes", "an offset is repeated".into());
+        }
+        if let Some(offset) = offsets.iter().find(|o| !(1..=MAX_REMINDER_OFFSET_MINUTES).contains(*o)) {
+            return bad(
+                "reminder_offsets_minutes",
+                format!("{offset} is not between 1 and {MAX_REMINDER_OFFSET_MINUTES} minutes"),
+            );
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));
         }
@@ -232,6 +247,9 @@ fn parse_layer(text: &str) -> Result<ConfigLayer, String> {
         .map_err(|e| e.to_string().trim().to_string())
 }
 
+/// The largest reminder offset: 30 days.
+const MAX_REMINDER_OFFSET_MINUTES: u64 = 30 * 24 * 60;
+
 /// How a value is read from an environment variable.
 trait EnvValue: Sized {
     fn parse_env(raw: &str) -> Result<Self, String>;
@@ -264,6 +282,17 @@ impl EnvValue for Vec<String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect())
+    }
+}
+
+/// A comma-separated list; an empty value is the empty list.
+impl EnvValue for Vec<u64> {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(u64::parse_env)
+            .collect()
     }
 }
 
@@ -328,5 +357,26 @@ mod tests {
             ..Config::default()
         };
         assert!(config.validate().unwrap_err().0.contains("default_timezone"));
+    }
+
+    #[test]
+    fn reminder_offsets_come_comma_separated_from_the_environment_and_are_checked() {
+        assert_eq!(Config::default().reminder_offsets_minutes, vec![1440, 15]);
+        let config = Config::load_with(None, &env(&[("VOKI_REMINDER_OFFSETS_MINUTES", " 60, 5 ")])).unwrap();
+        assert_eq!(config.reminder_offsets_minutes, vec![60, 5]);
+        let none = Config::load_with(None, &env(&[("VOKI_REMINDER_OFFSETS_MINUTES", "")])).unwrap();
+        assert!(none.reminder_offsets_minutes.is_empty());
+        assert!(none.validate().is_ok());
+
+        let err = Config::load_with(None, &env(&[("VOKI_REMINDER_OFFSETS_MINUTES", "15,soon")])).unwrap_err();
+        assert!(err.0.contains("reminder_offsets_minutes"), "{err}");
+        for bad in [vec![0], vec![15, 15], vec![MAX_REMINDER_OFFSET_MINUTES + 1]] {
+            let config = Config {
+                reminder_offsets_minutes: bad.clone(),
+                ..Config::default()
+            };
+            let err = config.validate().unwrap_err();
+            assert!(err.0.contains("reminder_offsets_minutes"), "{bad:?}: {err}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! tests build the same [`app::router`] or start the same [`app::Server`].
 
 pub mod app;
+pub mod appointments;
 pub mod auth;
 pub mod backup;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod departments;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod notifications;
 pub mod providers;
 pub mod sectors;
 pub mod sweeper;

@@ -3,12 +3,14 @@
 //! with the clock and with what they already recorded), so overlapping runs and restarts
 //! do no harm, and one failing tenant or job is logged and never stops the others.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::watch;
 
 use crate::app::AppState;
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::time::Timestamp;
 
@@ -17,13 +19,17 @@ use crate::time::Timestamp;
 pub struct Sweep {
     pub tenant: String,
     pub now: Timestamp,
+    pub config: Arc<Config>,
 }
 
 /// One job: run in a write transaction of one tenant.
 pub type Job = fn(&Connection, &Sweep) -> Result<(), ApiError>;
 
 /// Every job, by name (for logs). Each resource that needs sweeping adds itself here.
-pub const JOBS: &[(&str, Job)] = &[];
+pub const JOBS: &[(&str, Job)] = &[
+    ("appointments_overdue", crate::appointments::jobs::flag_overdue),
+    ("appointment_reminders", crate::appointments::jobs::send_reminders),
+];
 
 /// Runs every job once over every tenant; returns how many (tenant, job) pairs failed.
 pub async fn sweep_once(state: &AppState) -> usize {
@@ -49,6 +55,7 @@ pub async fn sweep_once(state: &AppState) -> usize {
             let sweep = Sweep {
                 tenant: tenant.slug.clone(),
                 now: crate::time::now(),
+                config: state.config.clone(),
             };
             let job = *job;
             if let Err(err) = db.write(move |conn| job(conn, &sweep)).await {

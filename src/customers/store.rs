@@ -43,7 +43,7 @@ pub const SORT: SortSpec = SortSpec {
 /// Tables whose rows point at a customer (`customer_id`). A customer referenced by any of
 /// them cannot be deleted (merge instead), and a merge moves these rows to the primary.
 /// Each later resource adds its table here.
-pub const REFERENCES: &[&str] = &[];
+pub const REFERENCES: &[&str] = &["appointments"];
 
 fn map_row(row: &Row<'_>) -> rusqlite::Result<Customer> {
     Ok(Customer {

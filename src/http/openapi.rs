@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         (name = "company", description = "Tenant settings"),
         (name = "customers", description = "Customers (patients), search and merge"),
         (name = "webhooks", description = "Outgoing webhooks: subscriptions and delivery log"),
+        (name = "appointments", description = "Scheduled video calls: booking without double booking, conflicts, status actions, overdue flag. `POST /appointments/{id}/access-link` arrives with access links."),
+        (name = "notifications", description = "The caller's own notifications: appointment reminders, overdue appointments, assigned calls"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

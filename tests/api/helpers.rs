@@ -253,3 +253,67 @@ async fn reply(response: reqwest::Response) -> Reply {
         headers,
     }
 }
+
+/// An RFC 3339 UTC time `minutes` from now, on a whole minute (appointments must start in
+/// the future; whole minutes keep expected values readable).
+pub fn minutes_from_now(minutes: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let at = (now / 60 + minutes) * 60;
+    voki::time::format(chrono::DateTime::from_timestamp(at, 0).expect("valid time"))
+}
+
+impl TestApp {
+    /// Adds `user_id` to `department` (as `session`, a supervisor or above).
+    pub async fn add_member(&self, session: &Session, department: &str, user_id: &str) {
+        self.post(
+            &format!("/api/v1/departments/{department}/users"),
+            session,
+            json!({"user_id": user_id}),
+        )
+        .await
+        .expect(200);
+    }
+
+    /// The database of tenant `slug`, for fixtures the API cannot make (an appointment
+    /// whose time has passed) and for checking what was stored.
+    pub async fn tenant_db(&self, slug: &str) -> std::sync::Arc<voki::db::Database> {
+        self.state()
+            .tenants
+            .get(slug)
+            .await
+            .expect("open tenant")
+            .expect("tenant exists")
+    }
+
+    /// Moves appointment `id` of `slug` to start at `start` (keeping its duration), as if
+    /// time had passed: the API itself refuses a start in the past.
+    pub async fn move_appointment(&self, slug: &str, id: &str, start: &str) {
+        let (id, start) = (id.to_string(), start.to_string());
+        self.tenant_db(slug)
+            .await
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE appointments SET scheduled_at = ?2,
+                         ends_at = strftime('%Y-%m-%dT%H:%M:%SZ', ?2, '+' || duration_minutes || ' minutes')
+                     WHERE id = ?1",
+                    [&id, &start],
+                )?;
+                Ok(())
+            })
+            .await
+            .expect("move appointment");
+    }
+
+    /// Stops the server and starts a new one on the same data dir and configuration, as a
+    /// process restart would. Sessions stay valid (the signing secret is fixed).
+    pub async fn restart(&mut self) {
+        let config = self.state().config.as_ref().clone();
+        self.stop().await;
+        let state = AppState::open(config).await.expect("reopen state");
+        let server = Server::start(state, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("restart server");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+}

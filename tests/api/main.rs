@@ -2,10 +2,12 @@
 
 mod helpers;
 
+mod appointments;
 mod auth;
 mod auth_extras;
 mod conventions;
 mod customers;
+mod notifications;
 mod organisation;
 mod providers_guide;
 mod roles;
