@@ -42,6 +42,9 @@ pub fn flag_overdue(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
             &format!("\"{title}\" ended at {ends_at} and is still {status}: complete it, mark a no-show or cancel it."),
             &json!({ "appointment_id": id, "title": title, "scheduled_at": scheduled_at, "ends_at": ends_at }),
         )?;
+        if let Some(appointment) = crate::appointments::store::get(conn, &id)? {
+            crate::appointments::store::announce(conn, "appointment.overdue", &appointment)?;
+        }
     }
     Ok(())
 }

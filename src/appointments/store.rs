@@ -435,7 +435,15 @@ pub fn book(conn: &Connection, viewer: &Viewer, booking: &Booking) -> Result<App
         booking.notes,
         time::now_text()
     ])?;
-    get(conn, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))
+    let appointment = get(conn, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))?;
+    announce(conn, "appointment.created", &appointment)?;
+    Ok(appointment)
+}
+
+/// Emits the webhook `event` for `appointment`, in the transaction that changed it.
+pub fn announce(conn: &Connection, event: &str, appointment: &Appointment) -> Result<(), ApiError> {
+    let data = serde_json::to_value(appointment).map_err(ApiError::internal)?;
+    crate::webhooks::emit(conn, event, data)
 }
 
 /// The changes of an update; `None` keeps a field as it is.
@@ -546,5 +554,7 @@ pub fn act(
          WHERE id = ?1",
     )?
     .execute(params![id, to.as_str(), time::format(now), cancel_reason])?;
-    find_visible(conn, id, viewer)
+    let appointment = find_visible(conn, id, viewer)?;
+    announce(conn, &format!("appointment.{}", to.as_str()), &appointment)?;
+    Ok(appointment)
 }

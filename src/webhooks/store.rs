@@ -222,7 +222,7 @@ pub fn due(conn: &Connection, now: &str, limit: i64) -> Result<Vec<Due>, ApiErro
             "SELECT d.id, w.url, w.secret, d.event, d.body, d.attempts
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
              WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND w.active = 1
-             ORDER BY d.next_attempt_at, d.inserted_at, d.id LIMIT ?2",
+             ORDER BY d.next_attempt_at, d.rowid LIMIT ?2",
         )?
         .query_map(params![now, limit], |row| {
             Ok(Due {

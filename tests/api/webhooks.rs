@@ -216,3 +216,71 @@ async fn webhook_management_validates_and_hides_the_secret() {
         .await
         .expect(404);
 }
+
+#[tokio::test]
+async fn appointment_events_are_emitted_with_their_changes() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let (url, seen) = receiver(0, None).await;
+    subscribe(
+        &app,
+        &owner,
+        &url,
+        json!(["appointment.created", "appointment.confirmed", "appointment.cancelled"]),
+    )
+    .await;
+    let department = app.department(&owner, "Cardio").await;
+    app.add_member(&owner, &department, &owner.user_id).await;
+    let appointment = app
+        .post(
+            "/api/v1/appointments",
+            &owner,
+            json!({"appointment": {"title": "Retorno", "scheduled_at": crate::helpers::minutes_from_now(120),
+                   "department_id": department, "customer_name": "Ana"}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/confirm"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // A repeated confirm changes nothing, so it announces nothing.
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/confirm"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/cancel"),
+        &owner,
+        json!({"reason": "r"}),
+    )
+    .await
+    .expect(200);
+    wait_for(&seen, 3).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let events: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        events,
+        ["appointment.created", "appointment.confirmed", "appointment.cancelled"]
+    );
+    let last: Value = serde_json::from_str(&seen.lock().unwrap()[2].1).unwrap();
+    assert_eq!(last["data"]["status"], "cancelled");
+    assert_eq!(last["data"]["cancel_reason"], "r");
+}
