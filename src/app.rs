@@ -20,6 +20,7 @@ use crate::auth::Keys;
 use crate::config::Config;
 use crate::db::{DbSettings, Tenants};
 use crate::error::ApiError;
+use crate::http::metrics::{self, Metrics};
 use crate::http::rate_limit::RateLimits;
 use crate::http::{health, layers, openapi::ApiDoc};
 
@@ -33,6 +34,7 @@ pub struct AppState {
     pub tenants: Arc<Tenants>,
     pub keys: Arc<Keys>,
     pub limits: Arc<RateLimits>,
+    pub metrics: Arc<Metrics>,
     pub ready: Arc<AtomicBool>,
 }
 
@@ -49,6 +51,7 @@ impl AppState {
         let keys = Keys::load(&config.jwt_secret, &config.data_dir)?;
         Ok(AppState {
             limits: Arc::new(RateLimits::new(&config)),
+            metrics: Arc::default(),
             config: Arc::new(config),
             tenants: Arc::new(tenants),
             keys: Arc::new(keys),
@@ -62,6 +65,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
         .merge(crate::auth::routes::router())
         .merge(crate::auth::mfa::router())
         .merge(crate::users::routes::router())
@@ -92,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::json_errors))
         .layer(axum::middleware::from_fn(layers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

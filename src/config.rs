@@ -94,6 +94,8 @@ config_keys! {
     max_upload_mb: u64 = 25,
     /// Largest number of concurrently active calls per tenant (plan limit).
     max_concurrent_calls: u64 = 10,
+    /// Bearer token required by `GET /metrics`; empty: no token needed.
+    metrics_token: String = String::new(),
     /// Unit of the webhook retry delays (1, 3, 10, 30, 60, 180, 360 units: 1 min … 6 h).
     webhook_retry_base_secs: u64 = 60,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed for the client IP.

@@ -5,6 +5,7 @@ pub mod dates;
 pub mod extract;
 pub mod health;
 pub mod layers;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;

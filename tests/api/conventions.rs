@@ -438,3 +438,27 @@ async fn openapi_describes_every_endpoint() {
         }
     }
 }
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_and_can_require_a_token() {
+    let app = TestApp::spawn().await;
+    let open = app.request(Method::GET, "/metrics", None, None).await.expect(200);
+    assert!(open.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        open.text.contains("voki_http_requests_total{class=\"2xx\"}"),
+        "{}",
+        open.text
+    );
+    assert!(open.text.contains("voki_tenants 1"));
+
+    let guarded = TestApp::spawn_with(|c| c.metrics_token = "scrape-me".into()).await;
+    guarded.request(Method::GET, "/metrics", None, None).await.expect(401);
+    let scraped = guarded
+        .client
+        .get(format!("{}/metrics", guarded.base))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+}
