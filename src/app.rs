@@ -66,6 +66,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::providers::routes::router())
         .merge(crate::company::routes::router())
         .merge(crate::customers::routes::router())
+        .merge(crate::access_links::routes::router())
+        .merge(crate::widget::routes::router())
+        .merge(crate::calls::routes::router())
+        .merge(crate::tags::routes::router())
+        .merge(crate::evaluations::routes::router())
 }
 
 /// The OpenAPI document of every route.

@@ -91,6 +91,16 @@ config_keys! {
     max_upload_mb: u64 = 25,
     /// Largest number of concurrently active calls per tenant (plan limit).
     max_concurrent_calls: u64 = 10,
+    /// STUN servers handed to browsers (`stun:host:port`). Empty: none, which is enough on
+    /// one LAN; across the internet set your own or a public one.
+    stun_urls: Vec<String> = Vec::new(),
+    /// TURN servers (`turn:host:3478?transport=udp`, `turns:host:5349`), e.g. coturn with
+    /// `use-auth-secret`. Empty: no TURN; calls behind strict NATs may then fail.
+    turn_urls: Vec<String> = Vec::new(),
+    /// coturn's `static-auth-secret`; TURN credentials are derived from it per request.
+    turn_secret: String = String::new(),
+    /// Seconds a set of TURN credentials stays valid.
+    turn_ttl_secs: u64 = 3600,
 }
 
 impl Config {
@@ -134,8 +144,9 @@ impl Config {
                 format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
             );
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        if !(self.public_url.is_empty()
+            || self.public_url.starts_with("http://")
+            || self.public_url.starts_with("https://"))
         {
             return bad(
                 "public_url",
@@ -171,6 +182,26 @@ impl Config {
         }
         if self.max_upload_mb == 0 {
             return bad("max_upload_mb", "must be at least 1".into());
+        }
+        if let Some(url) = self
+            .stun_urls
+            .iter()
+            .find(|u| !(u.starts_with("stun:") || u.starts_with("stuns:")))
+        {
+            return bad("stun_urls", format!("{url:?} must start with stun: or stuns:"));
+        }
+        if let Some(url) = self
+            .turn_urls
+            .iter()
+            .find(|u| !(u.starts_with("turn:") || u.starts_with("turns:")))
+        {
+            return bad("turn_urls", format!("{url:?} must start with turn: or turns:"));
+        }
+        if !self.turn_urls.is_empty() && self.turn_secret.is_empty() {
+            return bad("turn_secret", "must be set when turn_urls is set".into());
+        }
+        if self.turn_ttl_secs < 60 {
+            return bad("turn_ttl_secs", "must be at least 60".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));
@@ -215,6 +246,18 @@ impl EnvValue for u64 {
     }
 }
 
+/// A list from the environment is comma-separated: `VOKI_STUN_URLS=stun:a:3478,stun:b:3478`.
+impl EnvValue for Vec<String> {
+    fn parse_env(raw: &str) -> Result<Self, String> {
+        Ok(raw
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+}
+
 impl EnvValue for bool {
     fn parse_env(raw: &str) -> Result<Self, String> {
         match raw.trim().to_ascii_lowercase().as_str() {
@@ -245,6 +288,17 @@ mod tests {
     }
 
     #[test]
+    fn lists_come_from_the_environment_comma_separated() {
+        let config = Config::load_with(
+            None,
+            &env(&[("VOKI_STUN_URLS", "stun:a.example:3478, stun:b.example:3478,")]),
+        )
+        .unwrap();
+        assert_eq!(config.stun_urls, ["stun:a.example:3478", "stun:b.example:3478"]);
+        assert!(config.turn_urls.is_empty());
+    }
+
+    #[test]
     fn unknown_or_mistyped_keys_name_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("voki.toml");
@@ -254,6 +308,12 @@ mod tests {
 
         let err = Config::load_with(None, &env(&[("VOKI_SWEEP_INTERVAL_SECS", "soon")])).unwrap_err();
         assert!(err.0.contains("sweep_interval_secs"), "{err}");
+
+        let config = Config {
+            turn_urls: vec!["turn:turn.example.org:3478".into()],
+            ..Config::default()
+        };
+        assert!(config.validate().unwrap_err().0.contains("turn_secret"));
 
         let config = Config {
             default_timezone: "Mars/Olympus".into(),

@@ -3,9 +3,11 @@
 //! The binary (`src/main.rs`) only parses the command line and calls [`cli::run`];
 //! tests build the same [`app::router`] or start the same [`app::Server`].
 
+pub mod access_links;
 pub mod app;
 pub mod auth;
 pub mod backup;
+pub mod calls;
 pub mod cli;
 pub mod company;
 pub mod config;
@@ -13,11 +15,14 @@ pub mod customers;
 pub mod db;
 pub mod departments;
 pub mod error;
+pub mod evaluations;
 pub mod http;
 pub mod providers;
 pub mod sectors;
 pub mod sweeper;
+pub mod tags;
 pub mod tenancy;
 pub mod time;
 pub mod users;
 pub mod validation;
+pub mod widget;

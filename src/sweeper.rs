@@ -23,7 +23,10 @@ pub struct Sweep {
 pub type Job = fn(&Connection, &Sweep) -> Result<(), ApiError>;
 
 /// Every job, by name (for logs). Each resource that needs sweeping adds itself here.
-pub const JOBS: &[(&str, Job)] = &[];
+pub const JOBS: &[(&str, Job)] = &[
+    ("expire_access_links", crate::access_links::store::expire_due),
+    ("miss_queue_timeouts", crate::calls::store::miss_overdue),
+];
 
 /// Runs every job once over every tenant; returns how many (tenant, job) pairs failed.
 pub async fn sweep_once(state: &AppState) -> usize {

@@ -50,6 +50,7 @@ pub struct TokenPair {
 /// The answer to a login: tokens, or an MFA challenge (`mfa_required`, `mfa_token`).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant, reason = "built once per login and serialized at once")]
 pub enum LoginOutcome {
     Tokens(TokenPair),
     MfaChallenge { mfa_required: bool, mfa_token: String },

@@ -3,6 +3,7 @@
 //! writer thread). Migrations are SQL files under `migrations/`, embedded at build time.
 
 mod executor;
+mod public_index;
 mod tenants;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 
 pub use executor::Database;
+pub use public_index::PublicKind;
 pub use tenants::{TenantInfo, Tenants};
 
 use crate::error::ApiError;

@@ -20,6 +20,11 @@ use utoipa::{Modify, OpenApi};
         (name = "providers", description = "Service providers: partner companies whose professionals take calls"),
         (name = "company", description = "Tenant settings"),
         (name = "customers", description = "Customers (patients), search and merge"),
+        (name = "access-links", description = "Access links: the URLs customers open to join a queue"),
+        (name = "widget", description = "Public customer side: validate a link, join the queue, status, leave, evaluate, ICE servers"),
+        (name = "calls", description = "Calls: queue, assignment, lifecycle, files, notes, tags"),
+        (name = "tags", description = "Tags (a tree) for calls"),
+        (name = "evaluations", description = "Customer ratings of calls and their statistics"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
