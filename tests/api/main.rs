@@ -2,9 +2,11 @@
 
 mod helpers;
 
+mod access_links;
 mod auth;
 mod conventions;
 mod customers;
 mod organisation;
 mod providers_guide;
 mod roles;
+mod widget;
