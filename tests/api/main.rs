@@ -4,6 +4,7 @@ mod helpers;
 
 mod access_links;
 mod auth;
+mod calls;
 mod conventions;
 mod customers;
 mod organisation;
