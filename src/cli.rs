@@ -167,6 +167,7 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
                 println!("  tenant:   {}", login.tenant);
                 println!("  email:    {}", login.email);
                 println!("  password: {}   (shown only this once)", login.password);
+                println!("A patient joins the sample department's queue at {}", login.link_url);
             }
             let server = Server::start(state, listen).await.map_err(describe)?;
             println!("voki listening on http://{} (public URL {public_url})", server.addr);

@@ -749,3 +749,45 @@ async fn merging_customers_moves_their_calls() {
     assert_eq!(merged.data()["call_count"], 2);
     assert_eq!(customer(second).await, primary);
 }
+
+#[tokio::test]
+async fn openapi_describes_every_link_widget_call_tag_and_evaluation_endpoint() {
+    let document = serde_json::to_value(voki::app::openapi()).unwrap();
+    let paths = &document["paths"];
+    for (path, methods) in [
+        ("/api/v1/access-links", &["get", "post"][..]),
+        ("/api/v1/access-links/batch", &["post"]),
+        ("/api/v1/access-links/{id}", &["get"]),
+        ("/api/v1/access-links/{id}/cancel", &["post"]),
+        ("/api/v1/call/{token}/validate", &["get"]),
+        ("/api/v1/call/{token}/join", &["post"]),
+        ("/api/v1/call/status/{call_id}", &["get"]),
+        ("/api/v1/call/leave/{call_id}", &["post"]),
+        ("/api/v1/call/evaluate/{call_id}", &["post"]),
+        ("/api/v1/call/turn-credentials", &["get"]),
+        ("/api/v1/calls", &["get"]),
+        ("/api/v1/calls/{id}", &["get"]),
+        ("/api/v1/calls/{id}/assign", &["post"]),
+        ("/api/v1/calls/{id}/start", &["post"]),
+        ("/api/v1/calls/{id}/complete", &["post"]),
+        ("/api/v1/calls/{id}/cancel", &["post"]),
+        ("/api/v1/calls/{id}/upload", &["post"]),
+        ("/api/v1/calls/{id}/files/{file_id}", &["get"]),
+        ("/api/v1/calls/{id}/manager-notes", &["post"]),
+        ("/api/v1/calls/{id}/tags", &["get", "post"]),
+        ("/api/v1/calls/{id}/tags/{tag_id}", &["delete"]),
+        ("/api/v1/calls/{id}/transcript", &["get"]),
+        ("/api/v1/calls/{id}/summary", &["get"]),
+        ("/api/v1/calls/{id}/recording", &["get"]),
+        ("/api/v1/tags", &["get", "post"]),
+        ("/api/v1/tags/tree", &["get"]),
+        ("/api/v1/tags/{id}", &["get", "put", "delete"]),
+        ("/api/v1/evaluations", &["get", "post"]),
+        ("/api/v1/evaluations/stats", &["get"]),
+        ("/api/v1/evaluations/{id}", &["get"]),
+    ] {
+        for method in methods {
+            assert!(paths[path][method].is_object(), "{method} {path} missing");
+        }
+    }
+}

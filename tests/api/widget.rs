@@ -649,3 +649,33 @@ async fn without_stun_or_turn_configured_no_ice_server_is_offered() {
     assert_eq!(reply.data()["ice_servers"], json!([]));
     assert_eq!(reply.data()["ttl"], 3600);
 }
+
+#[tokio::test]
+async fn the_demo_tenant_comes_with_an_active_reusable_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = voki::app::AppState::open(crate::helpers::test_config(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    let login = voki::tenancy::bootstrap_demo(&state)
+        .await
+        .unwrap()
+        .expect("demo created");
+    let token = login
+        .link_url
+        .strip_prefix("http://voki.test/call/")
+        .expect("a public link")
+        .to_string();
+    let (slug, db) = state
+        .tenants
+        .resolve_public(PublicKind::AccessLink, &token)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(slug, "demo");
+    let link = db
+        .read(move |conn| voki::access_links::store::usable(conn, "http://voki.test", &token))
+        .await
+        .unwrap();
+    assert!(link.reusable);
+    assert_eq!(link.department_name, "General Practice");
+}
