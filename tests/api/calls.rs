@@ -414,7 +414,7 @@ async fn list_filters_by_every_parameter_newest_first() {
             .get(&format!("/api/v1/calls?search={protocol}"), &owner)
             .await
             .expect(200)),
-        [other.clone()]
+        std::slice::from_ref(&other)
     );
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let reply = app
