@@ -679,3 +679,63 @@ async fn the_demo_tenant_comes_with_an_active_reusable_link() {
     assert!(link.reusable);
     assert_eq!(link.department_name, "General Practice");
 }
+
+#[tokio::test]
+async fn parallel_joins_with_a_single_use_link_admit_exactly_one_patient() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica Geral").await;
+    let link = app.link(&owner, &department, json!({})).await;
+    let path = format!("/api/v1/call/{}/join", link["token"].as_str().unwrap());
+    let replies =
+        futures::future::join_all((0..8).map(|i| app.public_post(&path, json!({"name": format!("Paciente {i}")}))))
+            .await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 404].contains(s)), "{statuses:?}");
+    let calls = app.get("/api/v1/calls", &owner).await.expect(200);
+    assert_eq!(calls.body["meta"]["total_count"], 1);
+}
+
+#[tokio::test]
+async fn the_background_sweeper_ends_waits_and_links_within_its_interval() {
+    let app = TestApp::spawn_with(|config| config.sweep_interval_secs = 1).await;
+    let owner = app.owner("acme").await;
+    let department = app
+        .post(
+            "/api/v1/departments",
+            &owner,
+            json!({"department": {"name": "Rápida", "max_wait_time": 1}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let call = app.queued_call(&owner, &department, "Ana Costa").await;
+    let link = app.link(&owner, &department, json!({"expires_at": from_now(1)})).await;
+    let link_id = link["id"].as_str().unwrap().to_string();
+    let db = app.state().tenants.get("acme").await.unwrap().unwrap();
+    let stored = || {
+        let (db, call, link_id) = (db.clone(), call.clone(), link_id.clone());
+        async move {
+            db.read(move |conn| {
+                let call: String = conn.query_row("SELECT status FROM calls WHERE id = ?1", [&call], |r| r.get(0))?;
+                let link: String =
+                    conn.query_row("SELECT status FROM access_links WHERE id = ?1", [&link_id], |r| {
+                        r.get(0)
+                    })?;
+                Ok((call, link))
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stored().await != ("missed".to_string(), "expired".to_string()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sweeper did not act: {:?}",
+            stored().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
