@@ -5,6 +5,8 @@ pub mod routes;
 pub mod rules;
 pub mod store;
 
+use std::collections::BTreeSet;
+
 use rusqlite::Connection;
 
 pub use rules::LinkStatus;
@@ -54,8 +56,7 @@ where
     let written = tenant
         .db
         .write(move |conn| {
-            let mut departments: Vec<&str> = links.iter().map(|l| l.department_id.as_str()).collect();
-            departments.dedup();
+            let departments: BTreeSet<&str> = links.iter().map(|l| l.department_id.as_str()).collect();
             for department in departments {
                 store::check_department(conn, department)?;
             }

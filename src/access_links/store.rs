@@ -78,7 +78,7 @@ fn map_row(base: &str) -> impl Fn(&Row<'_>) -> rusqlite::Result<AccessLink> + '_
             id: row.get(0)?,
             url: url(base, &token),
             token,
-            status: LinkStatus::parse(&status).unwrap_or(LinkStatus::Cancelled),
+            status: LinkStatus::parse(&status).ok_or_else(|| crate::db::unknown_text(2, &status))?,
             department_id: row.get(3)?,
             department_name: row.get(4)?,
             customer_name: row.get(5)?,

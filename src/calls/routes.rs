@@ -219,14 +219,13 @@ async fn start_call(
         .db()
         .write(move |conn| {
             let call = store::find_visible(conn, &scope, &id.to_string())?;
-            if super::rules::next(call.status, CallAction::Start)? == call.status {
-                return Ok(call);
-            }
-            if call.user_id.is_none() {
-                return Err(FieldErrors::single("status", "cannot start an unassigned call"));
-            }
-            if store::active_count(conn)? >= limit {
-                return Err(ApiError::conflict("Concurrent call limit reached"));
+            if call.status == CallStatus::Queued {
+                if call.user_id.is_none() {
+                    return Err(FieldErrors::single("status", "cannot start an unassigned call"));
+                }
+                if store::active_count(conn)? >= limit {
+                    return Err(ApiError::conflict("Concurrent call limit reached"));
+                }
             }
             store::transition(conn, &call.id, CallAction::Start)
         })

@@ -92,9 +92,7 @@ pub fn next(status: CallStatus, action: CallAction) -> Result<CallStatus, ApiErr
     }
 }
 
-/// The 422 of an action that `status` does not allow (also for preconditions beyond the
-/// table, e.g. starting a call nobody was assigned).
-pub fn refusal(status: CallStatus, verb: &str) -> ApiError {
+fn refusal(status: CallStatus, verb: &str) -> ApiError {
     let article = if status == CallStatus::Active { "an" } else { "a" };
     FieldErrors::single("status", format!("cannot {verb} {article} {} call", status.as_str()))
 }

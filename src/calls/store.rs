@@ -133,7 +133,7 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Call> {
     Ok(Call {
         id: row.get(0)?,
         protocol: row.get(1)?,
-        status: CallStatus::parse(&status).unwrap_or(CallStatus::Cancelled),
+        status: CallStatus::parse(&status).ok_or_else(|| crate::db::unknown_text(2, &status))?,
         department_id: row.get(3)?,
         department_name: row.get(4)?,
         user_id: row.get(5)?,

@@ -59,6 +59,16 @@ fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The error for column `index` holding `text` that no enum value matches: something a
+/// CHECK constraint should have made impossible, so it surfaces as an internal error.
+pub fn unknown_text(index: usize, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        index,
+        rusqlite::types::Type::Text,
+        format!("unexpected value {text:?}").into(),
+    )
+}
+
 /// Opens (creating if needed) a database file, switches it to WAL and migrates it, all on
 /// one connection. WAL is persistent in the file; doing it here, before any pool exists,
 /// avoids pooled connections racing to change the journal mode ("database is locked").
