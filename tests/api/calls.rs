@@ -680,6 +680,33 @@ async fn calls_need_a_token_and_stay_in_their_tenant() {
             .await
             .expect(404);
     }
+    let (content_type, body) = multipart_file("file", "a.txt", "text/plain", b"hello");
+    let file = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/calls/{call}/upload"),
+            &agent,
+            &content_type,
+            body.clone(),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.get(&format!("/api/v1/calls/{call}/files/{file}"), &stranger)
+        .await
+        .expect(404);
+    app.raw(
+        Method::POST,
+        &format!("/api/v1/calls/{call}/upload"),
+        &stranger,
+        &content_type,
+        body,
+    )
+    .await
+    .expect(404);
+    app.request(Method::GET, &format!("/api/v1/calls/{call}/files/{file}"), None, None)
+        .await
+        .expect(401);
     // The attendant (the minimum role) works on it; nothing happened to it meanwhile.
     let detail = app.get(&format!("/api/v1/calls/{call}"), &agent).await.expect(200);
     assert_eq!(detail.data()["status"], "queued");
