@@ -187,10 +187,9 @@ async fn list_filters_by_status_and_department_newest_first() {
     let owner = app.owner("acme").await;
     let support = app.department(&owner, "Suporte Técnico").await;
     let cardio = app.department(&owner, "Cardiologia").await;
-    let first = app
-        .link(&owner, &support, json!({"customer_name": "Carlos Ferreira"}))
+    app.link(&owner, &support, json!({"customer_name": "Carlos Ferreira"}))
         .await;
-    let second = app.link(&owner, &support, json!({"customer_name": "Ana Costa"})).await;
+    app.link(&owner, &support, json!({"customer_name": "Ana Costa"})).await;
     let other = app.link(&owner, &cardio, json!({})).await;
     app.post(
         &format!("/api/v1/access-links/{}/cancel", other["id"].as_str().unwrap()),
