@@ -77,6 +77,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::webhooks::routes::router())
         .merge(crate::appointments::routes::router())
         .merge(crate::notifications::routes::router())
+        .merge(crate::access_links::routes::router())
+        .merge(crate::widget::routes::router())
+        .merge(crate::calls::routes::router())
+        .merge(crate::tags::routes::router())
+        .merge(crate::evaluations::routes::router())
 }
 
 /// The OpenAPI document of every route.
@@ -151,9 +156,9 @@ impl Server {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
     }
 
-    /// Runs until SIGTERM or Ctrl-C, then stops gracefully.
-    pub async fn run_until_signal(self) {
-        shutdown_signal().await;
+    /// Runs until `signal` resolves (see [`shutdown_signal`]), then stops gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
         tracing::info!("shutting down");
         self.stop().await;
     }
@@ -180,23 +185,37 @@ pub async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal that arrives right after the server says
+/// it is listening is not lost.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let terminate = async {
+                match terminate.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = terminate => {},
+                _ = interrupt => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -162,15 +162,17 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
     let state = AppState::open(config).await.map_err(describe)?;
     match command {
         Command::Serve { .. } => {
+            let stop = crate::app::shutdown_signal();
             if bootstrap_demo && let Some(login) = tenancy::bootstrap_demo(&state).await.map_err(describe)? {
                 println!("Created the demo tenant. Log in with:");
                 println!("  tenant:   {}", login.tenant);
                 println!("  email:    {}", login.email);
                 println!("  password: {}   (shown only this once)", login.password);
+                println!("A patient joins the sample department's queue at {}", login.link_url);
             }
             let server = Server::start(state, listen).await.map_err(describe)?;
             println!("voki listening on http://{} (public URL {public_url})", server.addr);
-            server.run_until_signal().await;
+            server.run_until(stop).await;
             Ok(())
         }
         Command::Tenant {

@@ -111,6 +111,16 @@ config_keys! {
     /// Minutes before an appointment at which its agent gets a reminder notification.
     /// Environment: comma-separated (`VOKI_REMINDER_OFFSETS_MINUTES=1440,15`); empty: none.
     reminder_offsets_minutes: Vec<u64> = vec![1440, 15],
+    /// STUN servers handed to browsers (`stun:host:port`). Empty: none, which is enough on
+    /// one LAN; across the internet set your own or a public one.
+    stun_urls: Vec<String> = Vec::new(),
+    /// TURN servers (`turn:host:3478?transport=udp`, `turns:host:5349`), e.g. coturn with
+    /// `use-auth-secret`. Empty: no TURN; calls behind strict NATs may then fail.
+    turn_urls: Vec<String> = Vec::new(),
+    /// coturn's `static-auth-secret`; TURN credentials are derived from it per request.
+    turn_secret: String = String::new(),
+    /// Seconds a set of TURN credentials stays valid.
+    turn_ttl_secs: u64 = 3600,
 }
 
 impl Config {
@@ -206,6 +216,26 @@ impl Config {
                 format!("{offset} is not between 1 and {MAX_REMINDER_OFFSET_MINUTES} minutes"),
             );
         }
+        if let Some(url) = self
+            .stun_urls
+            .iter()
+            .find(|u| !(u.starts_with("stun:") || u.starts_with("stuns:")))
+        {
+            return bad("stun_urls", format!("{url:?} must start with stun: or stuns:"));
+        }
+        if let Some(url) = self
+            .turn_urls
+            .iter()
+            .find(|u| !(u.starts_with("turn:") || u.starts_with("turns:")))
+        {
+            return bad("turn_urls", format!("{url:?} must start with turn: or turns:"));
+        }
+        if !self.turn_urls.is_empty() && self.turn_secret.is_empty() {
+            return bad("turn_secret", "must be set when turn_urls is set".into());
+        }
+        if self.turn_ttl_secs < 60 {
+            return bad("turn_ttl_secs", "must be at least 60".into());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));
         }
@@ -275,7 +305,7 @@ impl EnvValue for u64 {
     }
 }
 
-/// Lists are comma-separated in the environment: `VOKI_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`.
+/// Lists are comma-separated in the environment: `VOKI_STUN_URLS=stun:a:3478,stun:b:3478`.
 impl EnvValue for Vec<String> {
     fn parse_env(raw: &str) -> Result<Self, String> {
         Ok(raw
@@ -344,6 +374,17 @@ mod tests {
     }
 
     #[test]
+    fn lists_come_from_the_environment_comma_separated() {
+        let config = Config::load_with(
+            None,
+            &env(&[("VOKI_STUN_URLS", "stun:a.example:3478, stun:b.example:3478,")]),
+        )
+        .unwrap();
+        assert_eq!(config.stun_urls, ["stun:a.example:3478", "stun:b.example:3478"]);
+        assert!(config.turn_urls.is_empty());
+    }
+
+    #[test]
     fn unknown_or_mistyped_keys_name_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("voki.toml");
@@ -353,6 +394,12 @@ mod tests {
 
         let err = Config::load_with(None, &env(&[("VOKI_SWEEP_INTERVAL_SECS", "soon")])).unwrap_err();
         assert!(err.0.contains("sweep_interval_secs"), "{err}");
+
+        let config = Config {
+            turn_urls: vec!["turn:turn.example.org:3478".into()],
+            ..Config::default()
+        };
+        assert!(config.validate().unwrap_err().0.contains("turn_secret"));
 
         let config = Config {
             default_timezone: "Mars/Olympus".into(),

@@ -3,10 +3,12 @@
 //! The binary (`src/main.rs`) only parses the command line and calls [`cli::run`];
 //! tests build the same [`app::router`] or start the same [`app::Server`].
 
+pub mod access_links;
 pub mod app;
 pub mod appointments;
 pub mod auth;
 pub mod backup;
+pub mod calls;
 pub mod cli;
 pub mod company;
 pub mod config;
@@ -15,13 +17,16 @@ pub mod db;
 pub mod departments;
 pub mod email;
 pub mod error;
+pub mod evaluations;
 pub mod http;
 pub mod notifications;
 pub mod providers;
 pub mod sectors;
 pub mod sweeper;
+pub mod tags;
 pub mod tenancy;
 pub mod time;
 pub mod users;
 pub mod validation;
 pub mod webhooks;
+pub mod widget;

@@ -29,6 +29,8 @@ pub type Job = fn(&Connection, &Sweep) -> Result<(), ApiError>;
 pub const JOBS: &[(&str, Job)] = &[
     ("appointments_overdue", crate::appointments::jobs::flag_overdue),
     ("appointment_reminders", crate::appointments::jobs::send_reminders),
+    ("expire_access_links", crate::access_links::store::expire_due),
+    ("miss_queue_timeouts", crate::calls::store::miss_overdue),
 ];
 
 /// Runs every job once over every tenant; returns how many (tenant, job) pairs failed.

@@ -1,7 +1,8 @@
 //! Creating tenants (CLI and first start) and the demo tenant.
 
+use crate::access_links::{self, NewLink};
 use crate::app::AppState;
-use crate::auth::{Role, password};
+use crate::auth::{Role, Tenant, password};
 use crate::company;
 use crate::departments::store::{self as departments, DepartmentFields};
 use crate::error::{ApiError, FieldErrors};
@@ -58,25 +59,29 @@ where
         .await
 }
 
-/// How to log in to the demo tenant; the password exists only here.
+/// How to log in to the demo tenant (the password exists only here), and a link a
+/// patient can open to join the sample department's queue.
 pub struct DemoLogin {
     pub tenant: String,
     pub email: String,
     pub password: String,
+    pub link_url: String,
 }
 
 pub const DEMO_SLUG: &str = "demo";
 
 /// On a data dir without any tenant, creates `demo` with an owner whose random password
-/// is returned once, and a sample department the owner belongs to.
+/// is returned once, a sample department the owner belongs to, and one active reusable
+/// access link to it (SPEC §6).
 pub async fn bootstrap_demo(state: &AppState) -> Result<Option<DemoLogin>, ApiError> {
     if !state.tenants.list().await?.is_empty() {
         return Ok(None);
     }
-    let login = DemoLogin {
+    let mut login = DemoLogin {
         tenant: DEMO_SLUG.into(),
         email: "admin@demo.local".into(),
         password: crate::auth::token::random_token()[..16].to_string(),
+        link_url: String::new(),
     };
     let owner = Owner {
         name: "Demo Admin".into(),
@@ -95,5 +100,34 @@ pub async fn bootstrap_demo(state: &AppState) -> Result<Option<DemoLogin>, ApiEr
         departments::add_member(conn, &department.id, owner_id)
     })
     .await?;
+    // The link's token goes into the registry index first, so it is issued once the
+    // tenant is registered.
+    let db = state
+        .tenants
+        .get(DEMO_SLUG)
+        .await?
+        .ok_or_else(|| ApiError::internal("demo tenant missing after creation"))?;
+    let department_id: String = db
+        .read(|conn| {
+            Ok(
+                conn.query_row("SELECT id FROM departments ORDER BY inserted_at LIMIT 1", [], |row| {
+                    row.get(0)
+                })?,
+            )
+        })
+        .await?;
+    let tenant = Tenant {
+        slug: DEMO_SLUG.into(),
+        db,
+    };
+    let link = NewLink {
+        department_id,
+        customer_name: None,
+        customer_email: None,
+        customer_phone: None,
+        expires_at: crate::time::now() + chrono::Duration::days(30),
+        reusable: true,
+    };
+    login.link_url = access_links::issue(state, &tenant, None, link).await?.url;
     Ok(Some(login))
 }

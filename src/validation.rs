@@ -113,6 +113,16 @@ pub fn url(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option
     Some(text)
 }
 
+/// An RFC 3339 time with any offset, returned in UTC (`is invalid` when it does not parse).
+pub fn timestamp(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<crate::time::Timestamp> {
+    let text = optional_text(errors, field, value, 64)?;
+    let parsed = crate::time::parse(&text);
+    if parsed.is_none() {
+        errors.add(field, "is invalid");
+    }
+    parsed
+}
+
 /// A password of at least 8 characters (at most 200, so hashing stays bounded).
 pub fn password(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<String> {
     match value {

@@ -56,8 +56,6 @@ pub struct TokenPair {
 }
 
 /// The answer to a login: tokens, or an MFA challenge (`mfa_required`, `mfa_token`).
-// Built once per login and serialized at once: boxing the larger variant would buy nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum LoginOutcome {

@@ -42,8 +42,8 @@ pub const SORT: SortSpec = SortSpec {
 
 /// Tables whose rows point at a customer (`customer_id`). A customer referenced by any of
 /// them cannot be deleted (merge instead), and a merge moves these rows to the primary.
-/// Each later resource adds its table here.
-pub const REFERENCES: &[&str] = &["appointments"];
+/// Each later resource adds its table here. (Evaluations belong to a call, so they follow it.)
+pub const REFERENCES: &[&str] = &["appointments", "calls"];
 
 fn map_row(row: &Row<'_>) -> rusqlite::Result<Customer> {
     Ok(Customer {
@@ -177,6 +177,15 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     }
     conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?
         .execute([id])?;
+    Ok(())
+}
+
+/// Counts a new call on its customer (`call_count`, `last_call_at`).
+pub fn record_call(conn: &Connection, id: &str, at: &str) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "UPDATE customers SET call_count = call_count + 1, last_call_at = ?2, updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, at])?;
     Ok(())
 }
 

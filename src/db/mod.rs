@@ -3,6 +3,7 @@
 //! writer thread). Migrations are SQL files under `migrations/`, embedded at build time.
 
 mod executor;
+mod public_index;
 mod tenants;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 
 pub use executor::Database;
+pub use public_index::PublicKind;
 pub use tenants::{TenantInfo, Tenants};
 
 use crate::error::ApiError;
@@ -55,6 +57,16 @@ fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
         |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|text| text.to_lowercase())),
     )?;
     Ok(())
+}
+
+/// The error for column `index` holding `text` that no enum value matches: something a
+/// CHECK constraint should have made impossible, so it surfaces as an internal error.
+pub fn unknown_text(index: usize, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        index,
+        rusqlite::types::Type::Text,
+        format!("unexpected value {text:?}").into(),
+    )
 }
 
 /// Opens (creating if needed) a database file, switches it to WAL and migrates it, all on

@@ -47,7 +47,7 @@ pub const SORT: SortSpec = SortSpec {
 
 /// Tables whose rows are a department's history: a department with any of them cannot be
 /// deleted, only deactivated. Each later resource adds its table here.
-const HISTORY: &[&str] = &["appointments"];
+const HISTORY: &[&str] = &["appointments", "calls", "access_links"];
 
 fn map_row(row: &Row<'_>) -> rusqlite::Result<Department> {
     Ok(Department {

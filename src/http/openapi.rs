@@ -23,6 +23,11 @@ use utoipa::{Modify, OpenApi};
         (name = "webhooks", description = "Outgoing webhooks: subscriptions and delivery log"),
         (name = "appointments", description = "Scheduled video calls: booking without double booking, conflicts, status actions, overdue flag. `POST /appointments/{id}/access-link` arrives with access links."),
         (name = "notifications", description = "The caller's own notifications: appointment reminders, overdue appointments, assigned calls"),
+        (name = "access-links", description = "Access links: the URLs customers open to join a queue"),
+        (name = "widget", description = "Public customer side: validate a link, join the queue, status, leave, evaluate, ICE servers"),
+        (name = "calls", description = "Calls: queue, assignment, lifecycle, files, notes, tags"),
+        (name = "tags", description = "Tags (a tree) for calls"),
+        (name = "evaluations", description = "Customer ratings of calls and their statistics"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

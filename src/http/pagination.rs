@@ -234,3 +234,18 @@ pub fn fetch_page<T>(
         },
     })
 }
+
+/// Runs `SELECT {columns} FROM {from} {filter}` for one row, e.g. the aggregates of a
+/// statistics endpoint over the same filters as its list.
+pub fn fetch_one<T>(
+    conn: &Connection,
+    columns: &str,
+    from: &str,
+    filter: &Filter,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<T, ApiError> {
+    let sql = format!("SELECT {columns} FROM {from} {}", filter.where_clause());
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(filter.params.iter()), map)?)
+}

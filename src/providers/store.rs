@@ -37,7 +37,7 @@ pub const SORT: SortSpec = SortSpec {
 
 /// Tables that attribute rows to a provider: a provider with any of them cannot be
 /// deleted, only deactivated. The calls resource adds itself here.
-const HISTORY: &[&str] = &[];
+const HISTORY: &[&str] = &["calls"];
 
 fn map_row(row: &Row<'_>) -> rusqlite::Result<ServiceProvider> {
     Ok(ServiceProvider {

@@ -158,7 +158,7 @@ impl TestApp {
         self.request(Method::DELETE, path, Some(session), None).await
     }
 
-    /// Sends raw bytes with a content type, for bad-input tests.
+    /// Sends raw bytes with a content type, for bad-input tests and multipart uploads.
     pub async fn raw(&self, method: Method, path: &str, session: &Session, content_type: &str, body: Vec<u8>) -> Reply {
         let response = self
             .client
@@ -231,6 +231,62 @@ impl TestApp {
             .expect("restart server");
         self.base = format!("http://{}", server.addr);
         self.server = Some(server);
+    }
+
+    /// A request without token or tenant, as a customer's browser sends it.
+    pub async fn public_get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None, None).await
+    }
+
+    pub async fn public_post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    /// Creates an access link for a department with the extra fields of `link`; returns
+    /// the link's JSON.
+    pub async fn link(&self, session: &Session, department_id: &str, mut link: Value) -> Value {
+        link["department_id"] = json!(department_id);
+        self.post("/api/v1/access-links", session, json!({ "link": link }))
+            .await
+            .expect(201)
+            .data()
+            .clone()
+    }
+
+    /// A customer joins a queue with link `token`; returns the join answer.
+    pub async fn join(&self, token: &str, name: &str) -> Value {
+        self.public_post(
+            &format!("/api/v1/call/{token}/join"),
+            json!({"name": name, "email": format!("{}@patients.test", name.to_lowercase().replace(' ', "."))}),
+        )
+        .await
+        .expect(200)
+        .data()
+        .clone()
+    }
+
+    /// A customer named `name` joins `department_id`'s queue through a new link; returns
+    /// the call id.
+    pub async fn queued_call(&self, session: &Session, department_id: &str, name: &str) -> String {
+        let link = self.link(session, department_id, json!({})).await;
+        let joined = self.join(link["token"].as_str().expect("token"), name).await;
+        joined["call_id"].as_str().expect("call_id").to_string()
+    }
+
+    /// A call of `department_id` taken, started and completed by `agent` (a member).
+    pub async fn completed_call(&self, owner: &Session, agent: &Session, department_id: &str, name: &str) -> String {
+        let call_id = self.queued_call(owner, department_id, name).await;
+        for action in ["assign", "start", "complete"] {
+            self.post(&format!("/api/v1/calls/{call_id}/{action}"), agent, json!({}))
+                .await
+                .expect(200);
+        }
+        call_id
+    }
+
+    /// Runs every sweeper job once, as the background task does each interval.
+    pub async fn sweep(&self) {
+        assert_eq!(voki::sweeper::sweep_once(self.state()).await, 0, "sweeper jobs failed");
     }
 
     /// Stops the server gracefully; the data dir stays.
@@ -316,4 +372,24 @@ impl TestApp {
         self.base = format!("http://{}", server.addr);
         self.server = Some(server);
     }
+}
+
+/// An RFC 3339 time `seconds` from now, in whole seconds.
+pub fn from_now(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A `multipart/form-data` body with one file field; returns (content type, body).
+pub fn multipart_file(field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "voki-test-boundary-7d1e";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n\
+         Content-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }

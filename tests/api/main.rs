@@ -2,13 +2,18 @@
 
 mod helpers;
 
+mod access_links;
 mod appointments;
 mod auth;
 mod auth_extras;
+mod calls;
 mod conventions;
 mod customers;
+mod evaluations;
 mod notifications;
 mod organisation;
 mod providers_guide;
 mod roles;
+mod tags;
 mod webhooks;
+mod widget;

@@ -1,0 +1,13 @@
+//! Calls (SPEC §4.7): a customer's place in a department's queue and, once an agent
+//! starts it, the consultation itself; with files, manager notes and tags.
+
+pub mod files;
+pub mod queue;
+pub mod routes;
+pub mod rules;
+pub mod scope;
+pub mod store;
+
+pub use rules::CallStatus;
+pub use scope::CallScope;
+pub use store::Call;
