@@ -196,7 +196,19 @@ async fn assign_call(
                     ));
                 }
             }
-            store::assign(conn, &call.id, &target)
+            let assigned = store::assign(conn, &call.id, &target)?;
+            // Someone else gave the agent this call: tell them (taking one yourself needs no note).
+            if target != caller && call.user_id.is_none() {
+                crate::notifications::store::create(
+                    conn,
+                    &target,
+                    crate::notifications::store::NotificationType::CallAssigned,
+                    "Call assigned to you",
+                    &format!("Call {} of {} is waiting for you.", assigned.protocol, assigned.customer_name),
+                    &serde_json::json!({ "call_id": assigned.id, "protocol": assigned.protocol }),
+                )?;
+            }
+            Ok(assigned)
         })
         .await?;
     Ok(ok(call))

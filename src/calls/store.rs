@@ -263,7 +263,14 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<Call, ApiError
         now
     ])?;
     crate::customers::store::record_call(conn, &call.customer_id, &now)?;
-    find(conn, &call.id)
+    let created = find(conn, &call.id)?;
+    announce(conn, "call.created", &created)?;
+    Ok(created)
+}
+
+/// Emits the webhook `event` for `call`, in the transaction that changed it.
+fn announce(conn: &Connection, event: &str, call: &Call) -> Result<(), ApiError> {
+    crate::webhooks::emit(conn, event, serde_json::to_value(call).map_err(ApiError::internal)?)
 }
 
 /// Assigns a queued call to `user_id` (whose permission the caller checked), copying the
@@ -282,6 +289,7 @@ pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, A
         .execute(params![call_id, user_id, time::now_text()])?;
     let call = find(conn, call_id)?;
     if taken == 1 {
+        announce(conn, "call.assigned", &call)?;
         return Ok(call);
     }
     rules::next(call.status, CallAction::Assign)?;
@@ -305,7 +313,17 @@ pub fn transition(conn: &Connection, call_id: &str, action: CallAction) -> Resul
         next.timestamp_column()
     ))?
     .execute(params![call_id, next.as_str(), time::now_text(), call.status.as_str()])?;
-    find(conn, call_id)
+    let moved = find(conn, call_id)?;
+    let event = match next {
+        CallStatus::Active => Some("call.started"),
+        CallStatus::Completed => Some("call.completed"),
+        CallStatus::Missed => Some("call.missed"),
+        CallStatus::Queued | CallStatus::Cancelled => None,
+    };
+    if let Some(event) = event {
+        announce(conn, event, &moved)?;
+    }
+    Ok(moved)
 }
 
 /// Calls in progress in the whole tenant (the `max_concurrent_calls` limit counts these).
@@ -318,14 +336,20 @@ pub fn active_count(conn: &Connection) -> Result<i64, ApiError> {
 /// Sweeper job: a call still queued longer than its department's `max_wait_time`
 /// (when that is set) becomes `missed`.
 pub fn miss_overdue(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<(), ApiError> {
-    conn.prepare_cached(
-        "UPDATE calls SET status = 'missed', missed_at = ?1, updated_at = ?1
-         WHERE status = 'queued'
-           AND EXISTS (SELECT 1 FROM departments d
-                       WHERE d.id = calls.department_id AND d.max_wait_time > 0
-                         AND unixepoch(calls.inserted_at) + d.max_wait_time <= unixepoch(?1))",
-    )?
-    .execute([time::format(sweep.now)])?;
+    let missed = conn
+        .prepare_cached(
+            "UPDATE calls SET status = 'missed', missed_at = ?1, updated_at = ?1
+             WHERE status = 'queued'
+               AND EXISTS (SELECT 1 FROM departments d
+                           WHERE d.id = calls.department_id AND d.max_wait_time > 0
+                             AND unixepoch(calls.inserted_at) + d.max_wait_time <= unixepoch(?1))
+             RETURNING id",
+        )?
+        .query_map([time::format(sweep.now)], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for id in missed {
+        announce(conn, "call.missed", &find(conn, &id)?)?;
+    }
     Ok(())
 }
 

@@ -278,7 +278,6 @@ async fn join_queue(
                 },
             )?;
             links::record_use(conn, &link)?;
-            // event: customer_joined on queue:<department_id>, webhooks call.created (customer.created if new).
             let position = queue::position(conn, &call)?.unwrap_or(1);
             Ok((call, position, queue.estimated_wait(position)))
         })
@@ -331,7 +330,6 @@ async fn leave_queue(
         .db
         .write(move |conn| {
             let call = calls::transition(conn, &call_id.to_string(), CallAction::Leave)?;
-            // event: customer_left on queue:<department_id>, webhook call.missed.
             queue_status(conn, &call)
         })
         .await?))

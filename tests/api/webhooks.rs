@@ -284,3 +284,55 @@ async fn appointment_events_are_emitted_with_their_changes() {
     assert_eq!(last["data"]["status"], "cancelled");
     assert_eq!(last["data"]["cancel_reason"], "r");
 }
+
+fn events_of(seen: &Seen) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| serde_json::from_str::<Value>(body).unwrap()["event"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_call_lifecycle_emits_every_call_event_in_order() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let agent = app.user(&owner, "attendant").await;
+    let (url, seen) = receiver(0, None).await;
+    let events = json!(["call.created", "call.assigned", "call.started", "call.completed", "call.missed", "customer.created"]);
+    subscribe(&app, &owner, &url, events).await;
+    let department = app.department(&owner, "Cardio").await;
+    app.add_member(&owner, &department, &agent.user_id).await;
+
+    let served = app.completed_call(&owner, &agent, &department, "Ana Costa").await;
+    let left = app.queued_call(&owner, &department, "Bia Souza").await;
+    app.public_post(&format!("/api/v1/call/leave/{left}"), json!({})).await.expect(200);
+    wait_for(&seen, 8).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        events_of(&seen),
+        [
+            "customer.created", "call.created", "call.assigned", "call.started", "call.completed",
+            "customer.created", "call.created", "call.missed",
+        ]
+    );
+    let completed: Value = serde_json::from_str(&seen.lock().unwrap()[4].1).unwrap();
+    assert_eq!(completed["data"]["id"], served.as_str());
+    assert_eq!(completed["data"]["status"], "completed");
+    assert_eq!(completed["data"]["user_id"], agent.user_id.as_str());
+}
+
+#[tokio::test]
+async fn a_call_assigned_by_a_supervisor_notifies_the_agent() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let agent = app.user(&owner, "attendant").await;
+    let department = app.department(&owner, "Cardio").await;
+    app.add_member(&owner, &department, &agent.user_id).await;
+    let call = app.queued_call(&owner, &department, "Ana").await;
+    app.post(&format!("/api/v1/calls/{call}/assign"), &owner, json!({"user_id": agent.user_id})).await.expect(200);
+    let notes = app.get("/api/v1/notifications", &agent).await.expect(200);
+    assert_eq!(notes.body["meta"]["total_count"], 1);
+    assert_eq!(notes.data()[0]["type"], "call_assigned");
+    assert_eq!(notes.data()[0]["data"]["call_id"], call.as_str());
+}
