@@ -98,6 +98,10 @@ pub fn router(state: AppState) -> Router {
             "/api/openapi.json",
             get(move || async move { axum::Json(document.as_ref().clone()) }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::rate_limit::widget_limit,
+        ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::json_errors))
         .layer(axum::middleware::from_fn(layers::security_headers))

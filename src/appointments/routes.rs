@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_appointment))
         .routes(routes!(complete_appointment))
         .routes(routes!(no_show_appointment))
+        .routes(routes!(issue_access_link))
 }
 
 const DEFAULT_DURATION_MINUTES: i64 = 30;
@@ -466,4 +467,60 @@ async fn no_show_appointment(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Data<Appointment>>, ApiError> {
     act(auth, id, Action::NoShow, None).await
+}
+
+/// Issues a reusable access link for the appointment's department, pre-filled with its
+/// customer and valid until the appointment's end + 1 h, and stores its URL on the
+/// appointment (`access_link_url`). Only for an open appointment whose end + 1 h is still
+/// ahead (else 422). Each call issues a new link; the appointment keeps the latest.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/access-link", tag = "appointments", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 201, body = Data<crate::access_links::AccessLink>), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn issue_access_link(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth<min::Attendant>,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, Json<Data<crate::access_links::AccessLink>>), ApiError> {
+    let viewer = Viewer::of(&auth.user);
+    let appointment = {
+        let viewer = viewer.clone();
+        auth.db()
+            .read(move |conn| store::find_visible(conn, &id.to_string(), &viewer))
+            .await?
+    };
+    super::rules::check_editable(appointment.status)?;
+    let expires_at = appointment.start()? + chrono::Duration::minutes(appointment.duration_minutes + 60);
+    if expires_at <= time::now() {
+        return Err(FieldErrors::single("scheduled_at", "the appointment has ended"));
+    }
+    let link = crate::access_links::NewLink {
+        department_id: appointment.department_id.clone(),
+        customer_name: appointment.customer_name.clone(),
+        customer_email: appointment.customer_email.clone(),
+        customer_phone: appointment.customer_phone.clone(),
+        expires_at,
+        reusable: true,
+    };
+    let appointment_id = appointment.id.clone();
+    let (mut links, ()) = crate::access_links::issue_with(
+        &state,
+        &auth.tenant,
+        Some(auth.user.id.clone()),
+        vec![link],
+        move |conn, links| {
+            // Re-checked inside the write: the appointment may have closed meanwhile.
+            let current = store::find_visible(conn, &appointment_id, &viewer)?;
+            super::rules::check_editable(current.status)?;
+            let url = links.first().map(|l| l.url.clone());
+            conn.execute(
+                "UPDATE appointments SET access_link_url = ?2, updated_at = ?3 WHERE id = ?1",
+                rusqlite::params![appointment_id, url, time::now_text()],
+            )?;
+            Ok(())
+        },
+    )
+    .await?;
+    let link = links.pop().ok_or_else(|| ApiError::internal("issued link missing"))?;
+    Ok(created(link))
 }

@@ -204,7 +204,10 @@ async fn assign_call(
                     &target,
                     crate::notifications::store::NotificationType::CallAssigned,
                     "Call assigned to you",
-                    &format!("Call {} of {} is waiting for you.", assigned.protocol, assigned.customer_name),
+                    &format!(
+                        "Call {} of {} is waiting for you.",
+                        assigned.protocol, assigned.customer_name
+                    ),
                     &serde_json::json!({ "call_id": assigned.id, "protocol": assigned.protocol }),
                 )?;
             }

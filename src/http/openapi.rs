@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "company", description = "Tenant settings"),
         (name = "customers", description = "Customers (patients), search and merge"),
         (name = "webhooks", description = "Outgoing webhooks: subscriptions and delivery log"),
-        (name = "appointments", description = "Scheduled video calls: booking without double booking, conflicts, status actions, overdue flag. `POST /appointments/{id}/access-link` arrives with access links."),
+        (name = "appointments", description = "Scheduled video calls: booking without double booking, conflicts, status actions, overdue flag. `POST /appointments/{id}/access-link` issues a reusable link for the patient."),
         (name = "notifications", description = "The caller's own notifications: appointment reminders, overdue appointments, assigned calls"),
         (name = "access-links", description = "Access links: the URLs customers open to join a queue"),
         (name = "widget", description = "Public customer side: validate a link, join the queue, status, leave, evaluate, ICE servers"),

@@ -107,3 +107,20 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(client))
     }
 }
+
+/// The public widget's limit (`/api/v1/call/*`, no token): 30 requests per minute per
+/// client IP by default, counted before anything else is done.
+pub async fn widget_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.uri().path().starts_with("/api/v1/call/")
+        && let Err(limited) = state.limits.widget(ip)
+    {
+        return limited.into_response();
+    }
+    next.run(request).await
+}

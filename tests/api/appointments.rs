@@ -1625,3 +1625,74 @@ async fn the_openapi_document_describes_every_appointment_endpoint() {
     }
     assert!(reply.body["components"]["schemas"]["Appointment"]["properties"]["overdue"].is_object());
 }
+
+#[tokio::test]
+async fn an_appointment_issues_a_reusable_link_for_its_patient_until_one_hour_after_its_end() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Cardio").await;
+    app.add_member(&owner, &department, &owner.user_id).await;
+    let start = crate::helpers::minutes_from_now(120);
+    let appointment = app
+        .post(
+            "/api/v1/appointments",
+            &owner,
+            json!({"appointment": {"title": "Retorno", "scheduled_at": start, "duration_minutes": 45,
+                   "department_id": department, "customer_name": "Roberto Lima",
+                   "customer_email": "roberto@email.com", "customer_phone": "+5511966665544"}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let link = app
+        .post(
+            &format!("/api/v1/appointments/{appointment}/access-link"),
+            &owner,
+            json!({}),
+        )
+        .await
+        .expect(201);
+    let data = link.data();
+    assert_eq!(data["reusable"], true);
+    assert_eq!(data["status"], "active");
+    assert_eq!(data["department_id"], department.as_str());
+    assert_eq!(data["customer_name"], "Roberto Lima");
+    assert_eq!(data["customer_email"], "roberto@email.com");
+    let expected_expiry = voki::time::parse(&start).unwrap() + chrono::Duration::minutes(45 + 60);
+    assert_eq!(data["expires_at"], voki::time::format(expected_expiry));
+    let url = data["url"].as_str().unwrap().to_string();
+    let read = app
+        .get(&format!("/api/v1/appointments/{appointment}"), &owner)
+        .await
+        .expect(200);
+    assert_eq!(read.data()["access_link_url"], url.as_str());
+    // The patient can use it.
+    let token = data["token"].as_str().unwrap();
+    let valid = app
+        .public_get(&format!("/api/v1/call/{token}/validate"))
+        .await
+        .expect(200);
+    assert_eq!(valid.data()["customer_name"], "Roberto Lima");
+
+    app.post(&format!("/api/v1/appointments/{appointment}/cancel"), &owner, json!({}))
+        .await
+        .expect(200);
+    let refused = app
+        .post(
+            &format!("/api/v1/appointments/{appointment}/access-link"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        refused.expect(422).field_errors("status"),
+        ["cannot update a cancelled appointment"]
+    );
+    app.post(
+        "/api/v1/appointments/00000000-0000-4000-8000-000000000000/access-link",
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(404);
+}

@@ -289,7 +289,12 @@ fn events_of(seen: &Seen) -> Vec<String> {
     seen.lock()
         .unwrap()
         .iter()
-        .map(|(_, body)| serde_json::from_str::<Value>(body).unwrap()["event"].as_str().unwrap().to_string())
+        .map(|(_, body)| {
+            serde_json::from_str::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -299,21 +304,36 @@ async fn the_call_lifecycle_emits_every_call_event_in_order() {
     let owner = app.owner("acme").await;
     let agent = app.user(&owner, "attendant").await;
     let (url, seen) = receiver(0, None).await;
-    let events = json!(["call.created", "call.assigned", "call.started", "call.completed", "call.missed", "customer.created"]);
+    let events = json!([
+        "call.created",
+        "call.assigned",
+        "call.started",
+        "call.completed",
+        "call.missed",
+        "customer.created"
+    ]);
     subscribe(&app, &owner, &url, events).await;
     let department = app.department(&owner, "Cardio").await;
     app.add_member(&owner, &department, &agent.user_id).await;
 
     let served = app.completed_call(&owner, &agent, &department, "Ana Costa").await;
     let left = app.queued_call(&owner, &department, "Bia Souza").await;
-    app.public_post(&format!("/api/v1/call/leave/{left}"), json!({})).await.expect(200);
+    app.public_post(&format!("/api/v1/call/leave/{left}"), json!({}))
+        .await
+        .expect(200);
     wait_for(&seen, 8).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(
         events_of(&seen),
         [
-            "customer.created", "call.created", "call.assigned", "call.started", "call.completed",
-            "customer.created", "call.created", "call.missed",
+            "customer.created",
+            "call.created",
+            "call.assigned",
+            "call.started",
+            "call.completed",
+            "customer.created",
+            "call.created",
+            "call.missed",
         ]
     );
     let completed: Value = serde_json::from_str(&seen.lock().unwrap()[4].1).unwrap();
@@ -330,7 +350,13 @@ async fn a_call_assigned_by_a_supervisor_notifies_the_agent() {
     let department = app.department(&owner, "Cardio").await;
     app.add_member(&owner, &department, &agent.user_id).await;
     let call = app.queued_call(&owner, &department, "Ana").await;
-    app.post(&format!("/api/v1/calls/{call}/assign"), &owner, json!({"user_id": agent.user_id})).await.expect(200);
+    app.post(
+        &format!("/api/v1/calls/{call}/assign"),
+        &owner,
+        json!({"user_id": agent.user_id}),
+    )
+    .await
+    .expect(200);
     let notes = app.get("/api/v1/notifications", &agent).await.expect(200);
     assert_eq!(notes.body["meta"]["total_count"], 1);
     assert_eq!(notes.data()[0]["type"], "call_assigned");

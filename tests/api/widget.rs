@@ -739,3 +739,16 @@ async fn the_background_sweeper_ends_waits_and_links_within_its_interval() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn the_public_widget_is_limited_per_ip() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_widget_per_minute = 3).await;
+    for _ in 0..3 {
+        app.public_get("/api/v1/call/no-such-token/validate").await.expect(404);
+    }
+    let limited = app.public_get("/api/v1/call/no-such-token/validate").await.expect(429);
+    assert!(limited.headers.contains_key("retry-after"));
+    // Staff endpoints are not counted against it.
+    let owner = app.owner("acme").await;
+    app.get("/api/v1/calls", &owner).await.expect(200);
+}
