@@ -75,6 +75,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::company::routes::router())
         .merge(crate::customers::routes::router())
         .merge(crate::webhooks::routes::router())
+        .merge(crate::billing::routes::router())
         .merge(crate::appointments::routes::router())
         .merge(crate::notifications::routes::router())
         .merge(crate::access_links::routes::router())

@@ -92,8 +92,12 @@ config_keys! {
     reader_pool_size: u64 = 4,
     /// Largest accepted call-file upload, in MiB.
     max_upload_mb: u64 = 25,
-    /// Largest number of concurrently active calls per tenant (plan limit).
+    /// Largest number of concurrently active calls per tenant (plan limit; 0 = unlimited).
     max_concurrent_calls: u64 = 10,
+    /// Largest number of active users per tenant (plan limit; 0 = unlimited).
+    max_users: u64 = 0,
+    /// Largest number of active departments per tenant (plan limit; 0 = unlimited).
+    max_departments: u64 = 0,
     /// Bearer token required by `GET /metrics`; empty: no token needed.
     metrics_token: String = String::new(),
     /// Unit of the webhook retry delays (1, 3, 10, 30, 60, 180, 360 units: 1 min … 6 h).

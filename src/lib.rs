@@ -8,6 +8,7 @@ pub mod app;
 pub mod appointments;
 pub mod auth;
 pub mod backup;
+pub mod billing;
 pub mod calls;
 pub mod cli;
 pub mod company;

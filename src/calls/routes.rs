@@ -228,7 +228,7 @@ async fn start_call(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Data<Call>>, ApiError> {
     let scope = CallScope::of(&auth.user);
-    let limit = i64::try_from(state.config.max_concurrent_calls).unwrap_or(i64::MAX);
+    let limit = crate::billing::Limits::of(&state.config).max_concurrent_calls;
     let call = auth
         .db()
         .write(move |conn| {
@@ -237,7 +237,9 @@ async fn start_call(
                 if call.user_id.is_none() {
                     return Err(FieldErrors::single("status", "cannot start an unassigned call"));
                 }
-                if store::active_count(conn)? >= limit {
+                if let Some(limit) = limit
+                    && store::active_count(conn)? >= limit
+                {
                     return Err(ApiError::conflict("Concurrent call limit reached"));
                 }
             }

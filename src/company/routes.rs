@@ -50,8 +50,8 @@ impl Wrapped for CompanyInput {
     const KEYS: &'static [&'static str] = &["company"];
 }
 
-fn max_concurrent_calls(state: &AppState) -> i64 {
-    i64::try_from(state.config.max_concurrent_calls).unwrap_or(i64::MAX)
+fn max_concurrent_calls(state: &AppState) -> Option<i64> {
+    crate::billing::Limits::of(&state.config).max_concurrent_calls
 }
 
 #[utoipa::path(get, path = "/api/v1/company", tag = "company", security(("bearer" = [])),

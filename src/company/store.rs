@@ -19,8 +19,8 @@ pub struct Company {
     pub phone: Option<String>,
     pub logo_url: Option<String>,
     pub primary_color: String,
-    /// Plan limit from the server configuration; read-only.
-    pub max_concurrent_calls: i64,
+    /// Plan limit from the server configuration (`null` = unlimited); read-only.
+    pub max_concurrent_calls: Option<i64>,
     pub recording_enabled: bool,
     pub transcription_enabled: bool,
     pub mfa_required: bool,
@@ -36,7 +36,7 @@ pub struct Company {
 const COLUMNS: &str = "id, name, slug, document, document_type, email, phone, logo_url, primary_color, \
      recording_enabled, transcription_enabled, mfa_required, timezone, welcome_message, inserted_at, updated_at";
 
-fn map_row(row: &Row<'_>, max_concurrent_calls: i64) -> rusqlite::Result<Company> {
+fn map_row(row: &Row<'_>, max_concurrent_calls: Option<i64>) -> rusqlite::Result<Company> {
     Ok(Company {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -59,7 +59,7 @@ fn map_row(row: &Row<'_>, max_concurrent_calls: i64) -> rusqlite::Result<Company
     })
 }
 
-pub fn get(conn: &Connection, max_concurrent_calls: i64) -> Result<Company, ApiError> {
+pub fn get(conn: &Connection, max_concurrent_calls: Option<i64>) -> Result<Company, ApiError> {
     Ok(conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM company"))?
         .query_row([], |row| map_row(row, max_concurrent_calls))?)
@@ -102,7 +102,11 @@ pub struct CompanyChanges {
     pub welcome_message: Option<Option<String>>,
 }
 
-pub fn update(conn: &Connection, changes: &CompanyChanges, max_concurrent_calls: i64) -> Result<Company, ApiError> {
+pub fn update(
+    conn: &Connection,
+    changes: &CompanyChanges,
+    max_concurrent_calls: Option<i64>,
+) -> Result<Company, ApiError> {
     conn.prepare_cached(
         "UPDATE company SET
             name = coalesce(?1, name),

@@ -141,15 +141,19 @@ async fn list_departments(
 #[utoipa::path(post, path = "/api/v1/departments", tag = "departments", security(("bearer" = [])), request_body = DepartmentInput,
     responses((status = 201, body = Data<Department>), (status = 422, body = ErrorBody)))]
 async fn create_department(
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Auth<min::Supervisor>,
     JsonBody(input): JsonBody<DepartmentInput>,
 ) -> Result<(StatusCode, Json<Data<Department>>), ApiError> {
     let fields = validate(input, true)?;
+    let limits = crate::billing::Limits::of(&state.config);
     let department = auth
         .db()
         .write(move |conn| {
             check_sector(conn, &fields)?;
-            store::insert(conn, &fields)
+            let department = store::insert(conn, &fields)?;
+            crate::billing::enforce_departments(conn, limits)?;
+            Ok(department)
         })
         .await?;
     Ok(created(department))
@@ -168,17 +172,23 @@ async fn get_department(auth: Auth<min::Supervisor>, Path(id): Path<Uuid>) -> Re
     params(("id" = String, Path)),
     responses((status = 200, body = Data<Department>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_department(
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Auth<min::Supervisor>,
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<DepartmentInput>,
 ) -> Result<Json<Data<Department>>, ApiError> {
     let fields = validate(input, false)?;
+    let limits = crate::billing::Limits::of(&state.config);
     let department = auth
         .db()
         .write(move |conn| {
             store::find(conn, &id.to_string())?;
             check_sector(conn, &fields)?;
-            store::update(conn, &id.to_string(), &fields)
+            let department = store::update(conn, &id.to_string(), &fields)?;
+            if fields.active == Some(true) {
+                crate::billing::enforce_departments(conn, limits)?;
+            }
+            Ok(department)
         })
         .await?;
     Ok(ok(department))

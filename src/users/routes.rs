@@ -192,6 +192,7 @@ async fn list_users(
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
     responses((status = 201, body = Data<User>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_user(
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Auth<min::Manager>,
     JsonBody(input): JsonBody<UserInput>,
 ) -> Result<(axum::http::StatusCode, Json<Data<User>>), ApiError> {
@@ -217,7 +218,15 @@ async fn create_user(
         locale: locale.unwrap_or_else(|| "pt-BR".into()),
         avatar_url,
     };
-    let user = auth.db().write(move |conn| store::insert(conn, &new)).await?;
+    let limits = crate::billing::Limits::of(&state.config);
+    let user = auth
+        .db()
+        .write(move |conn| {
+            let user = store::insert(conn, &new)?;
+            crate::billing::enforce_users(conn, limits)?;
+            Ok(user)
+        })
+        .await?;
     Ok(created(user))
 }
 
@@ -235,6 +244,7 @@ async fn get_user(auth: Auth<min::Manager>, Path(id): Path<uuid::Uuid>) -> Resul
     params(("id" = String, Path, description = "User id (UUID)")),
     responses((status = 200, body = Data<User>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_user(
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Auth<min::Manager>,
     Path(id): Path<uuid::Uuid>,
     JsonBody(input): JsonBody<UserInput>,
@@ -289,10 +299,14 @@ async fn update_user(
         None => changes,
     };
     let ends_sessions = changes.active == Some(false) || changes.password_hash.is_some();
+    let limits = crate::billing::Limits::of(&state.config);
     let user = auth
         .db()
         .write(move |conn| {
             let user = store::update(conn, &id, &changes)?;
+            if changes.active == Some(true) {
+                crate::billing::enforce_users(conn, limits)?;
+            }
             if ends_sessions {
                 sessions::revoke_all(conn, &id, None)?;
             }

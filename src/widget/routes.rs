@@ -183,7 +183,7 @@ async fn validate_link(
         .db
         .read(move |conn| {
             let link = links::usable(conn, &base, &token)?;
-            let company = crate::company::store::get(conn, 0)?;
+            let company = crate::company::store::get(conn, None)?;
             let queue = Queue::of_department(conn, &link.department_id)?;
             Ok(LinkInfo {
                 valid: true,

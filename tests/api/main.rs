@@ -6,6 +6,7 @@ mod access_links;
 mod appointments;
 mod auth;
 mod auth_extras;
+mod billing;
 mod calls;
 mod conventions;
 mod customers;
