@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
             "/api/openapi.json",
             get(move || async move { axum::Json(document.as_ref().clone()) }),
         )
+        .merge(crate::console::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::http::rate_limit::widget_limit,

@@ -98,6 +98,8 @@ config_keys! {
     max_users: u64 = 0,
     /// Largest number of active departments per tenant (plan limit; 0 = unlimited).
     max_departments: u64 = 0,
+    /// Let other sites embed the patient's call page (`/call/:token`) in a frame.
+    call_page_embedding: bool = false,
     /// Bearer token required by `GET /metrics`; empty: no token needed.
     metrics_token: String = String::new(),
     /// Unit of the webhook retry delays (1, 3, 10, 30, 60, 180, 360 units: 1 min … 6 h).

@@ -13,6 +13,7 @@ pub mod calls;
 pub mod cli;
 pub mod company;
 pub mod config;
+pub mod console;
 pub mod customers;
 pub mod db;
 pub mod departments;

@@ -8,10 +8,16 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
+/// Marks a response that other sites may frame (the patient page with
+/// `call_page_embedding`): [`security_headers`] then leaves `X-Frame-Options` out.
+#[derive(Debug, Clone, Copy)]
+pub struct Frameable;
+
 /// Security headers (SPEC §6). Set only when the handler did not set its own, so the
 /// console and the customer page can carry their own CSP and framing rules.
 pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let frameable = response.extensions().get::<Frameable>().is_some();
     let headers = response.headers_mut();
     let defaults: [(HeaderName, &str); 4] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -23,6 +29,9 @@ pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
         ),
     ];
     for (name, value) in defaults {
+        if frameable && name == header::X_FRAME_OPTIONS {
+            continue;
+        }
         if !headers.contains_key(&name) {
             headers.insert(name, HeaderValue::from_static(value));
         }

@@ -8,6 +8,7 @@ mod auth;
 mod auth_extras;
 mod billing;
 mod calls;
+mod console;
 mod conventions;
 mod customers;
 mod evaluations;

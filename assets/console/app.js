@@ -1,0 +1,348 @@
+// The staff console: login, the live queue with the video call, appointments, access
+// links, call history and reports. Plain modules, no build step; every action is a call
+// to the same REST API integrators use.
+import { Socket } from "/console/socket.js";
+import { VideoCall } from "/console/rtc.js";
+
+const ROLES = ["attendant", "supervisor", "manager", "owner"];
+const $ = (selector, root = document) => root.querySelector(selector);
+let session = JSON.parse(sessionStorage.getItem("voki.session") || "null");
+let me = null;
+let socket = null;
+let current = null; // the running VideoCall
+let timer = null;
+
+// ---- API ---------------------------------------------------------------------------
+
+async function api(method, path, body, retry = true) {
+  const headers = { Authorization: `Bearer ${session.access_token}`, "X-Tenant": session.tenant };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const reply = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (reply.status === 401 && retry && (await refresh())) return api(method, path, body, false);
+  if (reply.status === 401) return logout();
+  if (reply.status === 204) return null;
+  const json = await reply.json().catch(() => ({}));
+  if (!reply.ok) {
+    const errors = json.errors || {};
+    const message = errors.detail || Object.entries(errors).map(([f, m]) => `${f}: ${[].concat(m).join(", ")}`).join("; ");
+    throw new Error(message || reply.statusText);
+  }
+  return json;
+}
+
+async function refresh() {
+  const reply = await fetch("/api/auth/refresh", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: session.refresh_token }),
+  });
+  if (!reply.ok) return false;
+  const { data } = await reply.json();
+  saveSession({ ...session, access_token: data.access_token, refresh_token: data.refresh_token });
+  return true;
+}
+
+function saveSession(value) {
+  session = value;
+  sessionStorage.setItem("voki.session", JSON.stringify(value));
+}
+
+function atLeast(role) {
+  return ROLES.indexOf(me?.role) >= ROLES.indexOf(role);
+}
+
+// ---- small DOM helpers ---------------------------------------------------------------
+
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (value === true) element.setAttribute(key, "");
+    else if (value !== false && value != null) element.setAttribute(key, value);
+  }
+  element.append(...children.flat().filter((c) => c != null).map((c) => (c instanceof Node ? c : String(c))));
+  return element;
+}
+
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+const seconds = (s) => (s == null ? "—" : s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`);
+
+function table(columns, rows) {
+  return h("table", {}, h("tr", {}, columns.map(([title]) => h("th", {}, title))),
+    rows.length ? rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row)))))
+      : h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "Nothing here.")));
+}
+
+function failure(error) {
+  alert(error.message || String(error));
+}
+
+function action(label, run, css = "secondary") {
+  return h("button", { class: css, onclick: async (event) => {
+    event.target.disabled = true;
+    try { await run(); } catch (error) { failure(error); }
+    event.target.disabled = false;
+  } }, label);
+}
+
+// ---- login -----------------------------------------------------------------------------
+
+let mfaToken = null;
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  $("#login-error").hidden = true;
+  const request = mfaToken
+    ? ["/api/auth/mfa/verify", { mfa_token: mfaToken, code: form.code.value.trim() }]
+    : ["/api/auth/login", { tenant: form.tenant.value.trim(), email: form.email.value.trim(), password: form.password.value }];
+  const reply = await fetch(request[0], { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request[1]) });
+  const json = await reply.json().catch(() => ({}));
+  if (!reply.ok) {
+    $("#login-error").textContent = json.errors?.detail || "Login failed";
+    $("#login-error").hidden = false;
+    return;
+  }
+  if (json.data.mfa_required) {
+    mfaToken = json.data.mfa_token;
+    $("#mfa-field").hidden = false;
+    return;
+  }
+  saveSession({ tenant: form.tenant.value.trim(), access_token: json.data.access_token, refresh_token: json.data.refresh_token });
+  boot();
+});
+
+async function logout() {
+  if (session) {
+    await fetch("/api/auth/logout", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: session.refresh_token }) }).catch(() => {});
+  }
+  sessionStorage.removeItem("voki.session");
+  session = null;
+  socket?.close();
+  location.hash = "";
+  location.reload();
+}
+$("#logout").addEventListener("click", logout);
+
+// ---- views -------------------------------------------------------------------------------
+
+const views = { queue, appointments, links, calls, reports };
+
+async function render() {
+  clearInterval(timer);
+  const name = (location.hash || "#queue").slice(1);
+  const view = views[name] ? name : "queue";
+  for (const link of document.querySelectorAll("#nav a")) {
+    link.classList.toggle("active", link.getAttribute("href") === `#${view}`);
+    link.hidden = link.dataset.min ? !atLeast(link.dataset.min) : false;
+  }
+  const main = $("#view");
+  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    await views[view](main);
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "error" }, error.message));
+  }
+}
+window.addEventListener("hashchange", render);
+
+async function departments() {
+  if (atLeast("supervisor")) {
+    const { data } = await api("GET", "/api/v1/departments?page_size=100&active=true");
+    return data.map((d) => [d.id, d.name]);
+  }
+  return me.department_ids.map((id) => [id, `Department ${id.slice(0, 8)}`]);
+}
+
+async function queue(main) {
+  const draw = async () => {
+    const [queued, mine] = await Promise.all([
+      api("GET", "/api/v1/calls?status=queued&sort_by=inserted_at&sort_order=asc&page_size=100"),
+      api("GET", `/api/v1/calls?status=active&user_id=${me.id}`),
+    ]);
+    const rows = table([
+      ["Protocol", (c) => c.protocol],
+      ["Patient", (c) => [h("b", {}, c.customer_name), h("div", { class: "muted" }, c.reason || "")]],
+      ["Department", (c) => c.department_name],
+      ["Waiting since", (c) => when(c.inserted_at)],
+      ["Agent", (c) => c.user_name || "—"],
+      ["", (c) => c.user_id === me.id
+        ? action("Start", async () => { await api("POST", `/api/v1/calls/${c.id}/start`); openCall(c.id); }, "")
+        : c.user_id ? null : action("Take", async () => { await api("POST", `/api/v1/calls/${c.id}/assign`, {}); redraw(); })],
+    ], queued.data);
+    const active = mine.data.map((c) => h("div", { class: "card" },
+      h("b", {}, `In call with ${c.customer_name} (${c.protocol})`), " ",
+      action("Open video", () => openCall(c.id), ""), " ",
+      action("Complete", async () => { await api("POST", `/api/v1/calls/${c.id}/complete`); closeCall(); redraw(); }, "danger")));
+    main.replaceChildren(...active, h("section", {}, h("h2", {}, `Waiting (${queued.meta.total_count})`), rows), callPanel);
+  };
+  const redraw = () => draw().catch(failure);
+  await draw();
+  timer = setInterval(redraw, 4000);
+}
+
+const callPanel = h("section", { hidden: true },
+  h("h2", {}, "Video call"),
+  h("div", { class: "videos" }, h("video", { class: "remote", autoplay: true, playsinline: true }), h("video", { class: "local", autoplay: true, playsinline: true, muted: true })),
+  h("p", { class: "muted state" }));
+
+function openCall(callId) {
+  if (current?.callId === callId) return;
+  closeCall();
+  socket ||= new Socket(session.access_token);
+  callPanel.hidden = false;
+  current = new VideoCall({
+    socket, callId, role: "agent",
+    localVideo: $(".local", callPanel), remoteVideo: $(".remote", callPanel),
+    onState: (state) => { $(".state", callPanel).textContent = state; },
+  });
+  current.callId = callId;
+  current.start().catch(failure);
+}
+
+function closeCall() {
+  current?.stop();
+  current = null;
+  callPanel.hidden = true;
+}
+
+async function appointments(main) {
+  const today = new Date().toISOString().slice(0, 10);
+  const list = await api("GET", `/api/v1/appointments?date_from=${today}&page_size=100`);
+  const choices = await departments();
+  const form = h("form", { class: "row" },
+    h("label", {}, "Title", h("input", { name: "title", required: true })),
+    h("label", {}, "When", h("input", { name: "when", type: "datetime-local", required: true })),
+    h("label", {}, "Minutes", h("input", { name: "duration", type: "number", min: 1, max: 1440, value: 30 })),
+    h("label", {}, "Department", h("select", { name: "department" }, choices.map(([id, name]) => h("option", { value: id }, name)))),
+    h("label", {}, "Patient", h("input", { name: "customer_name", required: true })),
+    h("label", {}, "E-mail", h("input", { name: "customer_email", type: "email" })),
+    h("label", {}, "Phone", h("input", { name: "customer_phone" })),
+    h("button", { type: "submit" }, "Book"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const f = event.target;
+    const body = {
+      title: f.title.value, scheduled_at: new Date(f.when.value).toISOString(), duration_minutes: Number(f.duration.value),
+      department_id: f.department.value, customer_name: f.customer_name.value,
+    };
+    if (f.customer_email.value) body.customer_email = f.customer_email.value;
+    if (f.customer_phone.value) body.customer_phone = f.customer_phone.value;
+    try { await api("POST", "/api/v1/appointments", { appointment: body }); render(); } catch (error) { failure(error); }
+  });
+  const act = (a, verb) => action(verb, async () => { await api("POST", `/api/v1/appointments/${a.id}/${verb}`, {}); render(); });
+  main.replaceChildren(
+    h("section", {}, h("h2", {}, "Book an appointment"), form),
+    h("section", {}, h("h2", {}, "Upcoming"), table([
+      ["When", (a) => [when(a.scheduled_at), a.overdue ? h("span", { class: "badge error" }, "overdue") : null]],
+      ["Title", (a) => a.title],
+      ["Patient", (a) => a.customer_name || "—"],
+      ["Agent", (a) => a.user_name],
+      ["Status", (a) => h("span", { class: "badge" }, a.status)],
+      ["Link", (a) => a.access_link_url ? h("code", { class: "url" }, a.access_link_url)
+        : ["scheduled", "confirmed"].includes(a.status) ? action("Send link", async () => { await api("POST", `/api/v1/appointments/${a.id}/access-link`, {}); render(); }) : "—"],
+      ["", (a) => ["scheduled", "confirmed"].includes(a.status)
+        ? [a.status === "scheduled" ? act(a, "confirm") : null, act(a, "cancel"), act(a, "complete"), act(a, "no-show")] : null],
+    ], list.data)));
+}
+
+async function links(main) {
+  const list = await api("GET", "/api/v1/access-links?page_size=50");
+  const choices = await departments();
+  const form = h("form", { class: "row" },
+    h("label", {}, "Department", h("select", { name: "department" }, choices.map(([id, name]) => h("option", { value: id }, name)))),
+    h("label", {}, "Patient", h("input", { name: "customer_name" })),
+    h("label", {}, "E-mail", h("input", { name: "customer_email", type: "email" })),
+    h("label", {}, h("input", { name: "reusable", type: "checkbox" }), " reusable"),
+    h("button", { type: "submit" }, "Create link"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const f = event.target;
+    const link = { department_id: f.department.value, reusable: f.reusable.checked };
+    if (f.customer_name.value) link.customer_name = f.customer_name.value;
+    if (f.customer_email.value) link.customer_email = f.customer_email.value;
+    try { await api("POST", "/api/v1/access-links", { link }); render(); } catch (error) { failure(error); }
+  });
+  main.replaceChildren(
+    h("section", {}, h("h2", {}, "New access link"), form),
+    h("section", {}, h("h2", {}, "Links"), table([
+      ["URL", (l) => h("code", { class: "url" }, l.url)],
+      ["Department", (l) => l.department_name],
+      ["Patient", (l) => l.customer_name || "—"],
+      ["Status", (l) => h("span", { class: "badge" }, l.status + (l.reusable ? " · reusable" : ""))],
+      ["Expires", (l) => when(l.expires_at)],
+      ["", (l) => l.status === "active" ? action("Cancel", async () => { await api("POST", `/api/v1/access-links/${l.id}/cancel`, {}); render(); }) : null],
+    ], list.data)));
+}
+
+async function calls(main) {
+  const list = await api("GET", "/api/v1/calls?page_size=50");
+  main.replaceChildren(h("section", {}, h("h2", {}, "Recent calls"), table([
+    ["Protocol", (c) => c.protocol],
+    ["Patient", (c) => c.customer_name],
+    ["Department", (c) => c.department_name],
+    ["Agent", (c) => c.user_name || "—"],
+    ["Provider", (c) => c.provider_name || "—"],
+    ["Status", (c) => h("span", { class: "badge" }, c.status)],
+    ["Wait", (c) => seconds(c.wait_time)],
+    ["Duration", (c) => seconds(c.duration)],
+    ["Rating", (c) => (c.rating ? "★".repeat(c.rating) : "—")],
+  ], list.data)));
+}
+
+async function reports(main) {
+  let overview;
+  try {
+    overview = (await api("GET", "/api/v1/analytics/overview")).data;
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "muted" }, `Reports unavailable: ${error.message}`));
+    return;
+  }
+  const kpis = Object.entries(overview).filter(([, v]) => typeof v === "number");
+  const providers = await api("GET", "/api/v1/analytics/providers").catch(() => ({ data: [] }));
+  const agents = await api("GET", "/api/v1/analytics/agents").catch(() => ({ data: [] }));
+  const columns = (key) => [
+    [key === "provider" ? "Provider" : "Agent", (r) => (key === "provider" ? r.provider_name || "No provider" : r.user_name)],
+    ["Calls", (r) => r.total_calls], ["Completed", (r) => r.completed_calls], ["Missed", (r) => r.missed_calls],
+    ["Avg wait", (r) => seconds(Math.round(r.avg_wait_time))], ["Avg duration", (r) => seconds(Math.round(r.avg_duration))],
+    ["Rating", (r) => r.avg_rating], ["Completion", (r) => `${r.completion_rate}%`],
+  ];
+  main.replaceChildren(
+    h("section", {}, h("h2", {}, "Overview (last 30 days)"), h("div", { class: "grid" },
+      kpis.map(([k, v]) => h("div", { class: "card" }, h("div", { class: "muted" }, k.replaceAll("_", " ")), h("div", { class: "kpi" }, v))))),
+    h("section", {}, h("h2", {}, "Per service provider"), table(columns("provider"), providers.data || [])),
+    h("section", {}, h("h2", {}, "Per agent"), table(columns("agent"), agents.data || [])),
+    h("section", {}, h("h2", {}, "Exports"), h("p", {}, "CSV: ",
+      ["calls", "customers", "links"].map((kind) => action(`${kind}.csv`, () => download(kind))))));
+}
+
+async function download(kind) {
+  const reply = await fetch(`/api/v1/export/${kind}.csv`, { headers: { Authorization: `Bearer ${session.access_token}`, "X-Tenant": session.tenant } });
+  if (!reply.ok) throw new Error(`Export failed (${reply.status})`);
+  const url = URL.createObjectURL(await reply.blob());
+  const a = h("a", { href: url, download: `${kind}.csv` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(url);
+}
+
+// ---- start -------------------------------------------------------------------------------
+
+async function boot() {
+  if (!session) {
+    $("#login").hidden = false;
+    $("#app").hidden = true;
+    return;
+  }
+  try {
+    me = (await api("GET", "/api/v1/users/me")).data;
+  } catch {
+    return;
+  }
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#who").textContent = `${me.name} · ${me.role} · ${session.tenant}`;
+  render();
+}
+
+boot();
