@@ -155,24 +155,10 @@ pub fn update(conn: &Connection, id: &str, fields: &CustomerFields) -> Result<Cu
     find(conn, id)
 }
 
-fn referenced(conn: &Connection, id: &str) -> Result<bool, ApiError> {
-    for table in REFERENCES {
-        let used = conn
-            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE customer_id = ?1 LIMIT 1"))?
-            .query_row([id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if used {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// Deletes a customer without calls or appointments → else 422 (merge instead).
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     let customer = find(conn, id)?;
-    if customer.call_count > 0 || referenced(conn, id)? {
+    if customer.call_count > 0 || crate::db::referenced_by(conn, REFERENCES, "customer_id", id)? {
         return Err(ApiError::Unprocessable("Customer has history; merge it instead".into()));
     }
     conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?

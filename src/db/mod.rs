@@ -9,8 +9,8 @@ mod tenants;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 
 pub use executor::Database;
 pub use public_index::PublicKind;
@@ -67,6 +67,23 @@ pub fn unknown_text(index: usize, text: &str) -> rusqlite::Error {
         rusqlite::types::Type::Text,
         format!("unexpected value {text:?}").into(),
     )
+}
+
+/// Whether any row of `tables` has `column = id` (a department's calls, a customer's
+/// appointments, …): the history that forbids deleting an object.
+pub fn referenced_by(conn: &Connection, tables: &[&str], column: &str, id: &str) -> Result<bool, ApiError> {
+    for table in tables {
+        let sql = format!("SELECT 1 FROM {table} WHERE {column} = ?1 LIMIT 1");
+        if conn
+            .prepare_cached(&sql)?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Opens (creating if needed) a database file, switches it to WAL and migrates it, all on

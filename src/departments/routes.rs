@@ -16,6 +16,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::users::routes::UserIdInput;
 use crate::users::{self, User};
 use crate::validation;
 
@@ -56,15 +57,6 @@ pub struct DepartmentQuery {
     search: Option<String>,
     active: Option<bool>,
     sector_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct MemberInput {
-    user_id: Option<String>,
-}
-
-impl Wrapped for MemberInput {
-    const KEYS: &'static [&'static str] = &[];
 }
 
 /// Checks a create (`creating`) or update body; existence of `sector_id` is checked in
@@ -229,15 +221,15 @@ async fn list_members(
 }
 
 /// Adds a member (`{"user_id": …}`); adding one twice is 200 as well. Answers the user.
-#[utoipa::path(post, path = "/api/v1/departments/{id}/users", tag = "departments", security(("bearer" = [])), request_body = MemberInput,
+#[utoipa::path(post, path = "/api/v1/departments/{id}/users", tag = "departments", security(("bearer" = [])), request_body = UserIdInput,
     params(("id" = String, Path)),
     responses((status = 200, body = Data<User>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_member(
     auth: Auth<min::Supervisor>,
     Path(id): Path<Uuid>,
-    JsonBody(input): JsonBody<MemberInput>,
+    JsonBody(input): JsonBody<UserIdInput>,
 ) -> Result<Json<Data<User>>, ApiError> {
-    let user_id = required_user_id(input.user_id.as_deref())?;
+    let user_id = input.required()?;
     let user = auth
         .db()
         .write(move |conn| {
@@ -250,18 +242,6 @@ async fn add_member(
         })
         .await?;
     Ok(ok(user))
-}
-
-/// `user_id` of an association body: required, and a UUID (anything else cannot exist).
-pub fn required_user_id(value: Option<&str>) -> Result<String, ApiError> {
-    let mut errors = FieldErrors::new();
-    if value.is_none_or(|v| v.trim().is_empty()) {
-        errors.add("user_id", "can't be blank");
-    }
-    let id = body_id(&mut errors, "user_id", value.filter(|v| !v.trim().is_empty()));
-    errors.into_result()?;
-    id.map(|id| id.to_string())
-        .ok_or_else(|| ApiError::internal("validated user_id missing"))
 }
 
 #[utoipa::path(delete, path = "/api/v1/departments/{id}/users/{user_id}", tag = "departments", security(("bearer" = [])),

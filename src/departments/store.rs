@@ -183,17 +183,10 @@ pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<
 
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     find(conn, id)?;
-    for table in HISTORY {
-        let used = conn
-            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE department_id = ?1 LIMIT 1"))?
-            .query_row([id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if used {
-            return Err(ApiError::Unprocessable(
-                "Department has history; deactivate it instead".into(),
-            ));
-        }
+    if crate::db::referenced_by(conn, HISTORY, "department_id", id)? {
+        return Err(ApiError::Unprocessable(
+            "Department has history; deactivate it instead".into(),
+        ));
     }
     conn.prepare_cached("DELETE FROM departments WHERE id = ?1")?
         .execute([id])?;

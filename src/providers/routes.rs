@@ -13,11 +13,11 @@ use super::ServiceProvider;
 use super::store::{self, ProviderFields};
 use crate::app::AppState;
 use crate::auth::{Auth, min};
-use crate::departments::routes::required_user_id;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::users::routes::UserIdInput;
 use crate::users::{self, User};
 use crate::validation;
 
@@ -56,15 +56,6 @@ pub struct ProviderQuery {
     /// Case-insensitive substring of the name, document or e-mail.
     search: Option<String>,
     active: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AssociationInput {
-    user_id: Option<String>,
-}
-
-impl Wrapped for AssociationInput {
-    const KEYS: &'static [&'static str] = &[];
 }
 
 fn validate(input: ProviderInput, creating: bool) -> Result<ProviderFields, ApiError> {
@@ -181,15 +172,15 @@ async fn list_provider_users(
 
 /// Associates a user (`{"user_id": …}`): 200, also when already associated with this
 /// provider; 422 when the user belongs to another provider. Answers the user.
-#[utoipa::path(post, path = "/api/v1/providers/{id}/users", tag = "providers", security(("bearer" = [])), request_body = AssociationInput,
+#[utoipa::path(post, path = "/api/v1/providers/{id}/users", tag = "providers", security(("bearer" = [])), request_body = UserIdInput,
     params(("id" = String, Path)),
     responses((status = 200, body = Data<User>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn associate_user(
     auth: Auth<min::Manager>,
     Path(id): Path<Uuid>,
-    JsonBody(input): JsonBody<AssociationInput>,
+    JsonBody(input): JsonBody<UserIdInput>,
 ) -> Result<Json<Data<User>>, ApiError> {
-    let user_id = required_user_id(input.user_id.as_deref())?;
+    let user_id = input.required()?;
     let user = auth
         .db()
         .write(move |conn| {

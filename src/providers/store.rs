@@ -139,17 +139,10 @@ pub fn update(conn: &Connection, id: &str, fields: &ProviderFields) -> Result<Se
 /// key says `ON DELETE SET NULL`).
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     find(conn, id)?;
-    for table in HISTORY {
-        let used = conn
-            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE provider_id = ?1 LIMIT 1"))?
-            .query_row([id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if used {
-            return Err(ApiError::Unprocessable(
-                "Provider has attributed calls; deactivate it instead".into(),
-            ));
-        }
+    if crate::db::referenced_by(conn, HISTORY, "provider_id", id)? {
+        return Err(ApiError::Unprocessable(
+            "Provider has attributed calls; deactivate it instead".into(),
+        ));
     }
     conn.prepare_cached("DELETE FROM service_providers WHERE id = ?1")?
         .execute([id])?;

@@ -44,6 +44,32 @@ impl Wrapped for UserInput {
     const KEYS: &'static [&'static str] = &["user"];
 }
 
+/// `{"user_id": …}`: the body of the endpoints that link a user to something (department
+/// membership, provider association).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserIdInput {
+    user_id: Option<String>,
+}
+
+impl Wrapped for UserIdInput {
+    const KEYS: &'static [&'static str] = &[];
+}
+
+impl UserIdInput {
+    /// The id: required, and a UUID (anything else cannot exist → 422 `does not exist`).
+    pub fn required(&self) -> Result<String, ApiError> {
+        let value = self.user_id.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        let mut errors = FieldErrors::new();
+        if value.is_none() {
+            errors.add("user_id", "can't be blank");
+        }
+        let id = crate::http::extract::body_id(&mut errors, "user_id", value);
+        errors.into_result()?;
+        id.map(|id| id.to_string())
+            .ok_or_else(|| ApiError::internal("validated user_id missing"))
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordChange {
     current_password: Option<String>,
