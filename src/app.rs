@@ -83,6 +83,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::calls::routes::router())
         .merge(crate::tags::routes::router())
         .merge(crate::evaluations::routes::router())
+        .merge(crate::analytics::routes::router())
+        .merge(crate::export::routes::router())
 }
 
 /// The OpenAPI document of every route.

@@ -4,6 +4,7 @@
 //! tests build the same [`app::router`] or start the same [`app::Server`].
 
 pub mod access_links;
+pub mod analytics;
 pub mod app;
 pub mod appointments;
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod departments;
 pub mod email;
 pub mod error;
 pub mod evaluations;
+pub mod export;
 pub mod http;
 pub mod notifications;
 pub mod providers;

@@ -50,7 +50,11 @@ const COLUMNS: &str = concat!(
     ", l.department_id, d.name, l.customer_name, l.customer_email, l.customer_phone, \
      l.reusable, l.use_count, l.expires_at, l.used_at, l.cancelled_at, l.inserted_at"
 );
-const FROM: &str = "access_links l JOIN departments d ON d.id = l.department_id";
+/// Links `l` with their department `d`.
+pub const FROM: &str = "access_links l JOIN departments d ON d.id = l.department_id";
+
+/// The status of link `l` as every read shows it.
+pub const STATUS: &str = current_status!();
 
 pub const SORT: SortSpec = SortSpec {
     columns: &[
@@ -135,6 +139,11 @@ pub struct LinkFilters {
 }
 
 pub fn list(conn: &Connection, base: &str, filters: &LinkFilters, order: &Order) -> Result<Page<AccessLink>, ApiError> {
+    fetch_page(conn, COLUMNS, FROM, &filter(filters), order, map_row(base))
+}
+
+/// The conditions of `filters`, over [`FROM`].
+pub fn filter(filters: &LinkFilters) -> Filter {
     let mut filter = Filter::new();
     if let Some(status) = filters.status {
         filter.push(
@@ -145,7 +154,7 @@ pub fn list(conn: &Connection, base: &str, filters: &LinkFilters, order: &Order)
     if let Some(department) = &filters.department_id {
         filter.push("l.department_id = ?", [SqlValue::Text(department.clone())]);
     }
-    fetch_page(conn, COLUMNS, FROM, &filter, order, map_row(base))
+    filter
 }
 
 /// A link to create; its fields are already validated.

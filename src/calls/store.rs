@@ -83,12 +83,29 @@ pub struct CallFile {
     pub inserted_at: String,
 }
 
-const COLUMNS: &str = "c.id, c.protocol, c.status, c.department_id, d.name, c.user_id, u.name, \
-     c.provider_id, c.provider_name, c.customer_id, cu.name, cu.email, cu.phone, c.reason, c.access_link_id, \
-     CASE WHEN c.started_at IS NOT NULL THEN unixepoch(c.started_at) - unixepoch(c.inserted_at) \
-          WHEN c.missed_at IS NOT NULL THEN unixepoch(c.missed_at) - unixepoch(c.inserted_at) END, \
-     unixepoch(c.completed_at) - unixepoch(c.started_at), \
-     (SELECT e.rating FROM evaluations e WHERE e.call_id = c.id), \
+/// `wait_time` of call `c`: seconds from joining the queue to the start (or to being missed).
+macro_rules! wait_time {
+    () => {
+        "CASE WHEN c.started_at IS NOT NULL THEN unixepoch(c.started_at) - unixepoch(c.inserted_at) \
+              WHEN c.missed_at IS NOT NULL THEN unixepoch(c.missed_at) - unixepoch(c.inserted_at) END"
+    };
+}
+/// `duration` of call `c`: seconds from the start to the end.
+macro_rules! duration {
+    () => {
+        "unixepoch(c.completed_at) - unixepoch(c.started_at)"
+    };
+}
+pub const WAIT_TIME: &str = wait_time!();
+pub const DURATION: &str = duration!();
+
+const COLUMNS: &str = concat!(
+    "c.id, c.protocol, c.status, c.department_id, d.name, c.user_id, u.name, \
+     c.provider_id, c.provider_name, c.customer_id, cu.name, cu.email, cu.phone, c.reason, c.access_link_id, ",
+    wait_time!(),
+    ", ",
+    duration!(),
+    ", c.rating, \
      (SELECT json_group_array(json_object('id', t.id, 'name', t.name, 'color', t.color) \
              ORDER BY t.name COLLATE NOCASE, t.id) \
         FROM call_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.call_id = c.id), \
@@ -102,8 +119,10 @@ const COLUMNS: &str = "c.id, c.protocol, c.status, c.department_id, d.name, c.us
                                           'uploaded_by', f.uploaded_by, 'inserted_at', f.inserted_at) \
              ORDER BY f.inserted_at, f.rowid) \
         FROM call_files f WHERE f.call_id = c.id), \
-     c.inserted_at, c.assigned_at, c.started_at, c.completed_at, c.missed_at, c.cancelled_at";
-const FROM: &str = "calls c JOIN departments d ON d.id = c.department_id \
+     c.inserted_at, c.assigned_at, c.started_at, c.completed_at, c.missed_at, c.cancelled_at"
+);
+/// Calls `c` with their department `d`, customer `cu` and agent `u`.
+pub const FROM: &str = "calls c JOIN departments d ON d.id = c.department_id \
      JOIN customers cu ON cu.id = c.customer_id LEFT JOIN users u ON u.id = c.user_id";
 
 pub const SORT: SortSpec = SortSpec {
@@ -199,6 +218,11 @@ pub fn list(
     filters: &CallFilters,
     order: &Order,
 ) -> Result<Page<Call>, ApiError> {
+    fetch_page(conn, COLUMNS, FROM, &filter(conn, scope, filters)?, order, map_row)
+}
+
+/// The conditions of `filters` within `scope`, over [`FROM`].
+pub fn filter(conn: &Connection, scope: &CallScope, filters: &CallFilters) -> Result<Filter, ApiError> {
     let mut filter = Filter::new();
     scope.restrict(&mut filter);
     if let Some(status) = filters.status {
@@ -217,7 +241,7 @@ pub fn list(
         .dates
         .restrict(&mut filter, "c.inserted_at", crate::company::store::timezone(conn)?);
     filter.search(&["cu.name", "cu.email", "c.protocol"], filters.search.as_deref());
-    fetch_page(conn, COLUMNS, FROM, &filter, order, map_row)
+    Ok(filter)
 }
 
 /// A customer entering a department's queue.

@@ -25,7 +25,7 @@ pub struct Customer {
 
 const COLUMNS: &str =
     "c.id, c.name, c.email, c.phone, c.document, c.notes, c.call_count, c.last_call_at, c.inserted_at, c.updated_at";
-const FROM: &str = "customers c";
+pub const FROM: &str = "customers c";
 
 pub const SORT: SortSpec = SortSpec {
     columns: &[

@@ -96,18 +96,12 @@ async fn evaluation_stats(
         .db()
         .read(move |conn| {
             let zone = crate::company::store::timezone(conn)?;
-            let today = crate::time::now().with_timezone(&zone).date_naive();
-            let default_from = today
-                .checked_sub_days(chrono::Days::new(STATS_DEFAULT_DAYS))
-                .unwrap_or(today)
-                .to_string();
-            let date_from = query.date_from.unwrap_or(default_from);
-            let date_to = query.date_to.unwrap_or_else(|| today.to_string());
             let filters = EvaluationFilters {
                 rating: query.rating,
                 department_id: query.department_id.map(|id| id.to_string()),
                 user_id: query.user_id.map(|id| id.to_string()),
-                dates: DateRange::parse(Some(&date_from), Some(&date_to))?,
+                dates: DateRange::parse(query.date_from.as_deref(), query.date_to.as_deref())?
+                    .or_last_days(STATS_DEFAULT_DAYS, zone),
             };
             store::stats(conn, &scope, &filters)
         })

@@ -3,7 +3,7 @@
 //! includes that whole local day. The range becomes UTC bounds `[from, until)` on a
 //! stored time column, so every list filters by dates the same way.
 
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{Days, Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use rusqlite::types::Value as SqlValue;
 
@@ -48,6 +48,26 @@ impl DateRange {
             Bound::Instant(at) => at + Duration::seconds(1),
         });
         (from, until)
+    }
+
+    /// The range with its missing ends filled, for reports that look back by default:
+    /// `date_from` becomes the local day `days` days before today, `date_to` today.
+    pub fn or_last_days(self, days: u64, zone: Tz) -> DateRange {
+        let today = time::now().with_timezone(&zone).date_naive();
+        let first = today.checked_sub_days(Days::new(days)).unwrap_or(today);
+        DateRange {
+            from: self.from.or(Some(Bound::Day(first))),
+            to: self.to.or(Some(Bound::Day(today))),
+        }
+    }
+
+    /// Both UTC bounds `[from, until)`, when both ends are known (see
+    /// [`DateRange::or_last_days`]).
+    pub fn span(&self, zone: Tz) -> Option<(Timestamp, Timestamp)> {
+        match self.bounds(zone) {
+            (Some(from), Some(until)) => Some((from, until)),
+            _ => None,
+        }
     }
 
     /// Adds `column >= from AND column < until` to `filter`, reading dates in `zone`.
@@ -128,6 +148,20 @@ mod tests {
         let (from, until) = range.bounds(chrono_tz::UTC);
         assert_eq!(from, Some(utc("2030-05-20T13:00:00Z")));
         assert_eq!(until, Some(utc("2030-05-20T12:00:01Z")));
+    }
+
+    #[test]
+    fn missing_ends_default_to_the_last_days_up_to_the_end_of_today() {
+        let zone = chrono_tz::America::Sao_Paulo;
+        let today = time::now().with_timezone(&zone).date_naive();
+        let (from, until) = DateRange::default().or_last_days(7, zone).span(zone).unwrap();
+        assert_eq!(from, start_of_day(zone, today - Days::new(7)));
+        assert_eq!(until, start_of_day(zone, today + Days::new(1)));
+        let given = DateRange::parse(Some("2030-05-20"), None)
+            .unwrap()
+            .or_last_days(7, zone);
+        assert_eq!(given.span(zone).unwrap().0, utc("2030-05-20T03:00:00Z"));
+        assert_eq!(DateRange::default().span(zone), None);
     }
 
     #[test]

@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         (name = "calls", description = "Calls: queue, assignment, lifecycle, files, notes, tags"),
         (name = "tags", description = "Tags (a tree) for calls"),
         (name = "evaluations", description = "Customer ratings of calls and their statistics"),
+        (name = "analytics", description = "Reports computed live from the calls: overview, by hour, per agent, per service provider, trends"),
+        (name = "export", description = "CSV exports of calls, customers and access links, streamed"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

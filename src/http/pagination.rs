@@ -163,12 +163,19 @@ impl Filter {
         self.push(&condition, columns.iter().map(|_| SqlValue::Text(needle.clone())));
     }
 
-    fn where_clause(&self) -> String {
+    /// `WHERE …` (empty without conditions), for queries the helpers below do not cover
+    /// (grouped reports, streamed exports); bind [`Filter::params`] to it.
+    pub fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", self.conditions.join(" AND "))
         }
+    }
+
+    /// The values of the `?` in [`Filter::where_clause`], in order.
+    pub fn params(&self) -> &[SqlValue] {
+        &self.params
     }
 }
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access_links;
+mod analytics;
 mod appointments;
 mod auth;
 mod auth_extras;
@@ -12,6 +13,7 @@ mod console;
 mod conventions;
 mod customers;
 mod evaluations;
+mod export;
 mod notifications;
 mod organisation;
 mod providers_guide;

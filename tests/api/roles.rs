@@ -147,6 +147,15 @@ const MATRIX: &[(&str, &str, &str, &str, bool)] = &[
     ),
     ("GET", "/api/v1/company", "manager", "none", false),
     ("PUT", "/api/v1/company", "manager", "company", false),
+    ("GET", "/api/v1/analytics/overview", "manager", "none", false),
+    ("GET", "/api/v1/analytics/hourly", "manager", "none", false),
+    ("GET", "/api/v1/analytics/agents", "manager", "none", false),
+    ("GET", "/api/v1/analytics/providers", "manager", "none", false),
+    ("GET", "/api/v1/analytics/trends", "manager", "none", false),
+    ("POST", "/api/v1/analytics/refresh-views", "manager", "none", false),
+    ("GET", "/api/v1/export/calls.csv", "supervisor", "none", false),
+    ("GET", "/api/v1/export/customers.csv", "supervisor", "none", false),
+    ("GET", "/api/v1/export/links.csv", "supervisor", "none", false),
 ];
 
 #[tokio::test]
