@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::http::metrics::{self, Metrics};
 use crate::http::rate_limit::RateLimits;
 use crate::http::{health, layers, openapi::ApiDoc};
+use crate::realtime::Hub;
 
 /// JSON bodies larger than this are refused with 413 (SPEC §2.3).
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
     pub ready: Arc<AtomicBool>,
+    /// The live socket connections and their topics.
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
@@ -45,7 +48,13 @@ impl AppState {
             synchronous: config.synchronous.to_ascii_uppercase(),
             readers: config.reader_pool_size as u32,
         };
-        let tenants = Tenants::open(&config.data_dir, settings, config.max_open_tenants as usize)?;
+        let hub = Arc::new(Hub::new());
+        let tenants = Tenants::open(
+            &config.data_dir,
+            settings,
+            config.max_open_tenants as usize,
+            hub.clone(),
+        )?;
         let migrated = tenants.migrate_all().await?;
         tracing::info!(tenants = migrated, "migrations applied");
         let keys = Keys::load(&config.jwt_secret, &config.data_dir)?;
@@ -56,6 +65,7 @@ impl AppState {
             tenants: Arc::new(tenants),
             keys: Arc::new(keys),
             ready: Arc::new(AtomicBool::new(false)),
+            hub,
         })
     }
 }
@@ -85,6 +95,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::evaluations::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::export::routes::router())
+        .routes(routes!(crate::realtime::socket::upgrade))
 }
 
 /// The OpenAPI document of every route.
@@ -135,6 +146,7 @@ impl Server {
         spawn_background(state.clone(), stopped.clone());
         crate::sweeper::spawn(state.clone(), stopped.clone());
         crate::webhooks::delivery::spawn(state.clone(), stopped.clone());
+        crate::realtime::dashboard::spawn(state.clone(), stopped.clone());
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut shutdown = stopped;
@@ -161,6 +173,8 @@ impl Server {
     /// databases.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
+        // Upgraded sockets are not in-flight requests: close them, or they outlive the server.
+        self.state.hub.close_all();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
     }
 

@@ -102,6 +102,9 @@ config_keys! {
     call_page_embedding: bool = false,
     /// Bearer token required by `GET /metrics`; empty: no token needed.
     metrics_token: String = String::new(),
+    /// Seconds a waiting customer whose socket closed has to reconnect before the call is
+    /// marked missed.
+    socket_reconnect_grace_secs: u64 = 60,
     /// Unit of the webhook retry delays (1, 3, 10, 30, 60, 180, 360 units: 1 min … 6 h).
     webhook_retry_base_secs: u64 = 60,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed for the client IP.

@@ -25,6 +25,7 @@ pub mod export;
 pub mod http;
 pub mod notifications;
 pub mod providers;
+pub mod realtime;
 pub mod sectors;
 pub mod sweeper;
 pub mod tags;

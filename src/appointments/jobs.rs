@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::notifications::store::{self as notifications, NotificationType};
+use crate::realtime::{self, Live, topics};
 use crate::sweeper::Sweep;
 use crate::time;
 
@@ -151,6 +152,16 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
             "offset_minutes": nearest,
         }),
     )?;
+    realtime::after_commit(Live::broadcast(
+        topics::notification(&appointment.user_id),
+        "appointment_reminder",
+        json!({
+            "appointment_id": appointment.id,
+            "title": appointment.title,
+            "scheduled_at": appointment.scheduled_at,
+            "minutes_before": minutes_before,
+        }),
+    ));
     Ok(())
 }
 

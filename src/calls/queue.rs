@@ -80,6 +80,61 @@ pub fn position(conn: &Connection, call: &Call) -> Result<Option<i64>, ApiError>
     Ok(Some(position))
 }
 
+/// A waiting call as the queue topic shows it (`customer_joined` and the join reply).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Waiting {
+    pub call_id: String,
+    pub protocol: String,
+    pub customer_name: String,
+    pub reason: Option<String>,
+    pub position: i64,
+    pub inserted_at: String,
+    /// The agent, once assigned.
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+}
+
+impl Waiting {
+    pub fn of(call: &Call, position: i64) -> Waiting {
+        Waiting {
+            call_id: call.id.clone(),
+            protocol: call.protocol.clone(),
+            customer_name: call.customer_name.clone(),
+            reason: call.reason.clone(),
+            position,
+            inserted_at: call.inserted_at.clone(),
+            user_id: call.user_id.clone(),
+            user_name: call.user_name.clone(),
+        }
+    }
+}
+
+/// The department's queue in order (first = next).
+pub fn waiting(conn: &Connection, department_id: &str) -> Result<Vec<Waiting>, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.id, c.protocol, cu.name, c.reason, c.inserted_at, c.user_id, u.name
+             FROM calls c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN users u ON u.id = c.user_id
+             WHERE c.department_id = ?1 AND c.status = 'queued'
+             ORDER BY c.inserted_at, c.protocol",
+        )?
+        .query_map([department_id], |row| {
+            Ok(Waiting {
+                call_id: row.get(0)?,
+                protocol: row.get(1)?,
+                customer_name: row.get(2)?,
+                reason: row.get(3)?,
+                position: 0,
+                inserted_at: row.get(4)?,
+                user_id: row.get(5)?,
+                user_name: row.get(6)?,
+            })
+        })?
+        .zip(1..)
+        .map(|(entry, position)| entry.map(|entry| Waiting { position, ..entry }))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

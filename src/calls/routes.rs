@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::chat::{self, ChatMessage};
 use super::rules::{CallAction, CallStatus};
 use super::store::{self, CallFile, CallFilters, ManagerNote};
 use super::{Call, CallScope, files};
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(download_file))
         .routes(routes!(add_manager_note))
         .routes(routes!(list_call_tags, add_call_tag))
+        .routes(routes!(list_messages, post_message))
         .routes(routes!(remove_call_tag))
         .routes(routes!(call_transcript))
         .routes(routes!(call_summary))
@@ -381,6 +383,75 @@ async fn add_manager_note(
         })
         .await?;
     Ok(created(note))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChatInput {
+    /// 1 to 2000 characters.
+    body: Option<String>,
+}
+
+impl Wrapped for ChatInput {
+    const KEYS: &'static [&'static str] = &["message"];
+}
+
+/// The call's chat, oldest first (100 a page by default).
+#[utoipa::path(get, path = "/api/v1/calls/{id}/messages", tag = "calls", security(("bearer" = [])),
+    params(("id" = String, Path), PagingParams),
+    responses((status = 200, body = Page<ChatMessage>), (status = 404, body = ErrorBody)))]
+async fn list_messages(
+    auth: Auth<min::Attendant>,
+    Path(id): Path<Uuid>,
+    paging: Paging,
+) -> Result<Json<Page<ChatMessage>>, ApiError> {
+    let order = paging.order(&chat::SORT)?;
+    let scope = CallScope::of(&auth.user);
+    Ok(Json(
+        auth.db()
+            .read(move |conn| {
+                store::find_visible(conn, &scope, &id.to_string())?;
+                chat::list(conn, &id.to_string(), &order)
+            })
+            .await?,
+    ))
+}
+
+/// Writes in the call's chat as its agent, or as an observer (supervisors and up); the
+/// call's socket topic hears it as `chat_message` (201). Other attendants: 403.
+#[utoipa::path(post, path = "/api/v1/calls/{id}/messages", tag = "calls", security(("bearer" = [])), request_body = ChatInput,
+    params(("id" = String, Path)),
+    responses((status = 201, body = Data<ChatMessage>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn post_message(
+    auth: Auth<min::Attendant>,
+    Path(id): Path<Uuid>,
+    JsonBody(input): JsonBody<ChatInput>,
+) -> Result<(StatusCode, Json<Data<ChatMessage>>), ApiError> {
+    let body = chat::body(input.body.as_deref())?;
+    let scope = CallScope::of(&auth.user);
+    let user = auth.user.clone();
+    let message = auth
+        .db()
+        .write(move |conn| {
+            let call = store::find_visible(conn, &scope, &id.to_string())?;
+            let role = if call.user_id.as_deref() == Some(user.id.as_str()) {
+                "agent"
+            } else if user.role.at_least(Role::Supervisor) {
+                "observer"
+            } else {
+                return Err(ApiError::Forbidden(
+                    "Only the call's agent can write in its chat".into(),
+                ));
+            };
+            let sender = chat::Sender {
+                role,
+                user_id: Some(user.id),
+                name: user.name,
+            };
+            chat::insert(conn, &call.id, &sender, &body)
+        })
+        .await?;
+    Ok(created(message))
 }
 
 #[utoipa::path(get, path = "/api/v1/calls/{id}/tags", tag = "calls", security(("bearer" = [])), params(("id" = String, Path)),

@@ -14,6 +14,7 @@ use super::scope::CallScope;
 use crate::error::ApiError;
 use crate::http::dates::DateRange;
 use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::realtime::{self, Live, topics};
 use crate::time;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -289,12 +290,36 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<Call, ApiError
     crate::customers::store::record_call(conn, &call.customer_id, &now)?;
     let created = find(conn, &call.id)?;
     announce(conn, "call.created", &created)?;
+    let position = super::queue::position(conn, &created)?.unwrap_or(1);
+    realtime::after_commit(Live::broadcast(
+        topics::queue(&created.department_id),
+        "customer_joined",
+        super::queue::Waiting::of(&created, position),
+    ));
     Ok(created)
 }
 
 /// Emits the webhook `event` for `call`, in the transaction that changed it.
 fn announce(conn: &Connection, event: &str, call: &Call) -> Result<(), ApiError> {
     crate::webhooks::emit(conn, event, serde_json::to_value(call).map_err(ApiError::internal)?)
+}
+
+/// Tells the live sockets (once committed) that `call` went from `before` to its
+/// status: its topic hears `call_status`, and its department's queue `customer_left`
+/// when it left the queue (started, missed or cancelled).
+fn tell_status(before: CallStatus, call: &Call) {
+    realtime::after_commit(Live::broadcast(
+        topics::call(&call.id),
+        "call_status",
+        serde_json::json!({"call_id": call.id, "status": call.status}),
+    ));
+    if before == CallStatus::Queued && call.status != CallStatus::Queued {
+        realtime::after_commit(Live::broadcast(
+            topics::queue(&call.department_id),
+            "customer_left",
+            serde_json::json!({"call_id": call.id, "status": call.status}),
+        ));
+    }
 }
 
 /// Assigns a queued call to `user_id` (whose permission the caller checked), copying the
@@ -314,6 +339,11 @@ pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, A
     let call = find(conn, call_id)?;
     if taken == 1 {
         announce(conn, "call.assigned", &call)?;
+        realtime::after_commit(Live::broadcast(
+            topics::queue(&call.department_id),
+            "call_assigned",
+            serde_json::json!({"call_id": call.id, "user_id": call.user_id, "user_name": call.user_name}),
+        ));
         return Ok(call);
     }
     rules::next(call.status, CallAction::Assign)?;
@@ -347,6 +377,7 @@ pub fn transition(conn: &Connection, call_id: &str, action: CallAction) -> Resul
     if let Some(event) = event {
         announce(conn, event, &moved)?;
     }
+    tell_status(call.status, &moved);
     Ok(moved)
 }
 
@@ -372,7 +403,9 @@ pub fn miss_overdue(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<
         .query_map([time::format(sweep.now)], |row| row.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
     for id in missed {
-        announce(conn, "call.missed", &find(conn, &id)?)?;
+        let call = find(conn, &id)?;
+        announce(conn, "call.missed", &call)?;
+        tell_status(CallStatus::Queued, &call);
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! thread as a job; the jobs waiting at the same moment are committed together in one
 //! `BEGIN IMMEDIATE` transaction (group commit: one fsync for many requests), each inside
 //! its own savepoint so one failing job never undoes another. All SQLite work runs off the
-//! async runtime's worker threads.
+//! async runtime's worker threads. The live messages a job records
+//! ([`crate::realtime::after_commit`]) go to the database's sink once its group commits.
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::{DbSettings, configure};
 use crate::error::ApiError;
+use crate::realtime::{self, LiveSink};
 
 /// Jobs committed in one transaction at the most.
 const MAX_GROUP: usize = 128;
@@ -34,11 +36,13 @@ pub struct Database {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: mpsc::Sender<Job>,
+    live: Option<LiveSink>,
 }
 
 impl Database {
-    /// Opens a file that [`super::prepare_file`] has already prepared.
-    pub fn open(path: &Path, settings: &DbSettings) -> Result<Database, ApiError> {
+    /// Opens a file that [`super::prepare_file`] has already prepared. Committed write
+    /// jobs hand their live messages to `live` (none: they are dropped).
+    pub fn open(path: &Path, settings: &DbSettings, live: Option<LiveSink>) -> Result<Database, ApiError> {
         let read_settings = settings.clone();
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
@@ -63,6 +67,7 @@ impl Database {
             path: path.to_path_buf(),
             readers,
             writer,
+            live,
         })
     }
 
@@ -93,12 +98,18 @@ impl Database {
         T: Send + 'static,
     {
         let (reply, outcome) = oneshot::channel::<Result<T, ApiError>>();
+        let sink = self.live.clone();
         let job: WriteJob = Box::new(move |conn| {
-            let result = run_in_savepoint(conn, f);
+            let (result, live) = realtime::collecting(|| run_in_savepoint(conn, f));
             Box::new(move |committed| {
                 let result = committed
                     .map_err(|e| ApiError::internal(format!("commit failed: {e}")))
                     .and(result);
+                if let (Ok(_), Some(sink)) = (&result, sink)
+                    && !live.is_empty()
+                {
+                    sink(live);
+                }
                 let _ = reply.send(result);
             })
         });

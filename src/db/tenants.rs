@@ -14,6 +14,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Database, DbSettings, Schema, prepare_file};
 use crate::error::ApiError;
+use crate::realtime::Hub;
 
 /// A row of the registry's `tenants` table.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,6 +32,8 @@ struct OpenTenant {
 pub struct Tenants {
     data_dir: PathBuf,
     settings: DbSettings,
+    /// Where the tenants' committed live messages go.
+    hub: Arc<Hub>,
     max_open: usize,
     registry: Database,
     open: Mutex<HashMap<String, OpenTenant>>,
@@ -49,16 +52,17 @@ pub fn is_valid_slug(slug: &str) -> bool {
 
 impl Tenants {
     /// Creates the data-dir layout if needed and opens the migrated registry.
-    pub fn open(data_dir: &Path, settings: DbSettings, max_open: usize) -> Result<Tenants, ApiError> {
+    pub fn open(data_dir: &Path, settings: DbSettings, max_open: usize, hub: Arc<Hub>) -> Result<Tenants, ApiError> {
         for dir in [data_dir.to_path_buf(), data_dir.join("tenants"), data_dir.join("files")] {
             std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
         }
         let registry_path = data_dir.join("voki.db");
         prepare_file(&registry_path, Schema::Registry, &settings)?;
-        let registry = Database::open(&registry_path, &settings)?;
+        let registry = Database::open(&registry_path, &settings, None)?;
         Ok(Tenants {
             data_dir: data_dir.to_path_buf(),
             settings,
+            hub,
             max_open: max_open.max(1),
             registry,
             open: Mutex::new(HashMap::new()),
@@ -123,11 +127,12 @@ impl Tenants {
         }
         let path = self.tenant_path(slug);
         let settings = self.settings.clone();
+        let live = self.hub.sink(slug);
         // Migrations ran at startup (or at creation); preparing again is a cheap no-op
         // that also covers a tenant created by the CLI while this server runs.
         let db = tokio::task::spawn_blocking(move || {
             prepare_file(&path, Schema::Tenant, &settings)?;
-            Database::open(&path, &settings)
+            Database::open(&path, &settings, Some(live))
         })
         .await
         .map_err(ApiError::internal)??;
@@ -173,7 +178,7 @@ impl Tenants {
         let file = path.clone();
         let db = tokio::task::spawn_blocking(move || {
             prepare_file(&file, Schema::Tenant, &settings)?;
-            Database::open(&file, &settings)
+            Database::open(&file, &settings, None)
         })
         .await
         .map_err(ApiError::internal)??;

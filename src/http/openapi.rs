@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         (name = "evaluations", description = "Customer ratings of calls and their statistics"),
         (name = "analytics", description = "Reports computed live from the calls: overview, by hour, per agent, per service provider, trends"),
         (name = "export", description = "CSV exports of calls, customers and access links, streamed"),
+        (name = "realtime", description = "The Phoenix Channels v2 WebSocket: queue, presence, notifications, call signalling and chat, dashboard"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::realtime::{self, Live, topics};
 
 /// What a notification is about. The schema checks only the form of a type, so adding a
 /// variant here is all a new kind of notification needs.
@@ -90,7 +91,8 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
     })
 }
 
-/// Stores a notification for `user_id` in the caller's transaction and returns it.
+/// Stores a notification for `user_id` in the caller's transaction and returns it; the
+/// user's notification topic hears `new_notification` once it is committed.
 pub fn create(
     conn: &Connection,
     user_id: &str,
@@ -113,7 +115,16 @@ pub fn create(
         data.to_string(),
         crate::time::now_text()
     ])?;
-    find(conn, user_id, &id)
+    let notification = find(conn, user_id, &id)?;
+    realtime::after_commit(Live::broadcast(
+        topics::notification(user_id),
+        "new_notification",
+        serde_json::json!({
+            "id": notification.id, "type": notification.kind, "title": notification.title,
+            "body": notification.body, "data": notification.data, "inserted_at": notification.inserted_at,
+        }),
+    ));
+    Ok(notification)
 }
 
 /// A notification of `user_id`; someone else's is as absent as a missing one.

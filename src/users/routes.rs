@@ -336,6 +336,10 @@ async fn update_user(
             if ends_sessions {
                 sessions::revoke_all(conn, &id, None)?;
             }
+            if changes.active == Some(false) {
+                // Their sockets close, so they leave every presence at once.
+                crate::realtime::after_commit(crate::realtime::Live::Disconnect { user_id: id.clone() });
+            }
             Ok(user)
         })
         .await?;

@@ -17,6 +17,7 @@ mod export;
 mod notifications;
 mod organisation;
 mod providers_guide;
+mod realtime;
 mod roles;
 mod tags;
 mod webhooks;

@@ -1,0 +1,419 @@
+//! `GET /socket/websocket?token=…&vsn=2.0.0`: one Phoenix Channels connection, from the
+//! token check before the upgrade to the clean-up after the close.
+//!
+//! The token is a staff access token or a customer's `websocket_token` (also accepted as
+//! the `base64url.bearer.phx.<token>` subprotocol of the client's `authToken` option). A
+//! bad token, or a `vsn` other than 2.x, is refused with 403 before the upgrade.
+//!
+//! Each connection has one reader (this task) and one writer task fed by a queue, so
+//! frames leave in the order they were produced: a join's reply before its
+//! `presence_state`. A connection that sends nothing for 60 s (the client heartbeats
+//! every 30 s) is closed, and so are its joins: presences leave, the call's other
+//! participants hear `participant_left`, and a customer whose call is still waiting has
+//! [`Config::socket_reconnect_grace_secs`](crate::config::Config) to come back before
+//! the call is marked missed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+
+use super::hub::{ConnId, Outbox, QUEUE_FRAMES};
+use super::protocol::Frame;
+use super::topics::{self, Action, Admission, Identity, Participant, Refusal, TopicKind};
+use crate::app::AppState;
+use crate::auth::Tenant;
+use crate::auth::token::TokenKind;
+use crate::calls::chat;
+use crate::calls::rules::CallAction;
+use crate::error::ApiError;
+
+/// A connection silent this long is closed.
+const IDLE: Duration = Duration::from_secs(60);
+/// The largest frame a client may send (an SDP offer is a few KiB).
+const MAX_FRAME_BYTES: usize = 256 * 1024;
+
+/// The WebSocket endpoint, for the OpenAPI document.
+#[utoipa::path(get, path = "/socket/websocket", tag = "realtime",
+    params(("token" = String, Query, description = "A staff access token or a customer's `websocket_token`"),
+        ("vsn" = String, Query, description = "`2.0.0`: the Phoenix Channels V2 JSON protocol")),
+    responses((status = 101, description = "Switching to the Phoenix Channels protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 403, description = "Bad token or protocol version")))]
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if !params.get("vsn").is_some_and(|vsn| vsn.starts_with("2.")) {
+        return ApiError::Forbidden("Unsupported protocol version".into()).into_response();
+    }
+    let token = params.get("token").cloned().or_else(|| subprotocol_token(&headers));
+    let Some((tenant, identity)) = identify(&state, token.as_deref()).await else {
+        return ApiError::Forbidden("Forbidden".into()).into_response();
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(_) => return ApiError::BadRequest("Expected a WebSocket upgrade".into()).into_response(),
+    };
+    upgrade
+        .protocols(["phoenix"])
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| serve(state, tenant, identity, socket))
+}
+
+/// The token of the `authToken` option: the subprotocol `base64url.bearer.phx.<base64>`
+/// (standard alphabet without padding, whatever the name says; both are accepted).
+fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
+    let offered = headers.get("sec-websocket-protocol")?.to_str().ok()?;
+    let encoded = offered
+        .split(',')
+        .map(str::trim)
+        .find_map(|protocol| protocol.strip_prefix("base64url.bearer.phx."))?;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')))
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The tenant and identity of a token: an active staff user's access token (not one
+/// limited to MFA enrolment), or a customer's token for a call that exists.
+async fn identify(state: &AppState, token: Option<&str>) -> Option<(Tenant, Identity)> {
+    let token = token?;
+    let (claims, staff) = match state.keys.verify(token, TokenKind::Access) {
+        Ok(claims) if !claims.mfa_setup_required => (claims, true),
+        Ok(_) => return None,
+        Err(_) => (state.keys.verify(token, TokenKind::Websocket).ok()?, false),
+    };
+    let db = state.tenants.get(&claims.tenant).await.ok()??;
+    let id = claims.sub.clone();
+    let known = db
+        .read(move |conn| {
+            Ok(if staff {
+                crate::users::store::get(conn, &id)?.is_some_and(|user| user.active)
+            } else {
+                crate::calls::store::get(conn, &id)?.is_some()
+            })
+        })
+        .await
+        .ok()?;
+    if !known {
+        return None;
+    }
+    let identity = if staff {
+        Identity::Staff { user_id: claims.sub }
+    } else {
+        Identity::Customer { call_id: claims.sub }
+    };
+    Some((
+        Tenant {
+            slug: claims.tenant,
+            db,
+        },
+        identity,
+    ))
+}
+
+/// A joined topic of this connection.
+#[derive(Debug, Clone)]
+struct Joined {
+    join_ref: String,
+    kind: TopicKind,
+    participant: Option<Participant>,
+}
+
+/// Why a join ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Departure {
+    Left,
+    Replaced,
+    Closed,
+}
+
+struct Session {
+    state: AppState,
+    tenant: Tenant,
+    identity: Identity,
+    conn: ConnId,
+    joined: HashMap<String, Joined>,
+}
+
+async fn serve(state: AppState, tenant: Tenant, identity: Identity, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (frames, mut queued) = mpsc::channel::<Arc<str>>(QUEUE_FRAMES);
+    let kick = Arc::new(Notify::new());
+    let conn = state
+        .hub
+        .register(&tenant.slug, identity.user_id(), Outbox::new(frames, kick.clone()));
+    // The hub holds the only sender: once it forgets the connection, the writer sends
+    // what is left, then the close frame.
+    let writer = tokio::spawn(async move {
+        while let Some(text) = queued.recv().await {
+            if sink.send(Message::text(text.as_ref())).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.send(Message::Close(None)).await;
+    });
+    let mut session = Session {
+        state,
+        tenant,
+        identity,
+        conn,
+        joined: HashMap::new(),
+    };
+    loop {
+        tokio::select! {
+            incoming = tokio::time::timeout(IDLE, stream.next()) => match incoming {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    if session.receive(text.as_str()).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+                // Binary frames are not used by this server's topics.
+                _ => break,
+            },
+            _ = kick.notified() => break,
+        }
+    }
+    session.close();
+    session.state.hub.unregister(conn);
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+}
+
+/// A frame that is not a V2 frame: the connection is closed.
+struct Malformed;
+
+impl Session {
+    fn send(&self, frame: &Frame) {
+        self.state.hub.send(self.conn, frame);
+    }
+
+    async fn receive(&mut self, text: &str) -> Result<(), Malformed> {
+        let frame = Frame::parse(text).map_err(|_| Malformed)?;
+        if frame.topic == "phoenix" {
+            let reply = if frame.event == "heartbeat" {
+                frame.ok(json!({}))
+            } else {
+                frame.unmatched()
+            };
+            self.send(&reply);
+            return Ok(());
+        }
+        match frame.event.as_str() {
+            "phx_join" => self.join(frame).await,
+            "phx_leave" => {
+                self.send(&frame.ok(json!({})));
+                if let Some(joined) = self.joined.remove(&frame.topic) {
+                    self.depart(&frame.topic, &joined, Departure::Left);
+                    self.send(&Frame::close(&joined.join_ref, &frame.topic));
+                }
+            }
+            _ => match self.joined.get(&frame.topic).cloned() {
+                None => self.send(&frame.unmatched()),
+                // A message of an earlier join of this topic: ignored, as Phoenix does.
+                Some(joined) if frame.join_ref.as_ref().is_some_and(|r| *r != joined.join_ref) => {}
+                Some(joined) => self.push(&joined, frame).await,
+            },
+        }
+        Ok(())
+    }
+
+    async fn join(&mut self, frame: Frame) {
+        let Some(kind) = TopicKind::parse(&frame.topic) else {
+            self.send(&frame.unmatched());
+            return;
+        };
+        let Some(join_ref) = frame.join_ref.clone().or_else(|| frame.reference.clone()) else {
+            self.send(&frame.error("join_ref required"));
+            return;
+        };
+        let (identity, decided) = (self.identity.clone(), kind.clone());
+        let admitted = self
+            .tenant
+            .db
+            .read(move |conn| {
+                Ok(match topics::admit(conn, &identity, &decided) {
+                    Ok(admission) => Ok(admission),
+                    Err(Refusal::Unauthorized) => Err("unauthorized"),
+                    Err(Refusal::Failed(err)) => {
+                        tracing::error!(error = %err, "socket join failed");
+                        Err("internal error")
+                    }
+                })
+            })
+            .await
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "socket join failed");
+                Err("internal error")
+            });
+        let Admission {
+            response,
+            participant,
+            presence,
+        } = match admitted {
+            Ok(admission) => admission,
+            Err(reason) => {
+                self.send(&frame.error(reason));
+                return;
+            }
+        };
+        let topic = frame.topic.clone();
+        if let Some(previous) = self.joined.remove(&topic) {
+            self.depart(&topic, &previous, Departure::Replaced);
+            self.send(&Frame::close(&previous.join_ref, &topic));
+        }
+        let hub = &self.state.hub;
+        hub.join(
+            self.conn,
+            &topic,
+            &join_ref,
+            participant.as_ref().map(Participant::to_json),
+        );
+        let response = match (&kind, &participant) {
+            // Who else is on the call, for the joiner (the hub knows it only now).
+            (TopicKind::Call(_), Some(_)) => {
+                let mut response = response;
+                let others: Vec<Value> = hub.participants(&self.tenant.slug, &topic);
+                let me = participant.as_ref().map(Participant::to_json);
+                response["participants"] =
+                    Value::Array(others.into_iter().filter(|p| Some(p) != me.as_ref()).collect());
+                response
+            }
+            _ => response,
+        };
+        self.send(&frame.ok(response));
+        if let Some((key, fields)) = presence {
+            hub.track(self.conn, &topic, &key, fields);
+        }
+        if let Some(participant) = &participant {
+            hub.broadcast_from(self.conn, &topic, "participant_joined", participant.to_json());
+        }
+        if kind == TopicKind::Dashboard {
+            self.push_kpis(&join_ref).await;
+        }
+        self.joined.insert(
+            topic,
+            Joined {
+                join_ref,
+                kind,
+                participant,
+            },
+        );
+    }
+
+    /// The dashboard's first figures, right after the join.
+    async fn push_kpis(&self, join_ref: &str) {
+        let online = self.state.hub.online_users(&self.tenant.slug);
+        match self.tenant.db.read(move |conn| topics::kpis(conn, online)).await {
+            Ok(kpis) => self.send(&Frame::push(join_ref, topics::DASHBOARD, "kpis", kpis)),
+            Err(err) => tracing::error!(error = %err, "dashboard figures failed"),
+        }
+    }
+
+    async fn push(&self, joined: &Joined, frame: Frame) {
+        match topics::action(&joined.kind, joined.participant.as_ref(), &frame.event, &frame.payload) {
+            Action::Relay { event, payload } => {
+                self.state.hub.broadcast_from(self.conn, &frame.topic, event, payload);
+                self.send(&frame.ok(json!({})));
+            }
+            Action::Status { status } => {
+                self.state.hub.update_presence(self.conn, &frame.topic, |meta| {
+                    meta.insert("status".into(), Value::String(status.clone()));
+                });
+                self.send(&frame.ok(json!({})));
+            }
+            Action::Chat { body } => self.chat(joined, &frame, &body).await,
+            Action::Refuse(reason) => self.send(&frame.error(reason)),
+        }
+    }
+
+    async fn chat(&self, joined: &Joined, frame: &Frame, body: &str) {
+        let (Some(participant), TopicKind::Call(call_id)) = (&joined.participant, &joined.kind) else {
+            self.send(&frame.error("unauthorized"));
+            return;
+        };
+        let body = match chat::body(Some(body)) {
+            Ok(body) => body,
+            Err(_) => {
+                self.send(&frame.error("invalid message"));
+                return;
+            }
+        };
+        let (call_id, sender) = (call_id.clone(), participant.sender());
+        match self
+            .tenant
+            .db
+            .write(move |conn| chat::insert(conn, &call_id, &sender, &body))
+            .await
+        {
+            Ok(message) => self.send(&frame.ok(json!({ "message": message }))),
+            Err(err) => {
+                tracing::error!(error = %err, "chat message not stored");
+                self.send(&frame.error("internal error"));
+            }
+        }
+    }
+
+    /// Ends the side effects of one join: presences and membership go, the call's other
+    /// participants hear `participant_left`, and a customer who closed the page while
+    /// waiting gets the grace period.
+    fn depart(&self, topic: &str, joined: &Joined, why: Departure) {
+        let hub = &self.state.hub;
+        hub.leave(self.conn, topic);
+        let (TopicKind::Call(call_id), Some(participant)) = (&joined.kind, &joined.participant) else {
+            return;
+        };
+        hub.broadcast(&self.tenant.slug, topic, "participant_left", participant.to_json());
+        if why == Departure::Closed && participant.role == "customer" {
+            spawn_grace(self.state.clone(), self.tenant.clone(), call_id.clone());
+        }
+    }
+
+    fn close(&mut self) {
+        for (topic, joined) in std::mem::take(&mut self.joined) {
+            self.depart(&topic, &joined, Departure::Closed);
+        }
+    }
+}
+
+/// After the grace period, a waiting call whose customer has not come back to its topic
+/// becomes `missed`, as if they had left the queue.
+fn spawn_grace(state: AppState, tenant: Tenant, call_id: String) {
+    let grace = Duration::from_secs(state.config.socket_reconnect_grace_secs);
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        let back = state
+            .hub
+            .participants(&tenant.slug, &topics::call(&call_id))
+            .iter()
+            .any(|p| p["role"] == "customer");
+        if back {
+            return;
+        }
+        let missed = tenant
+            .db
+            .write(move |conn| {
+                if topics::still_waiting(conn, &call_id)? {
+                    crate::calls::store::transition(conn, &call_id, CallAction::Leave)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(err) = missed {
+            tracing::error!(error = %err, "marking an abandoned call missed failed");
+        }
+    });
+}
