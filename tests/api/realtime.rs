@@ -798,3 +798,45 @@ async fn malformed_frames_close_the_connection() {
     agent.send_raw(r#"[null,"1","phoenix","heartbeat",{}]"#).await;
     agent.reply("1").await;
 }
+
+/// The official `phoenix` npm client (tests/realtime-client) holds a whole call against
+/// the server: presence, a refused join, offer/answer/ICE relay, chat, leave. CI installs
+/// it (`npm ci` there) and sets `VOKI_REQUIRE_JS_CLIENT`; without it installed the test
+/// says so and passes, so `cargo test` needs nothing but cargo.
+#[tokio::test]
+async fn the_official_phoenix_client_holds_a_whole_call() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realtime-client");
+    if !fixture.join("node_modules/phoenix").exists() {
+        assert!(
+            std::env::var_os("VOKI_REQUIRE_JS_CLIENT").is_none(),
+            "run `npm ci` in tests/realtime-client"
+        );
+        eprintln!("skipped: `npm ci` in tests/realtime-client runs this test with the official Phoenix client");
+        return;
+    }
+    let c = clinic().await;
+    let (call, customer_token) = assigned_call(&c).await;
+    let args = vec![
+        "session.mjs".to_string(),
+        format!("{}/socket", c.app.base.replace("http://", "ws://")),
+        c.agent.token.clone(),
+        customer_token,
+        call,
+        c.department.clone(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(&args)
+            .current_dir(&fixture)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(stdout.trim(), "OK");
+}
