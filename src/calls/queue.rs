@@ -5,14 +5,16 @@
 //! of or including the one asking, where `A` is the average `duration` of the
 //! department's last 20 completed calls (300 s before there is any) and `N` the number
 //! of online agents (at least 1). It matches the reference's examples (2 waiting → 30 s,
-//! position 3 → 45 s with three agents and 45 s calls). "Online" is an active member of
-//! the department with a live session until the real-time presence exists.
+//! position 3 → 45 s with three agents and 45 s calls). "Online" are the members present
+//! on the department's `presence:` topic and not `away`; when nobody has that topic open
+//! (an integration without the console), the active members with a live session.
 
 use rusqlite::{Connection, params};
 
 use super::rules::CallStatus;
 use super::store::Call;
 use crate::error::ApiError;
+use crate::realtime::hub::OnlineAgents;
 
 /// Average handling time assumed for a department without completed calls.
 pub const DEFAULT_HANDLE_SECS: i64 = 300;
@@ -28,18 +30,14 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn of_department(conn: &Connection, department_id: &str) -> Result<Queue, ApiError> {
+    pub fn of_department(conn: &Connection, department_id: &str, online: &OnlineAgents) -> Result<Queue, ApiError> {
         let size = conn
             .prepare_cached("SELECT count(*) FROM calls WHERE department_id = ?1 AND status = 'queued'")?
             .query_row([department_id], |row| row.get(0))?;
-        let online_agents = conn
-            .prepare_cached(
-                "SELECT count(*) FROM department_members m JOIN users u ON u.id = m.user_id
-                 WHERE m.department_id = ?1 AND u.active = 1
-                   AND EXISTS (SELECT 1 FROM sessions s
-                               WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ?2)",
-            )?
-            .query_row(params![department_id, crate::time::now_text()], |row| row.get(0))?;
+        let online_agents = match online(department_id) {
+            Some(present) => i64::try_from(present).unwrap_or(i64::MAX),
+            None => signed_in(conn, department_id)?,
+        };
         let average: Option<f64> = conn
             .prepare_cached(
                 "SELECT avg(unixepoch(completed_at) - unixepoch(started_at)) FROM
@@ -60,6 +58,18 @@ impl Queue {
         let agents = self.online_agents.max(1);
         (customers.max(0) * self.average_handle_secs + agents - 1) / agents
     }
+}
+
+/// Active members of the department with a live session.
+fn signed_in(conn: &Connection, department_id: &str) -> Result<i64, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM department_members m JOIN users u ON u.id = m.user_id
+             WHERE m.department_id = ?1 AND u.active = 1
+               AND EXISTS (SELECT 1 FROM sessions s
+                           WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ?2)",
+        )?
+        .query_row(params![department_id, crate::time::now_text()], |row| row.get(0))?)
 }
 
 /// Where a queued call stands in its department's queue (1 = next); `None` once it

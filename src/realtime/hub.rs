@@ -18,6 +18,9 @@ use super::{Live, LiveSink};
 /// One connection, for the life of its WebSocket.
 pub type ConnId = u64;
 
+/// The agents online in a department (by id), when the live presence knows.
+pub type OnlineAgents = Box<dyn Fn(&str) -> Option<usize> + Send>;
+
 /// Frames waiting for one connection before it is considered too slow.
 pub const QUEUE_FRAMES: usize = 256;
 
@@ -318,6 +321,30 @@ impl Hub {
             }
         }
         users.len()
+    }
+
+    /// How many users are present and not `away` on `topic`; `None` when nobody is
+    /// tracked there (no one has the console open).
+    pub fn available(&self, tenant: &str, topic: &str) -> Option<usize> {
+        let state = self.lock();
+        let subscribers = state
+            .topics
+            .get(&key(tenant, topic))
+            .filter(|t| !t.presence.is_empty())?;
+        Some(
+            subscribers
+                .presence
+                .values()
+                .filter(|metas| metas.iter().any(|m| m.fields.get("status") != Some(&json!("away"))))
+                .count(),
+        )
+    }
+
+    /// [`Hub::available`] on the presence topic of a department of `tenant`, for code
+    /// that runs on a database thread.
+    pub fn online_in(self: &Arc<Self>, tenant: &str) -> OnlineAgents {
+        let (hub, tenant) = (self.clone(), tenant.to_string());
+        Box::new(move |department_id| hub.available(&tenant, &super::topics::presence(department_id)))
     }
 
     /// The tenants in which someone has joined `topic`.

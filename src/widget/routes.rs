@@ -25,6 +25,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::evaluations::{self, Evaluation};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::realtime::hub::OnlineAgents;
 use crate::validation;
 
 /// How long a customer's `websocket_token` is valid.
@@ -153,10 +154,10 @@ fn websocket_url(base: &str) -> String {
     format!("{socket_base}/socket/websocket")
 }
 
-fn queue_status(conn: &Connection, call: &Call) -> Result<QueueStatus, ApiError> {
+fn queue_status(conn: &Connection, call: &Call, online: &OnlineAgents) -> Result<QueueStatus, ApiError> {
     let position = queue::position(conn, call)?;
     let estimated_wait_time = match position {
-        Some(position) => Some(Queue::of_department(conn, &call.department_id)?.estimated_wait(position)),
+        Some(position) => Some(Queue::of_department(conn, &call.department_id, online)?.estimated_wait(position)),
         None => None,
     };
     Ok(QueueStatus {
@@ -179,12 +180,13 @@ async fn validate_link(
 ) -> Result<Json<Data<LinkInfo>>, ApiError> {
     let tenant = link_tenant(&state, &token).await?;
     let base = state.config.public_base();
+    let online = state.hub.online_in(&tenant.slug);
     let info = tenant
         .db
         .read(move |conn| {
             let link = links::usable(conn, &base, &token)?;
             let company = crate::company::store::get(conn, None)?;
-            let queue = Queue::of_department(conn, &link.department_id)?;
+            let queue = Queue::of_department(conn, &link.department_id, &online)?;
             Ok(LinkInfo {
                 valid: true,
                 department_id: link.department_id,
@@ -257,12 +259,13 @@ async fn join_queue(
         .register_public(PublicKind::Call, vec![call_id.clone()], &tenant.slug)
         .await?;
     let new_call_id = call_id.clone();
+    let online = state.hub.online_in(&tenant.slug);
     let joined = tenant
         .db
         .write(move |conn| {
             let link = links::usable(conn, &base, &token)?;
             let department = crate::departments::store::find(conn, &link.department_id)?;
-            let queue = Queue::of_department(conn, &department.id)?;
+            let queue = Queue::of_department(conn, &department.id, &online)?;
             if department.max_queue_size > 0 && queue.size >= department.max_queue_size {
                 return Err(ApiError::conflict("Queue is full"));
             }
@@ -311,9 +314,10 @@ async fn call_status(
     Path(call_id): Path<Uuid>,
 ) -> Result<Json<Data<QueueStatus>>, ApiError> {
     let tenant = call_tenant(&state, call_id).await?;
+    let online = state.hub.online_in(&tenant.slug);
     Ok(ok(tenant
         .db
-        .read(move |conn| queue_status(conn, &calls::find(conn, &call_id.to_string())?))
+        .read(move |conn| queue_status(conn, &calls::find(conn, &call_id.to_string())?, &online))
         .await?))
 }
 
@@ -326,11 +330,12 @@ async fn leave_queue(
     Path(call_id): Path<Uuid>,
 ) -> Result<Json<Data<QueueStatus>>, ApiError> {
     let tenant = call_tenant(&state, call_id).await?;
+    let online = state.hub.online_in(&tenant.slug);
     Ok(ok(tenant
         .db
         .write(move |conn| {
             let call = calls::transition(conn, &call_id.to_string(), CallAction::Leave)?;
-            queue_status(conn, &call)
+            queue_status(conn, &call, &online)
         })
         .await?))
 }

@@ -840,3 +840,33 @@ async fn the_official_phoenix_client_holds_a_whole_call() {
     assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     assert_eq!(stdout.trim(), "OK");
 }
+
+#[tokio::test]
+async fn the_wait_estimate_counts_the_agents_present_and_not_away() {
+    let c = clinic().await;
+    // Logged in (a live session) but nobody has the console open: counted by session.
+    let link = c.app.link(&c.owner, &c.department, json!({"reusable": true})).await;
+    let token = link["token"].as_str().unwrap().to_string();
+    async fn online_agents(app: &TestApp, token: &str) -> Value {
+        let path = format!("/api/v1/call/{token}/validate");
+        app.public_get(&path).await.expect(200).data()["online_agents"].clone()
+    }
+    let online = |app| online_agents(app, &token);
+    assert_eq!(online(&c.app).await, 1);
+    let colleague = crate::analytics::named_agent(&c.app, &c.owner, &c.department, "Bruno Lima").await;
+    assert_eq!(online(&c.app).await, 2);
+    // Once the presence topic is in use, only those present and not away count.
+    let topic = format!("presence:{}", c.department);
+    let mut alice = Client::connect(&c.app, &c.agent.token).await;
+    let (alice_ref, _) = alice.joined(&topic).await;
+    alice.event(&topic, "presence_state").await;
+    assert_eq!(online(&c.app).await, 1);
+    let mut bruno = Client::connect(&c.app, &colleague.token).await;
+    bruno.joined(&topic).await;
+    bruno.event(&topic, "presence_state").await;
+    assert_eq!(online(&c.app).await, 2);
+    alice
+        .push(&alice_ref, &topic, "status", json!({"status": "away"}))
+        .await;
+    assert_eq!(online(&c.app).await, 1);
+}
