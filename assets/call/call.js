@@ -148,7 +148,6 @@ async function connect() {
     remoteVideo: $("remote"),
     onState: (state) => { $("call-state").textContent = state === "connected" ? "" : state; },
   });
-  socket.join(`call:${joined.call_id}`).catch(() => {});
   socket.on(`call:${joined.call_id}`, "call_status", ({ status }) => { if (status === "completed") finished(); });
   video.start().catch(() => {});
 }

@@ -129,6 +129,7 @@ const views = { queue, appointments, links, calls, reports };
 
 async function render() {
   clearInterval(timer);
+  queueListeners.clear();
   const name = (location.hash || "#queue").slice(1);
   const view = views[name] ? name : "queue";
   for (const link of document.querySelectorAll("#nav a")) {
@@ -177,7 +178,11 @@ async function queue(main) {
   };
   const redraw = () => draw().catch(failure);
   await draw();
-  timer = setInterval(redraw, 4000);
+  // The queue topics say when something changed; a slow poll covers what they do not
+  // (departments this user is not a member of, for supervisors).
+  queueListeners.clear();
+  queueListeners.add(redraw);
+  timer = setInterval(redraw, 15000);
 }
 
 const callPanel = h("section", { hidden: true },
@@ -188,7 +193,7 @@ const callPanel = h("section", { hidden: true },
 function openCall(callId) {
   if (current?.callId === callId) return;
   closeCall();
-  socket ||= new Socket(session.access_token);
+  socket ||= new Socket(() => session.access_token);
   callPanel.hidden = false;
   current = new VideoCall({
     socket, callId, role: "agent",
@@ -342,7 +347,43 @@ async function boot() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#who").textContent = `${me.name} · ${me.role} · ${session.tenant}`;
+  goLive();
   render();
+}
+
+// ---- live: the socket's presence, queue and notification topics -------------------------
+
+const queueListeners = new Set(); // called on every change of a queue this user sees
+
+function goLive() {
+  socket ||= new Socket(() => session.access_token);
+  socket.join(`notification:${me.id}`).catch(() => {});
+  socket.on(`notification:${me.id}`, "new_notification", (n) => toast(`${n.title} — ${n.body}`));
+  for (const department of me.department_ids) {
+    // Being on the presence topic is what makes this agent count as online.
+    socket.join(`presence:${department}`).catch(() => {});
+    const topic = `queue:${department}`;
+    socket.join(topic).catch(() => {});
+    for (const event of ["customer_joined", "customer_left", "call_assigned"]) {
+      socket.on(topic, event, (payload) => {
+        if (event === "customer_joined") toast(`${payload.customer_name} joined the queue`);
+        for (const listener of queueListeners) listener();
+      });
+    }
+  }
+  $("#status").hidden = me.department_ids.length === 0;
+}
+
+$("#status").addEventListener("change", (event) => {
+  for (const department of me.department_ids) {
+    socket?.push(`presence:${department}`, "status", { status: event.target.value }).catch(() => {});
+  }
+});
+
+function toast(text) {
+  const note = h("div", { class: "toast", role: "status" }, text);
+  document.body.append(note);
+  setTimeout(() => note.remove(), 6000);
 }
 
 boot();

@@ -3,10 +3,13 @@
 // connection alive; after a drop it reconnects with backoff and rejoins its channels.
 
 export class Socket {
+  /// `token`: a string, or a function giving the current one (called at every
+  /// reconnect, so a refreshed access token is used).
   constructor(token) {
-    this.token = token;
+    this.token = typeof token === "function" ? token : () => token;
     this.ref = 0;
-    this.channels = new Map(); // topic -> {joinRef, payload, handlers, joined}
+    this.channels = new Map(); // topic -> {joinRef, payload, joined}
+    this.handlers = new Map(); // topic -> Map(event -> handler), kept across (re)joins
     this.pending = new Map(); // ref -> {resolve, reject}
     this.backoff = 500;
     this.closedByUs = false;
@@ -15,7 +18,7 @@ export class Socket {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/socket/websocket?token=${encodeURIComponent(this.token)}&vsn=2.0.0`;
+    return `${scheme}//${location.host}/socket/websocket?token=${encodeURIComponent(this.token())}&vsn=2.0.0`;
   }
 
   connect() {
@@ -70,7 +73,7 @@ export class Socket {
 
   /// Joins `topic`; resolves with the join reply's response, rejects with the refusal.
   join(topic, payload = {}, onJoin) {
-    const channel = { payload, handlers: new Map(), joined: false, onJoin };
+    const channel = { payload, joined: false, onJoin };
     this.channels.set(topic, channel);
     if (this.ws.readyState !== WebSocket.OPEN) {
       return new Promise((resolve, reject) => {
@@ -81,9 +84,10 @@ export class Socket {
     return this.sendJoin(topic, channel);
   }
 
+  /// Listens to `event` on `topic`, whether or not it is joined yet.
   on(topic, event, handler) {
-    const channel = this.channels.get(topic);
-    if (channel) channel.handlers.set(event, handler);
+    if (!this.handlers.has(topic)) this.handlers.set(topic, new Map());
+    this.handlers.get(topic).set(event, handler);
   }
 
   push(topic, event, payload) {
@@ -96,6 +100,7 @@ export class Socket {
     const channel = this.channels.get(topic);
     if (!channel) return;
     this.channels.delete(topic);
+    this.handlers.delete(topic);
     this.send(channel.joinRef, topic, "phx_leave", {});
   }
 
@@ -120,6 +125,6 @@ export class Socket {
     const channel = this.channels.get(topic);
     if (!channel) return;
     if (joinRef && joinRef !== channel.joinRef) return; // a message for an older join
-    channel.handlers.get(event)?.(payload);
+    this.handlers.get(topic)?.get(event)?.(payload);
   }
 }

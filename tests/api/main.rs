@@ -8,6 +8,7 @@ mod appointments;
 mod auth;
 mod auth_extras;
 mod billing;
+mod browser;
 mod calls;
 mod console;
 mod conventions;

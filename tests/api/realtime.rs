@@ -799,19 +799,19 @@ async fn malformed_frames_close_the_connection() {
     agent.reply("1").await;
 }
 
-/// The official `phoenix` npm client (tests/realtime-client) holds a whole call against
+/// The official `phoenix` npm client (tests/js) holds a whole call against
 /// the server: presence, a refused join, offer/answer/ICE relay, chat, leave. CI installs
 /// it (`npm ci` there) and sets `VOKI_REQUIRE_JS_CLIENT`; without it installed the test
 /// says so and passes, so `cargo test` needs nothing but cargo.
 #[tokio::test]
 async fn the_official_phoenix_client_holds_a_whole_call() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realtime-client");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
     if !fixture.join("node_modules/phoenix").exists() {
         assert!(
             std::env::var_os("VOKI_REQUIRE_JS_CLIENT").is_none(),
-            "run `npm ci` in tests/realtime-client"
+            "run `npm ci` in tests/js"
         );
-        eprintln!("skipped: `npm ci` in tests/realtime-client runs this test with the official Phoenix client");
+        eprintln!("skipped: `npm ci` in tests/js runs this test with the official Phoenix client");
         return;
     }
     let c = clinic().await;
