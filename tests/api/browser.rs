@@ -3,33 +3,16 @@
 //! CI installs Chromium and the npm packages and sets `VOKI_REQUIRE_BROWSER`; elsewhere,
 //! without them, the test says it skipped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp};
-
-/// The browser and the driver, when both are installed.
-fn browser() -> Option<(PathBuf, PathBuf)> {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if fixture.join("node_modules/playwright-core").exists() && chromium.exists() {
-        return Some((fixture, chromium));
-    }
-    assert!(
-        std::env::var_os("VOKI_REQUIRE_BROWSER").is_none(),
-        "install chromium and run `npm ci` in tests/js"
-    );
-    eprintln!(
-        "skipped: needs Chromium ({}) and `npm ci` in tests/js",
-        chromium.display()
-    );
-    None
-}
+use crate::helpers::{PASSWORD, TestApp, js_fixture, run_node};
 
 #[tokio::test]
 async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
-    let Some((fixture, chromium)) = browser() else {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -46,22 +29,7 @@ async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
         PASSWORD.into(),
         link_url,
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .args(&args)
-            .env("CHROMIUM", chromium)
-            .current_dir(&fixture)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stdout.trim(), "OK");
+    run_node(fixture, args, vec![("CHROMIUM".into(), chromium.display().to_string())]).await;
 
     // What the two pages did is what the API recorded.
     let calls = app.get("/api/v1/calls", &owner).await.expect(200);

@@ -207,13 +207,7 @@ async fn links_csv_has_the_documented_columns_and_the_current_status() {
         .await;
     app.join(used["token"].as_str().unwrap(), "Bia").await;
     let cancelled = app.link(&owner, &department, json!({})).await;
-    app.post(
-        &format!("/api/v1/access-links/{}/cancel", cancelled["id"].as_str().unwrap()),
-        &owner,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.cancel_link(&owner, &cancelled).await;
 
     let (header, records) = parse(&app.get("/api/v1/export/links.csv", &owner).await);
     assert_eq!(

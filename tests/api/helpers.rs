@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -392,4 +392,54 @@ pub fn multipart_file(field: &str, filename: &str, content_type: &str, bytes: &[
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The npm fixture folder (`tests/js`) when `module` is installed there (`npm ci`) and
+/// `also` exists; `None` otherwise, after checking that `required` (an environment
+/// variable CI sets) does not demand it.
+pub fn js_fixture(module: &str, also: &[&Path], required: &str) -> Option<PathBuf> {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    if fixture.join("node_modules").join(module).exists() && also.iter().all(|p| p.exists()) {
+        return Some(fixture);
+    }
+    assert!(
+        std::env::var_os(required).is_none(),
+        "{required} is set: install {module} (`npm ci` in tests/js) and {also:?}"
+    );
+    eprintln!("skipped: needs `npm ci` in tests/js and {also:?}");
+    None
+}
+
+/// Runs `node <args>` in `fixture` with `env`; panics with its output unless it exits 0
+/// after printing `OK`.
+pub async fn run_node(fixture: PathBuf, args: Vec<String>, env: Vec<(String, String)>) {
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(&args)
+            .envs(env)
+            .current_dir(&fixture)
+            .output()
+    })
+    .await
+    .expect("node task")
+    .expect("node runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(stdout.trim(), "OK");
+}
+
+impl TestApp {
+    /// Cancels access link `link` (its JSON), as `session`.
+    pub async fn cancel_link(&self, session: &Session, link: &Value) {
+        self.post(
+            &format!("/api/v1/access-links/{}/cancel", link["id"].as_str().expect("link id")),
+            session,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
 }

@@ -805,15 +805,9 @@ async fn malformed_frames_close_the_connection() {
 /// says so and passes, so `cargo test` needs nothing but cargo.
 #[tokio::test]
 async fn the_official_phoenix_client_holds_a_whole_call() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    if !fixture.join("node_modules/phoenix").exists() {
-        assert!(
-            std::env::var_os("VOKI_REQUIRE_JS_CLIENT").is_none(),
-            "run `npm ci` in tests/js"
-        );
-        eprintln!("skipped: `npm ci` in tests/js runs this test with the official Phoenix client");
+    let Some(fixture) = crate::helpers::js_fixture("phoenix", &[], "VOKI_REQUIRE_JS_CLIENT") else {
         return;
-    }
+    };
     let c = clinic().await;
     let (call, customer_token) = assigned_call(&c).await;
     let args = vec![
@@ -824,21 +818,7 @@ async fn the_official_phoenix_client_holds_a_whole_call() {
         call,
         c.department.clone(),
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .args(&args)
-            .current_dir(&fixture)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stdout.trim(), "OK");
+    crate::helpers::run_node(fixture, args, Vec::new()).await;
 }
 
 #[tokio::test]

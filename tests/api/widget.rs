@@ -215,13 +215,7 @@ async fn every_unusable_link_gets_the_same_404() {
     let used = app.link(&owner, &department, json!({})).await;
     app.join(used["token"].as_str().unwrap(), "Ana Costa").await;
     let cancelled = app.link(&owner, &department, json!({})).await;
-    app.post(
-        &format!("/api/v1/access-links/{}/cancel", cancelled["id"].as_str().unwrap()),
-        &owner,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.cancel_link(&owner, &cancelled).await;
     let expiring = app.link(&owner, &department, json!({"expires_at": from_now(1)})).await;
     let inactive = app.link(&owner, &closed, json!({})).await;
     app.put(
