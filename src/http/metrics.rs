@@ -77,6 +77,9 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
         "voki_open_tenant_databases {}\n",
         state.tenants.open_slugs().len()
     ));
+    text.push_str("# HELP voki_socket_connections Live WebSocket connections.\n");
+    text.push_str("# TYPE voki_socket_connections gauge\n");
+    text.push_str(&format!("voki_socket_connections {}\n", state.hub.connection_count()));
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

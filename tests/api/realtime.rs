@@ -250,6 +250,8 @@ async fn heartbeats_are_answered_with_their_ref() {
         reply,
         json!([null, "41", "phoenix", "phx_reply", {"status": "ok", "response": {}}])
     );
+    let metrics = c.app.public_get("/metrics").await.expect(200);
+    assert!(metrics.text.contains("voki_socket_connections 1\n"), "{}", metrics.text);
 }
 
 #[tokio::test]
