@@ -6,7 +6,7 @@
 //! empty it is closed (its client reconnects and rejoins) rather than holding up others.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
@@ -88,6 +88,8 @@ struct State {
 pub struct Hub {
     state: Mutex<State>,
     next_id: AtomicU64,
+    /// Set when the server stops: connections closing now are not customers leaving.
+    stopping: AtomicBool,
 }
 
 fn key(tenant: &str, topic: &str) -> TopicKey {
@@ -372,9 +374,14 @@ impl Hub {
 
     /// Closes every connection (the server is stopping).
     pub fn close_all(&self) {
+        self.stopping.store(true, Ordering::Release);
         for peer in self.lock().peers.values() {
             peer.outbox.kick.notify_one();
         }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
     }
 
     pub fn connection_count(&self) -> usize {

@@ -377,7 +377,8 @@ impl Session {
             return;
         };
         hub.broadcast(&self.tenant.slug, topic, "participant_left", participant.to_json());
-        if why == Departure::Closed && participant.role == "customer" {
+        // A server that stops is not a customer walking away: they reconnect to the next one.
+        if why == Departure::Closed && participant.role == "customer" && !hub.is_stopping() {
             spawn_grace(self.state.clone(), self.tenant.clone(), call_id.clone());
         }
     }
