@@ -50,7 +50,10 @@ const page = async (name) => {
   const context = await browser.newContext();
   const opened = await context.newPage();
   opened.on("pageerror", (error) => errors.push(`${name}: ${error}`));
-  opened.on("console", (message) => log.push(`${name} console: ${message.text()}`));
+  opened.on("console", (message) => {
+    log.push(`${name} console: ${message.text()}`);
+    if (message.type() === "error") errors.push(`${name} console: ${message.text()}`);
+  });
   opened.on("websocket", (ws) => {
     ws.on("framesent", (f) => log.push(`${name} > ${String(f.payload).slice(0, 160)}`));
     ws.on("framereceived", (f) => log.push(`${name} < ${String(f.payload).slice(0, 160)}`));
