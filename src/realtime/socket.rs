@@ -190,7 +190,11 @@ async fn serve(state: AppState, tenant: Tenant, identity: Identity, socket: WebS
     }
     session.close();
     session.state.hub.unregister(conn);
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    // A client that stopped reading must not keep the connection (and its task) forever.
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        abort.abort();
+    }
 }
 
 /// A frame that is not a V2 frame: the connection is closed.
