@@ -389,3 +389,36 @@ fn backup_copies_every_tenant_while_serving() {
     assert_eq!(listed["data"][0]["name"], "Backed up");
     stop(copy, false);
 }
+
+#[test]
+fn sigterm_closes_open_sockets_and_exits_promptly() {
+    use tokio_tungstenite::tungstenite::{Message, connect};
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let running = start(dir.path(), &["--no-demo"]);
+    let token = login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    let url = format!(
+        "{}/socket/websocket?token={token}&vsn=2.0.0",
+        running.base.replace("http://", "ws://")
+    );
+    let (mut socket, _) = connect(url.as_str()).expect("socket connects");
+    socket
+        .send(Message::text(r#"["1","1","dashboard","phx_join",{}]"#))
+        .unwrap();
+    assert!(socket.read().unwrap().to_text().unwrap().contains("phx_reply"));
+    let began = std::time::Instant::now();
+    stop(running, false);
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "an open socket does not hold the shutdown up ({:?})",
+        began.elapsed()
+    );
+    // The socket was closed by the server.
+    let closed = loop {
+        match socket.read() {
+            Ok(Message::Close(_)) | Err(_) => break true,
+            Ok(_) => continue,
+        }
+    };
+    assert!(closed);
+}

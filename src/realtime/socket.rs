@@ -40,6 +40,10 @@ use crate::error::ApiError;
 const IDLE: Duration = Duration::from_secs(60);
 /// The largest frame a client may send (an SDP offer is a few KiB).
 const MAX_FRAME_BYTES: usize = 256 * 1024;
+/// Read and write buffers per connection. The library's default (128 KiB each) would cost
+/// a clinic with hundreds of open consoles far more memory than its frames need; larger
+/// frames still arrive whole.
+const BUFFER_BYTES: usize = 8 * 1024;
 
 /// The WebSocket endpoint, for the OpenAPI document.
 #[utoipa::path(get, path = "/socket/websocket", tag = "realtime",
@@ -69,6 +73,8 @@ pub async fn upgrade(
         .protocols(["phoenix"])
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(BUFFER_BYTES)
         .on_upgrade(move |socket| serve(state, tenant, identity, socket))
 }
 

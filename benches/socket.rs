@@ -1,0 +1,225 @@
+//! The socket under many connections, against the real `voki` binary.
+//!
+//! `cargo bench --bench socket` (optionally `-- <connections>`, default 1000). Starts the
+//! release binary on a temp data dir, opens that many WebSocket connections that all join
+//! one department's queue topic, and measures:
+//! - the server's memory per connection (its RSS before and after, from /proc);
+//! - fan-out: the time from a patient joining the queue over HTTP until the last of the
+//!   connections has its `customer_joined` (median and worst of 20 joins);
+//! - heartbeat round trips on one connection while the others are open.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_voki");
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+const PASSWORD: &str = "owner-password-1";
+const JOINS: usize = 20;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &Path) -> Server {
+    let created = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "tenant",
+            "create",
+            "bench",
+            "--name",
+            "Bench clinic",
+            "--owner-email",
+            "owner@bench.test",
+        ])
+        .args(["--owner-password", PASSWORD])
+        .env("VOKI_JWT_SECRET", SECRET)
+        .output()
+        .expect("voki tenant create");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-demo"])
+        .env("VOKI_LOG", "error")
+        .env("VOKI_JWT_SECRET", SECRET)
+        .env("VOKI_RATE_LIMIT_WIDGET_PER_MINUTE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("voki serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited").expect("stdout line");
+        if let Some(rest) = line.strip_prefix("voki listening on ") {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let connections: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path());
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&json!({"email": "owner@bench.test", "password": PASSWORD, "tenant": "bench"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    let token = login["data"]["access_token"].as_str().expect("token").to_string();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{}{path}", server.base))
+            .bearer_auth(&token)
+            .header("X-Tenant", "bench")
+            .json(&body)
+            .send()
+    };
+    let department: Value = post("/api/v1/departments", json!({"name": "Clínica"}))
+        .await
+        .expect("department")
+        .json()
+        .await
+        .expect("department body");
+    let department = department["data"]["id"].as_str().expect("department id").to_string();
+    let link: Value = post(
+        "/api/v1/access-links",
+        json!({"link": {"department_id": department, "reusable": true}}),
+    )
+    .await
+    .expect("link")
+    .json()
+    .await
+    .expect("link body");
+    let link_token = link["data"]["token"].as_str().expect("link token").to_string();
+
+    let pid = server.child.id();
+    let before = rss_kib(pid);
+    let url = format!(
+        "{}/socket/websocket?token={token}&vsn=2.0.0",
+        server.base.replace("http://", "ws://")
+    );
+    let topic = format!("queue:{department}");
+    let opening = Instant::now();
+    let mut sockets = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connect");
+        let join = json!(["1", "1", topic, "phx_join", {}]).to_string();
+        ws.send(Message::text(join)).await.expect("join");
+        loop {
+            let Some(Ok(Message::Text(reply))) = ws.next().await else {
+                panic!("no join reply")
+            };
+            if reply.contains("phx_reply") {
+                break;
+            }
+        }
+        sockets.push(ws);
+    }
+    let opened = opening.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid);
+    println!(
+        "{connections} connections joined in {:.2} s; server RSS {:.1} MB → {:.1} MB ({:.1} KiB per connection)",
+        opened.as_secs_f64(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after.saturating_sub(before) as f64 / connections as f64,
+    );
+
+    // Every connection reads in its own task and reports when customer_joined arrives.
+    let (arrivals, mut arrived) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let mut probe = sockets.pop().expect("one connection");
+    for mut ws in sockets {
+        let arrivals = arrivals.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message
+                    && text.contains("customer_joined")
+                {
+                    let _ = arrivals.send(Instant::now());
+                }
+            }
+        });
+    }
+    let listeners = connections - 1;
+    let mut fan_out = Vec::with_capacity(JOINS);
+    for index in 0..JOINS {
+        let joined_at = Instant::now();
+        let reply = http
+            .post(format!("{}/api/v1/call/{link_token}/join", server.base))
+            .json(&json!({"name": format!("Paciente {index}")}))
+            .send()
+            .await
+            .expect("patient joins");
+        assert!(reply.status().is_success(), "join: {}", reply.status());
+        let mut last = joined_at;
+        for _ in 0..listeners {
+            last = arrived.recv().await.expect("arrival");
+        }
+        fan_out.push(last - joined_at);
+    }
+    fan_out.sort();
+
+    let mut heartbeats = Vec::new();
+    for index in 0..JOINS {
+        let began = Instant::now();
+        let frame = json!([null, format!("hb{index}"), "phoenix", "heartbeat", {}]).to_string();
+        probe.send(Message::text(frame)).await.expect("heartbeat");
+        loop {
+            let Some(Ok(Message::Text(reply))) = probe.next().await else {
+                panic!("no heartbeat reply")
+            };
+            if reply.contains(&format!("\"hb{index}\"")) {
+                break;
+            }
+        }
+        heartbeats.push(began.elapsed());
+    }
+    heartbeats.sort();
+    println!(
+        "fan-out to {listeners} connections (HTTP join → last customer_joined): median {}, worst {} over {JOINS} joins",
+        millis(fan_out[JOINS / 2]),
+        millis(fan_out[JOINS - 1]),
+    );
+    println!(
+        "heartbeat round trip with {connections} connections open: median {}",
+        millis(heartbeats[JOINS / 2])
+    );
+}
