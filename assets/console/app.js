@@ -372,6 +372,14 @@ function goLive() {
     }
   }
   $("#status").hidden = me.department_ids.length === 0;
+  if (atLeast("supervisor")) {
+    socket.join("dashboard").catch(() => {});
+    socket.on("dashboard", "kpis", (k) => {
+      $("#kpis").textContent = `${k.queue_size} waiting · ${k.active_calls} in a call · ${k.online_attendants} online · `
+        + `average wait today ${seconds(Math.round(k.avg_wait_time))} · ${k.abandonment_rate}% abandoned today`;
+      $("#kpis").hidden = false;
+    });
+  }
 }
 
 $("#status").addEventListener("change", (event) => {

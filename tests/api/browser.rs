@@ -19,6 +19,14 @@ async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Alice Souza").await;
+    // A supervisor: the console then also shows the dashboard's live figures.
+    app.put(
+        &format!("/api/v1/users/{}", agent.user_id),
+        &owner,
+        json!({"role": "supervisor"}),
+    )
+    .await
+    .expect(200);
     let link = app.link(&owner, &department, json!({})).await;
     let link_url = format!("{}/call/{}", app.base, link["token"].as_str().unwrap());
     let args = vec![

@@ -74,7 +74,7 @@ await step("the patient joins the queue", async () => {
   await patient.waitForSelector("#waiting", { state: "visible", timeout: STEP_MS });
 });
 
-// The agent logs in and takes the call.
+// The agent (a supervisor who is a member of the department) logs in and takes the call.
 const agent = await page("agent");
 await step("the agent logs in", async () => {
   await agent.goto(`${base}/`);
@@ -83,6 +83,9 @@ await step("the agent logs in", async () => {
   await agent.fill("#login-form [name=password]", password);
   await agent.click("#login-form button[type=submit]");
   await agent.waitForSelector("#app", { state: "visible", timeout: STEP_MS });
+});
+await step("the supervisor's console shows the live figures", async () => {
+  await agent.getByText("1 waiting").waitFor({ timeout: STEP_MS });
 });
 await step("the agent takes the call", async () => {
   await agent.getByText("Paciente Teste").waitFor({ timeout: STEP_MS });
