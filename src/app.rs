@@ -100,12 +100,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    let mut document = api_routes().split_for_parts().1;
+    crate::http::openapi::add_common_responses(&mut document);
+    document
 }
 
 /// The complete router with its middleware.
 pub fn router(state: AppState) -> Router {
-    let (routes, document) = api_routes().split_for_parts();
+    let (routes, mut document) = api_routes().split_for_parts();
+    crate::http::openapi::add_common_responses(&mut document);
     let document = Arc::new(document);
     routes
         .route(

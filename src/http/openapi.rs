@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and served at
 //! `GET /api/openapi.json`.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -50,5 +52,73 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds the answers every operation of a kind can give (SPEC §2.3), where its own
+/// annotation does not list them: 400 (a malformed query or body) everywhere; 401 and 403
+/// (no or a bad token; a role too low, or a token limited to MFA enrolment) on
+/// authenticated operations; 413 and 422 where a body is taken; 422 on lists (an unknown
+/// `sort_by`).
+pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
+    let error = |description: &str| -> RefOr<Response> {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let add = |operation: &mut Operation, code: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(code.to_string())
+            .or_insert_with(|| error(description));
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            add(
+                operation,
+                "400",
+                "Malformed JSON, wrong content type, or a query parameter of the wrong type",
+            );
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add(
+                    operation,
+                    "401",
+                    "Missing, invalid or expired token, or an X-Tenant other than the token's",
+                );
+                add(operation, "403", "Role too low, or the token only allows MFA enrolment");
+            }
+            let sorted = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|parameter| matches!(parameter, RefOr::T(parameter) if parameter.name == "sort_by"));
+            if sorted {
+                add(operation, "422", "Unknown sort_by or sort_order");
+            }
+            if operation.request_body.is_some() {
+                add(operation, "413", "Body over the limit");
+                add(
+                    operation,
+                    "422",
+                    "Validation failed: {\"errors\": {\"<field>\": [\"<message>\"]}}",
+                );
+            }
+        }
     }
 }

@@ -428,13 +428,23 @@ async fn openapi_describes_every_endpoint() {
             assert!(item.get(*method).is_some(), "{method} {path} missing");
         }
     }
-    // And the document itself is consistent: every operation has responses.
+    // And the document itself is consistent: every operation has responses, among them
+    // the error answers SPEC §2.3 gives every operation of its kind.
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
-            assert!(
-                operation.get("responses").is_some_and(Value::is_object),
-                "{method} {path}"
-            );
+            let responses = &operation["responses"];
+            assert!(responses.is_object(), "{method} {path}");
+            assert!(responses.get("400").is_some(), "{method} {path} documents 400");
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                for code in ["401", "403"] {
+                    assert!(responses.get(code).is_some(), "{method} {path} documents {code}");
+                }
+            }
+            if operation.get("requestBody").is_some() {
+                for code in ["413", "422"] {
+                    assert!(responses.get(code).is_some(), "{method} {path} documents {code}");
+                }
+            }
         }
     }
 }
