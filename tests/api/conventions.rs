@@ -1,7 +1,7 @@
 //! SPEC §2: envelope, status codes for bad input, lists, times, headers, OpenAPI.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::TestApp;
 
