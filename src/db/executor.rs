@@ -34,6 +34,7 @@ enum Job {
 
 pub struct Database {
     path: PathBuf,
+    settings: DbSettings,
     readers: Pool<SqliteConnectionManager>,
     writer: mpsc::Sender<Job>,
     live: Option<LiveSink>,
@@ -65,6 +66,7 @@ impl Database {
             .map_err(ApiError::internal)?;
         Ok(Database {
             path: path.to_path_buf(),
+            settings: settings.clone(),
             readers,
             writer,
             live,
@@ -84,6 +86,27 @@ impl Database {
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = readers.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
+    }
+
+    /// Runs `f` on a read-only connection of its own, opened for it and closed after, on
+    /// the blocking thread pool: for long reads (a streamed export) that must not hold
+    /// one of the few pooled readers the other requests share.
+    pub async fn read_alone<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (path, settings) = (self.path.clone(), self.settings.clone());
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&conn, &settings)?;
             f(&conn)
         })
         .await

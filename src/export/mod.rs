@@ -88,7 +88,8 @@ pub struct Export {
     pub cells: RowCells,
 }
 
-/// Streams the export that `build` describes (on the same read connection) as
+/// Streams the export that `build` describes (on a read connection of its own, so a
+/// long download never holds one of the pooled readers) as
 /// `filename`. Problems before the first byte (bad filters, a query that cannot run) are
 /// an ordinary error answer; a failure later cuts the response short, so a client never
 /// takes a truncated file for a complete one.
@@ -99,7 +100,7 @@ where
     let (chunks, mut received) = mpsc::channel::<Result<Bytes, ApiError>>(CHUNKS_IN_FLIGHT);
     let failed = chunks.clone();
     tokio::spawn(async move {
-        if let Err(err) = db.read(move |conn| write_csv(conn, build(conn)?, chunks)).await {
+        if let Err(err) = db.read_alone(move |conn| write_csv(conn, build(conn)?, chunks)).await {
             let _ = failed.send(Err(err)).await;
         }
     });
