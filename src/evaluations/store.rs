@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::analytics::{one_decimal, percent};
 use crate::calls::rules::CallStatus;
 use crate::calls::scope::CallScope;
 use crate::calls::store::Call;
@@ -126,10 +127,6 @@ pub fn list(
     fetch_page(conn, COLUMNS, FROM, &filter(conn, scope, filters)?, order, map_row)
 }
 
-fn one_decimal(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
-}
-
 pub fn stats(conn: &Connection, scope: &CallScope, filters: &EvaluationFilters) -> Result<EvaluationStats, ApiError> {
     let columns = "count(*), coalesce(avg(e.rating), 0), coalesce(sum(e.rating = 1), 0), \
          coalesce(sum(e.rating = 2), 0), coalesce(sum(e.rating = 3), 0), coalesce(sum(e.rating = 4), 0), \
@@ -146,11 +143,7 @@ pub fn stats(conn: &Connection, scope: &CallScope, filters: &EvaluationFilters) 
         count,
         avg_rating: one_decimal(average),
         distribution: (1..=5).map(|r| (r.to_string(), counts[r - 1])).collect(),
-        satisfaction_rate: if count == 0 {
-            0.0
-        } else {
-            one_decimal(satisfied as f64 * 100.0 / count as f64)
-        },
+        satisfaction_rate: percent(satisfied, count),
     })
 }
 
