@@ -294,34 +294,65 @@ async function calls(main) {
   ], list.data)));
 }
 
-async function reports(main) {
+/// The last 30 days up to today, as local dates.
+function defaultPeriod() {
+  const day = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  const today = new Date();
+  return { from: day(new Date(today.getTime() - 30 * 86400000)), to: day(today), granularity: "day" };
+}
+
+async function reports(main, period = defaultPeriod()) {
+  const query = `date_from=${period.from}&date_to=${period.to}`;
   let overview;
   try {
-    overview = (await api("GET", "/api/v1/analytics/overview")).data;
+    overview = (await api("GET", `/api/v1/analytics/overview?${query}`)).data;
   } catch (error) {
     main.replaceChildren(h("p", { class: "muted" }, `Reports unavailable: ${error.message}`));
     return;
   }
+  const none = { data: [] };
+  const [providers, agents, trends] = await Promise.all([
+    api("GET", `/api/v1/analytics/providers?${query}`).catch(() => none),
+    api("GET", `/api/v1/analytics/agents?${query}`).catch(() => none),
+    api("GET", `/api/v1/analytics/trends?${query}&granularity=${period.granularity}`).catch(() => none),
+  ]);
   const kpis = Object.entries(overview).filter(([, v]) => typeof v === "number");
-  const providers = await api("GET", "/api/v1/analytics/providers").catch(() => ({ data: [] }));
-  const agents = await api("GET", "/api/v1/analytics/agents").catch(() => ({ data: [] }));
+  const duration = (s) => seconds(Math.round(s));
   const columns = (key) => [
-    [key === "provider" ? "Provider" : "Agent", (r) => (key === "provider" ? r.provider_name || "No provider" : r.user_name)],
+    [key === "provider" ? "Provider" : "Agent", (r) => (key === "provider" ? r.provider_name : [r.user_name, r.provider_name ? h("div", { class: "muted" }, r.provider_name) : null])],
     ["Calls", (r) => r.total_calls], ["Completed", (r) => r.completed_calls], ["Missed", (r) => r.missed_calls],
-    ["Avg wait", (r) => seconds(Math.round(r.avg_wait_time))], ["Avg duration", (r) => seconds(Math.round(r.avg_duration))],
+    ["Avg wait", (r) => duration(r.avg_wait_time)], ["Avg duration", (r) => duration(r.avg_duration)],
     ["Rating", (r) => r.avg_rating], ["Completion", (r) => `${r.completion_rate}%`],
   ];
+  const form = h("form", { class: "row" },
+    h("label", {}, "From", h("input", { name: "from", type: "date", value: period.from, required: true })),
+    h("label", {}, "To", h("input", { name: "to", type: "date", value: period.to, required: true })),
+    h("label", {}, "Trend by", h("select", { name: "granularity" },
+      ["day", "week", "month"].map((g) => h("option", { value: g, selected: g === period.granularity }, g)))),
+    h("button", { type: "submit" }, "Show"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const f = event.target;
+    reports(main, { from: f.from.value, to: f.to.value, granularity: f.granularity.value }).catch(failure);
+  });
   main.replaceChildren(
-    h("section", {}, h("h2", {}, "Overview (last 30 days)"), h("div", { class: "grid" },
+    h("section", {}, h("h2", {}, "Period"), form),
+    h("section", {}, h("h2", {}, `Overview ${period.from} – ${period.to}`), h("div", { class: "grid" },
       kpis.map(([k, v]) => h("div", { class: "card" }, h("div", { class: "muted" }, k.replaceAll("_", " ")), h("div", { class: "kpi" }, v))))),
     h("section", {}, h("h2", {}, "Per service provider"), table(columns("provider"), providers.data || [])),
     h("section", {}, h("h2", {}, "Per agent"), table(columns("agent"), agents.data || [])),
+    h("section", {}, h("h2", {}, `Trend by ${period.granularity}`), table([
+      ["From", (t) => t.period_start], ["Calls", (t) => t.total], ["Completed", (t) => t.completed], ["Missed", (t) => t.missed],
+      ["Avg wait", (t) => duration(t.avg_wait_time)], ["Avg duration", (t) => duration(t.avg_duration)], ["Rating", (t) => t.avg_rating],
+    ], trends.data || [])),
     h("section", {}, h("h2", {}, "Exports"), h("p", {}, "CSV: ",
-      ["calls", "customers", "links"].map((kind) => action(`${kind}.csv`, () => download(kind))))));
+      action("calls.csv (this period)", () => download("calls", query)),
+      ["customers", "links"].map((kind) => action(`${kind}.csv`, () => download(kind))))));
 }
 
-async function download(kind) {
-  const reply = await fetch(`/api/v1/export/${kind}.csv`, { headers: { Authorization: `Bearer ${session.access_token}`, "X-Tenant": session.tenant } });
+async function download(kind, query = "") {
+  const path = `/api/v1/export/${kind}.csv${query ? `?${query}` : ""}`;
+  const reply = await fetch(path, { headers: { Authorization: `Bearer ${session.access_token}`, "X-Tenant": session.tenant } });
   if (!reply.ok) throw new Error(`Export failed (${reply.status})`);
   const url = URL.createObjectURL(await reply.blob());
   const a = h("a", { href: url, download: `${kind}.csv` });

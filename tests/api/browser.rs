@@ -19,11 +19,11 @@ async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Alice Souza").await;
-    // A supervisor: the console then also shows the dashboard's live figures.
+    // A manager: the console then also shows the dashboard's live figures and the reports.
     app.put(
         &format!("/api/v1/users/{}", agent.user_id),
         &owner,
-        json!({"role": "supervisor"}),
+        json!({"role": "manager"}),
     )
     .await
     .expect(200);

@@ -74,7 +74,7 @@ await step("the patient joins the queue", async () => {
   await patient.waitForSelector("#waiting", { state: "visible", timeout: STEP_MS });
 });
 
-// The agent (a supervisor who is a member of the department) logs in and takes the call.
+// The agent (a manager who is a member of the department) logs in and takes the call.
 const agent = await page("agent");
 await step("the agent logs in", async () => {
   await agent.goto(`${base}/`);
@@ -110,6 +110,19 @@ await step("the patient rates the call", async () => {
   await patient.click("#stars button[aria-label='5']");
   await patient.click("#rate-form button[type=submit]");
   await patient.waitForSelector("#done", { state: "visible", timeout: STEP_MS });
+});
+
+// The reports show the call, per agent and in today's trend row.
+await step("the reports show the call", async () => {
+  await agent.goto(`${base}/#reports`);
+  await agent.getByRole("heading", { name: "Per agent" }).waitFor({ timeout: STEP_MS });
+  const agents = agent.locator("section", { has: agent.getByRole("heading", { name: "Per agent" }) });
+  await agents.getByText("Alice Souza").waitFor({ timeout: STEP_MS });
+  const overview = agent.locator(".card", { hasText: "total calls" });
+  if ((await overview.locator(".kpi").textContent()) !== "1") throw new Error("total calls is not 1");
+  await agent.selectOption("select[name=granularity]", "month");
+  await agent.getByRole("button", { name: "Show" }).click();
+  await agent.getByRole("heading", { name: "Trend by month" }).waitFor({ timeout: STEP_MS });
 });
 
 if (errors.length) await fail(`page errors: ${errors.join("; ")}`, browser);
