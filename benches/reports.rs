@@ -6,15 +6,12 @@
 //! of 15 requests for the default period and for the whole 90 days) and the full CSV
 //! export, with the peak memory the export added to the process.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use voki::app::{AppState, Server};
-use voki::config::Config;
-use voki::tenancy::{Owner, create_tenant};
+use common::{TENANT, millis};
 
-const TENANT: &str = "bench";
-const PASSWORD: &str = "bench-password-1";
 const RUNS: usize = 15;
 
 /// A small deterministic generator, so every run seeds the same data.
@@ -164,10 +161,6 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn millis(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
-}
-
 /// `VmRSS` or `VmHWM` of this process in KiB (Linux).
 fn memory_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -178,44 +171,15 @@ fn memory_kib(field: &str) -> Option<u64> {
 #[tokio::main]
 async fn main() {
     let calls: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        jwt_secret: "bench-secret-bench-secret-bench-secret".into(),
-        bootstrap_demo: false,
-        log: "error".into(),
-        ..Config::default()
-    };
-    let state = AppState::open(config).await.expect("open state");
-    let owner = Owner {
-        name: "Owner".into(),
-        email: "owner@bench.test".into(),
-        password: PASSWORD.into(),
-    };
-    create_tenant(&state, TENANT, "Bench clinic", owner)
-        .await
-        .expect("tenant");
+    let (state, _dir) = common::bench_state().await;
     let db = state.tenants.get(TENANT).await.expect("open").expect("tenant");
     let seeding = Instant::now();
     db.write(move |conn| Ok(seed(conn, calls)?)).await.expect("seed");
     println!("seeded {calls} calls in {:.1} s", seeding.elapsed().as_secs_f64());
 
-    let server = Server::start(state, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("server");
-    let base = format!("http://{}", server.addr);
+    let (server, base) = common::serve(state).await;
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": "owner@bench.test", "password": PASSWORD, "tenant": TENANT}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token = login["data"]["access_token"].as_str().expect("token").to_string();
+    let token = common::login(&client, &base).await;
     let get = |path: String| {
         client
             .get(format!("{base}{path}"))

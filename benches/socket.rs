@@ -8,18 +8,19 @@
 //!   connections has its `customer_joined` (median and worst of 20 joins);
 //! - heartbeat round trips on one connection while the others are open.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{OWNER_EMAIL, PASSWORD, SECRET, TENANT, millis};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_voki");
-const SECRET: &str = "bench-secret-bench-secret-bench-secret";
-const PASSWORD: &str = "owner-password-1";
 const JOINS: usize = 20;
 
 struct Server {
@@ -38,16 +39,8 @@ fn start(data_dir: &Path) -> Server {
     let created = Command::new(BIN)
         .arg("--data-dir")
         .arg(data_dir)
-        .args([
-            "tenant",
-            "create",
-            "bench",
-            "--name",
-            "Bench clinic",
-            "--owner-email",
-            "owner@bench.test",
-        ])
-        .args(["--owner-password", PASSWORD])
+        .args(["tenant", "create", TENANT, "--name", "Bench clinic"])
+        .args(["--owner-email", OWNER_EMAIL, "--owner-password", PASSWORD])
         .env("VOKI_JWT_SECRET", SECRET)
         .output()
         .expect("voki tenant create");
@@ -84,30 +77,17 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn millis(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
-}
-
 #[tokio::main]
 async fn main() {
     let connections: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start(dir.path());
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&json!({"email": "owner@bench.test", "password": PASSWORD, "tenant": "bench"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token = login["data"]["access_token"].as_str().expect("token").to_string();
+    let token = common::login(&http, &server.base).await;
     let post = |path: &str, body: Value| {
         http.post(format!("{}{path}", server.base))
             .bearer_auth(&token)
-            .header("X-Tenant", "bench")
+            .header("X-Tenant", TENANT)
             .json(&body)
             .send()
     };

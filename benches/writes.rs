@@ -6,60 +6,25 @@
 //! tenant commits the jobs waiting together in one transaction (group commit), so more
 //! clients share each fsync.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use voki::app::{AppState, Server};
-use voki::config::Config;
-use voki::tenancy::{Owner, create_tenant};
-
-const PASSWORD: &str = "bench-password-1";
+use common::{TENANT, millis};
+use serde_json::json;
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() as f64 * fraction) as usize).min(sorted.len() - 1)]
 }
 
-fn millis(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
-}
-
 #[tokio::main]
 async fn main() {
     let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        jwt_secret: "bench-secret-bench-secret-bench-secret".into(),
-        bootstrap_demo: false,
-        log: "error".into(),
-        ..Config::default()
-    };
-    let state = AppState::open(config).await.expect("open state");
-    let owner = Owner {
-        name: "Owner".into(),
-        email: "owner@bench.test".into(),
-        password: PASSWORD.into(),
-    };
-    create_tenant(&state, "bench", "Bench clinic", owner)
-        .await
-        .expect("tenant");
-    let server = Server::start(state, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("server");
-    let base = format!("http://{}", server.addr);
+    let (state, _dir) = common::bench_state().await;
+    let (server, base) = common::serve(state).await;
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": "owner@bench.test", "password": PASSWORD, "tenant": "bench"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token: Arc<str> = login["data"]["access_token"].as_str().expect("token").into();
+    let token: Arc<str> = common::login(&client, &base).await.into();
 
     println!("| concurrent clients | writes/s | median | p99 |\n|---|---|---|---|");
     for clients in [1usize, 16, 64] {
@@ -76,7 +41,7 @@ async fn main() {
                     let reply = client
                         .post(format!("{base}/api/v1/customers"))
                         .bearer_auth(token.as_ref())
-                        .header("X-Tenant", "bench")
+                        .header("X-Tenant", TENANT)
                         .json(&json!({"customer": {"name": format!("Paciente {clients}-{worker}-{index}")}}))
                         .send()
                         .await
