@@ -15,7 +15,7 @@ use super::{AccessLink, LinkStatus, NewLink, issue, issue_with};
 use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id};
+use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
 use crate::time::{self, Timestamp};
@@ -141,10 +141,7 @@ async fn list_links(
     Query(query): Query<LinkQuery>,
 ) -> Result<Json<Page<AccessLink>>, ApiError> {
     let order = paging.order(&store::SORT)?;
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(LinkStatus::parse(text).ok_or_else(|| FieldErrors::single("status", "is invalid"))?),
-    };
+    let status = status_filter(query.status.as_deref(), LinkStatus::parse)?;
     let filters = LinkFilters {
         status,
         department_id: query.department_id.map(|id| id.to_string()),

@@ -26,6 +26,18 @@ pub struct ChatMessage {
     pub inserted_at: String,
 }
 
+/// How a staff user takes part in a call: `agent` when it is assigned to them, else
+/// `observer` for supervisors and up; attendants have no part in others' calls.
+pub fn staff_role(call: &crate::calls::store::Call, user: &crate::users::User) -> Option<&'static str> {
+    if call.user_id.as_deref() == Some(user.id.as_str()) {
+        Some("agent")
+    } else if user.role.at_least(crate::auth::Role::Supervisor) {
+        Some("observer")
+    } else {
+        None
+    }
+}
+
 /// Who writes a message.
 #[derive(Debug, Clone)]
 pub struct Sender {

@@ -22,7 +22,7 @@ use crate::auth::{Auth, Role, min};
 use crate::departments::store::is_member;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::dates::DateRange;
-use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id};
+use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
 use crate::tags::{self, Tag};
@@ -116,10 +116,7 @@ async fn list_calls(
     Query(query): Query<CallQuery>,
 ) -> Result<Json<Page<Call>>, ApiError> {
     let order = paging.order(&store::SORT)?;
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(CallStatus::parse(text).ok_or_else(|| FieldErrors::single("status", "is invalid"))?),
-    };
+    let status = status_filter(query.status.as_deref(), CallStatus::parse)?;
     let scope = CallScope::of(&auth.user);
     Ok(Json(
         auth.db()

@@ -270,8 +270,9 @@ fn next_protocol(conn: &Connection) -> Result<String, ApiError> {
     Ok(format!("{day}-{number:06}"))
 }
 
-/// Inserts a `queued` call with its protocol number and counts it on the customer.
-pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<Call, ApiError> {
+/// Inserts a `queued` call with its protocol number and counts it on the customer;
+/// returns it with its place in the queue (which the queue topic hears too).
+pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<(Call, i64), ApiError> {
     let protocol = next_protocol(conn)?;
     let now = time::now_text();
     conn.prepare_cached(
@@ -296,7 +297,7 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<Call, ApiError
         "customer_joined",
         super::queue::Waiting::of(&created, position),
     ));
-    Ok(created)
+    Ok((created, position))
 }
 
 /// Emits the webhook `event` for `call`, in the transaction that changed it.

@@ -17,10 +17,10 @@ use crate::auth::{Auth, min};
 use crate::calls::rules::CallStatus;
 use crate::calls::scope::CallScope;
 use crate::calls::store::{self as calls, CallFilters};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::ApiError;
 use crate::http::ErrorBody;
 use crate::http::dates::DateRange;
-use crate::http::extract::Query;
+use crate::http::extract::{Query, status_filter};
 
 /// Days `calls.csv` looks back when `date_from` is not given.
 const CALLS_DEFAULT_DAYS: u64 = 30;
@@ -67,16 +67,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export_calls))
         .routes(routes!(export_customers))
         .routes(routes!(export_links))
-}
-
-/// Parses an optional status filter with `parse`; an unknown one is 422 on `status`.
-fn status_filter<T>(text: Option<&str>, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
-    match text.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(text) => parse(text)
-            .map(Some)
-            .ok_or_else(|| FieldErrors::single("status", "is invalid")),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

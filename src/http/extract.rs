@@ -134,3 +134,14 @@ pub fn body_id(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Op
         }
     }
 }
+
+/// An optional `status` query filter read with `parse`: empty means absent, an unknown
+/// status is 422 on `status`.
+pub fn status_filter<T>(text: Option<&str>, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    match text.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => parse(text)
+            .map(Some)
+            .ok_or_else(|| FieldErrors::single("status", "is invalid")),
+    }
+}

@@ -100,6 +100,11 @@ fn frame_text(frame: &Frame) -> Arc<str> {
     Arc::from(frame.encode())
 }
 
+/// A new presence ref: opaque and unique per tracked presence, as the client expects.
+fn phx_ref() -> String {
+    crate::auth::token::random_token()[..16].to_string()
+}
+
 fn metas_json(metas: &[&Meta]) -> Value {
     json!({ "metas": metas.iter().map(|m| m.to_json()).collect::<Vec<_>>() })
 }
@@ -253,7 +258,7 @@ impl Hub {
             return;
         };
         let meta = Meta {
-            phx_ref: crate::auth::token::random_token()[..16].to_string(),
+            phx_ref: phx_ref(),
             conn,
             fields,
         };
@@ -290,7 +295,7 @@ impl Hub {
             for meta in metas.iter_mut().filter(|m| m.conn == conn) {
                 leaves.insert(presence_key.clone(), metas_json(&[meta]));
                 change(&mut meta.fields);
-                meta.phx_ref = crate::auth::token::random_token()[..16].to_string();
+                meta.phx_ref = phx_ref();
                 joins.insert(presence_key.clone(), metas_json(&[meta]));
             }
         }

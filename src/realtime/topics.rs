@@ -217,13 +217,7 @@ pub fn admit(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Result
                 Identity::Customer { .. } => return Err(Refusal::Unauthorized),
                 Identity::Staff { .. } => {
                     let user = staff(conn, identity)?;
-                    let role = if call.user_id.as_deref() == Some(user.id.as_str()) {
-                        "agent"
-                    } else if user.role.at_least(Role::Supervisor) {
-                        "observer"
-                    } else {
-                        return Err(Refusal::Unauthorized);
-                    };
+                    let role = chat::staff_role(&call, &user).ok_or(Refusal::Unauthorized)?;
                     Participant {
                         role,
                         name: user.name,

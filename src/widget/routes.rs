@@ -270,7 +270,7 @@ async fn join_queue(
                 return Err(ApiError::conflict("Queue is full"));
             }
             let (customer, _) = match_or_create(conn, &details)?;
-            let call = calls::insert_queued(
+            let (call, position) = calls::insert_queued(
                 conn,
                 &NewCall {
                     id: new_call_id,
@@ -281,7 +281,6 @@ async fn join_queue(
                 },
             )?;
             links::record_use(conn, &link)?;
-            let position = queue::position(conn, &call)?.unwrap_or(1);
             Ok((call, position, queue.estimated_wait(position)))
         })
         .await;
