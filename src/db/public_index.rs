@@ -16,6 +16,12 @@ use crate::error::ApiError;
 pub enum PublicKind {
     AccessLink,
     Call,
+    /// A user's calendar-feed token, stored hashed (§7.2).
+    CalendarFeed,
+    /// A department's public booking-page token (§7.3).
+    Booking,
+    /// An appointment's manage-link token (§7.3).
+    Manage,
 }
 
 impl PublicKind {
@@ -23,6 +29,9 @@ impl PublicKind {
         match self {
             PublicKind::AccessLink => "access_link",
             PublicKind::Call => "call",
+            PublicKind::CalendarFeed => "calendar_feed",
+            PublicKind::Booking => "booking",
+            PublicKind::Manage => "manage",
         }
     }
 }
