@@ -150,6 +150,7 @@ impl Server {
         crate::sweeper::spawn(state.clone(), stopped.clone());
         crate::webhooks::delivery::spawn(state.clone(), stopped.clone());
         crate::realtime::dashboard::spawn(state.clone(), stopped.clone());
+        crate::backup::spawn_schedule(state.clone(), stopped.clone());
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut shutdown = stopped;

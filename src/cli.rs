@@ -45,10 +45,19 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Consistent online copy of every tenant into an empty folder.
+    /// Consistent online copy of every tenant into an empty folder (`--out DIR`), or
+    /// `verify DIR` to check a backup.
+    #[command(args_conflicts_with_subcommands = true)]
     Backup {
         #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
+    },
+    /// Restore a backup into an empty (or missing) data dir, checking and migrating it.
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
     },
     /// Apply migrations to the registry and every tenant, then exit.
     Migrate,
@@ -71,6 +80,32 @@ enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Suspend a tenant: its API answers 403 `Tenant suspended`, its public pages 404.
+    Suspend { slug: String },
+    /// Lift a suspension.
+    Resume { slug: String },
+    /// Move a tenant's database and files to `<data_dir>/trash/` and forget it.
+    Delete {
+        slug: String,
+        /// Required: deleting is not undone by voki.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write one archive with the tenant's database, files and public links (works while
+    /// serving).
+    Export {
+        slug: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Import an archive written by `tenant export` (the slug must be new here).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum BackupCommand {
+    /// Check every database of a backup with `PRAGMA integrity_check`; exit 1 on any failure.
+    Verify { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +182,7 @@ fn init_logging(config: &Config) {
 fn describe(err: ApiError) -> String {
     match err {
         ApiError::Validation(fields) => format!("invalid input: {fields:?}"),
+        ApiError::Internal(why) => why,
         other => other.to_string(),
     }
 }
@@ -156,6 +192,15 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
         listen: None,
         no_demo: false,
     });
+    // These two work on folders without opening (and so creating) the data dir.
+    match command {
+        Command::Backup {
+            command: Some(BackupCommand::Verify { dir }),
+            ..
+        } => return verify_backup(&dir),
+        Command::Restore { from } => return restore(&from, &config).await,
+        _ => {}
+    }
     let listen = config.listen_addr().ok_or("invalid listen address")?;
     let bootstrap_demo = config.bootstrap_demo;
     let public_url = config.public_base();
@@ -221,16 +266,109 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
             println!("password set for {email} in {tenant}");
             Ok(())
         }
-        Command::Backup { out } => {
+        Command::Backup { out: Some(out), .. } => {
             let count = crate::backup::run(&state.tenants, &out).await.map_err(describe)?;
             println!("backed up {count} tenant(s) to {}", out.display());
             Ok(())
         }
+        Command::Backup { .. } => Err("give --out DIR to back up, or `backup verify DIR` to check a backup".into()),
+        Command::Restore { .. } => Err("restore runs before the data dir is opened".into()),
+        Command::Tenant { command } => tenant_lifecycle(&state, command).await,
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
         }
     }
+}
+
+async fn tenant_lifecycle(state: &AppState, command: TenantCommand) -> Result<(), String> {
+    match command {
+        TenantCommand::Suspend { slug } => {
+            if !state.tenants.set_suspended(&slug, true).await.map_err(describe)? {
+                return Err(format!("no tenant {slug:?}"));
+            }
+            println!("suspended tenant {slug}");
+        }
+        TenantCommand::Resume { slug } => {
+            if !state.tenants.set_suspended(&slug, false).await.map_err(describe)? {
+                return Err(format!("no tenant {slug:?}"));
+            }
+            println!("resumed tenant {slug}");
+        }
+        TenantCommand::Delete { slug, yes } => {
+            if !yes {
+                return Err(format!(
+                    "deleting tenant {slug:?} needs --yes (its files go to the data dir's trash/)"
+                ));
+            }
+            let trash = crate::lifecycle::delete(&state.tenants, &slug)
+                .await
+                .map_err(describe)?;
+            println!("deleted tenant {slug}; its files are in {}", trash.display());
+        }
+        TenantCommand::Export { slug, out } => {
+            let manifest = crate::lifecycle::export(&state.tenants, &slug, &out)
+                .await
+                .map_err(describe)?;
+            println!(
+                "exported tenant {slug} ({} public identifiers) to {}",
+                manifest.public_index.len(),
+                out.display()
+            );
+        }
+        TenantCommand::Import { file } => {
+            let settings = crate::db::DbSettings {
+                synchronous: state.config.synchronous.to_ascii_uppercase(),
+                readers: state.config.reader_pool_size as u32,
+            };
+            let manifest = crate::lifecycle::import(&state.tenants, &file, &settings)
+                .await
+                .map_err(describe)?;
+            println!("imported tenant {}", manifest.slug);
+        }
+        TenantCommand::Create { .. } | TenantCommand::List => unreachable!("handled by execute"),
+    }
+    Ok(())
+}
+
+fn verify_backup(dir: &std::path::Path) -> Result<(), String> {
+    let verification = crate::backup::verify(dir, true).map_err(describe)?;
+    for (name, result) in &verification.checked {
+        match result {
+            Ok(()) => println!("ok\t{name}"),
+            Err(why) => println!("FAILED\t{name}\t{why}"),
+        }
+    }
+    let failures = verification.failures();
+    if failures.is_empty() {
+        println!(
+            "backup {} is sound ({} tenant(s))",
+            dir.display(),
+            verification.tenants.len()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "backup {} failed its integrity check: {}",
+            dir.display(),
+            failures.join(", ")
+        ))
+    }
+}
+
+async fn restore(from: &std::path::Path, config: &Config) -> Result<(), String> {
+    let settings = crate::db::DbSettings {
+        synchronous: config.synchronous.to_ascii_uppercase(),
+        readers: config.reader_pool_size as u32,
+    };
+    let (from, to) = (from.to_path_buf(), config.data_dir.clone());
+    let target = to.clone();
+    let count = tokio::task::spawn_blocking(move || crate::backup::restore(&from, &to, &settings, true))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(describe)?;
+    println!("restored {count} tenant(s) into {}", target.display());
+    Ok(())
 }
 
 async fn set_password(state: &AppState, tenant: &str, email: &str, password: String) -> Result<(), String> {

@@ -130,6 +130,12 @@ config_keys! {
     turn_secret: String = String::new(),
     /// Seconds a set of TURN credentials stays valid.
     turn_ttl_secs: u64 = 3600,
+    /// Folder of the scheduled backups (`<backup_dir>/<YYYYMMDDTHHMMSSZ>/`). Empty: off.
+    backup_dir: PathBuf = PathBuf::new(),
+    /// Minutes between two scheduled backups; the first runs one interval after start.
+    backup_interval_minutes: u64 = 1440,
+    /// Scheduled backups kept; the oldest beyond this are removed.
+    backup_keep: u64 = 7,
 }
 
 impl Config {
@@ -244,6 +250,12 @@ impl Config {
         }
         if self.turn_ttl_secs < 60 {
             return bad("turn_ttl_secs", "must be at least 60".into());
+        }
+        if self.backup_interval_minutes == 0 {
+            return bad("backup_interval_minutes", "must be at least 1".into());
+        }
+        if self.backup_keep == 0 {
+            return bad("backup_keep", "must be at least 1".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));

@@ -13,8 +13,8 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use executor::Database;
-pub use public_index::PublicKind;
-pub use tenants::{TenantInfo, Tenants};
+pub use public_index::{PublicEntry, PublicKind};
+pub use tenants::{SUSPENSION_RECHECK, TenantInfo, Tenants, is_valid_slug, remove_database_files};
 
 use crate::error::ApiError;
 
@@ -23,6 +23,16 @@ mod registry_migrations {
 }
 mod tenant_migrations {
     refinery::embed_migrations!("migrations/tenant");
+}
+
+/// The latest version of the tenant migrations built into this binary.
+pub fn tenant_schema_version() -> i64 {
+    tenant_migrations::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Which migration set a database file takes.

@@ -91,6 +91,75 @@ impl Tenants {
         let Some(slug) = slug else {
             return Ok(None);
         };
-        Ok(self.get(&slug).await?.map(|db| (slug, db)))
+        // A suspended tenant's public pages answer as if the identifier did not exist.
+        if self.is_suspended(&slug).await? {
+            return Ok(None);
+        }
+        Ok(self.open_tenant(&slug, true).await?.map(|db| (slug, db)))
     }
+
+    /// Every public identifier of tenant `slug` (for `voki tenant export`).
+    pub async fn public_entries(&self, slug: &str) -> Result<Vec<PublicEntry>, ApiError> {
+        let slug = slug.to_string();
+        self.registry()
+            .read(move |conn| {
+                let rows = conn
+                    .prepare_cached(
+                        "SELECT public_id, kind, inserted_at FROM public_index WHERE tenant_slug = ?1 ORDER BY public_id",
+                    )?
+                    .query_map([slug], |row| {
+                        Ok(PublicEntry {
+                            public_id: row.get(0)?,
+                            kind: row.get(1)?,
+                            inserted_at: row.get(2)?,
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await
+    }
+
+    /// Registers an imported tenant whose file is already in place: its registry row, its
+    /// public identifiers and its schedule, in one transaction. An identifier already
+    /// registered to another tenant refuses the whole import.
+    pub async fn register_imported(
+        &self,
+        slug: &str,
+        name: &str,
+        inserted_at: &str,
+        entries: Vec<PublicEntry>,
+    ) -> Result<(), ApiError> {
+        let (slug, name, inserted_at) = (slug.to_string(), name.to_string(), inserted_at.to_string());
+        self.registry()
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO tenants (slug, name, inserted_at) VALUES (?1, ?2, ?3)",
+                    params![slug, name, inserted_at],
+                )
+                .map_err(crate::error::unique_violation_as("slug"))?;
+                let mut insert = conn.prepare_cached(
+                    "INSERT INTO public_index (public_id, kind, tenant_slug, inserted_at) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for entry in &entries {
+                    insert
+                        .execute(params![entry.public_id, entry.kind, slug, entry.inserted_at])
+                        .map_err(crate::error::unique_violation_as("public_id"))?;
+                }
+                conn.execute(
+                    "INSERT INTO tenant_state (tenant_slug, next_due_at, schema_version) VALUES (?1, ?2, ?3)",
+                    params![slug, crate::time::now_text(), super::tenant_schema_version()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// One row of the public index, as a tenant archive carries it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PublicEntry {
+    pub public_id: String,
+    pub kind: String,
+    pub inserted_at: String,
 }

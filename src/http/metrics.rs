@@ -2,7 +2,7 @@
 //! default (bind voki to loopback or let the proxy hide it); with `metrics_token` set, the
 //! request must carry `Authorization: Bearer <metrics_token>`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -19,6 +19,8 @@ use crate::error::ApiError;
 pub struct Metrics {
     by_class: [AtomicU64; 5],
     duration_micros: AtomicU64,
+    /// Unix time of the last successful scheduled backup; 0 before the first.
+    pub backup_last_success: AtomicI64,
 }
 
 impl Metrics {
@@ -76,6 +78,12 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
     text.push_str(&format!(
         "voki_open_tenant_databases {}\n",
         state.tenants.open_slugs().len()
+    ));
+    text.push_str("# HELP voki_backup_last_success_timestamp_seconds Unix time of the last successful scheduled backup (0: none yet).\n");
+    text.push_str("# TYPE voki_backup_last_success_timestamp_seconds gauge\n");
+    text.push_str(&format!(
+        "voki_backup_last_success_timestamp_seconds {}\n",
+        m.backup_last_success.load(Ordering::Relaxed)
     ));
     text.push_str("# HELP voki_socket_connections Live WebSocket connections.\n");
     text.push_str("# TYPE voki_socket_connections gauge\n");

@@ -62,8 +62,11 @@ pub async fn upgrade(
         return ApiError::Forbidden("Unsupported protocol version".into()).into_response();
     }
     let token = params.get("token").cloned().or_else(|| subprotocol_token(&headers));
-    let Some((tenant, identity)) = identify(&state, token.as_deref()).await else {
-        return ApiError::Forbidden("Forbidden".into()).into_response();
+    let (tenant, identity) = match identify(&state, token.as_deref()).await {
+        Ok(Some(known)) => known,
+        // A suspended tenant says so (SPEC §7.6); any other refusal is a plain 403.
+        Err(ApiError::Forbidden(why)) => return ApiError::Forbidden(why).into_response(),
+        _ => return ApiError::Forbidden("Forbidden".into()).into_response(),
     };
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
@@ -95,14 +98,21 @@ fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
 
 /// The tenant and identity of a token: an active staff user's access token (not one
 /// limited to MFA enrolment), or a customer's token for a call that exists.
-async fn identify(state: &AppState, token: Option<&str>) -> Option<(Tenant, Identity)> {
-    let token = token?;
+async fn identify(state: &AppState, token: Option<&str>) -> Result<Option<(Tenant, Identity)>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
     let (claims, staff) = match state.keys.verify(token, TokenKind::Access) {
         Ok(claims) if !claims.mfa_setup_required => (claims, true),
-        Ok(_) => return None,
-        Err(_) => (state.keys.verify(token, TokenKind::Websocket).ok()?, false),
+        Ok(_) => return Ok(None),
+        Err(_) => match state.keys.verify(token, TokenKind::Websocket) {
+            Ok(claims) => (claims, false),
+            Err(_) => return Ok(None),
+        },
     };
-    let db = state.tenants.get(&claims.tenant).await.ok()??;
+    let Some(db) = state.tenants.get(&claims.tenant).await? else {
+        return Ok(None);
+    };
     let id = claims.sub.clone();
     let known = db
         .read(move |conn| {
@@ -112,23 +122,22 @@ async fn identify(state: &AppState, token: Option<&str>) -> Option<(Tenant, Iden
                 crate::calls::store::get(conn, &id)?.is_some()
             })
         })
-        .await
-        .ok()?;
+        .await?;
     if !known {
-        return None;
+        return Ok(None);
     }
     let identity = if staff {
         Identity::Staff { user_id: claims.sub }
     } else {
         Identity::Customer { call_id: claims.sub }
     };
-    Some((
+    Ok(Some((
         Tenant {
             slug: claims.tenant,
             db,
         },
         identity,
-    ))
+    )))
 }
 
 /// A joined topic of this connection.

@@ -1,5 +1,6 @@
-//! Sends the webhook outbox. A task polls the open tenants every second and every tenant
-//! at each sweep interval; each due delivery is POSTed (10 s timeout, no redirects) and
+//! Sends the webhook outbox. A task polls the open tenants every second (without
+//! refreshing their idle clock); a closed tenant with a retry due is opened by the sweeper,
+//! which knows its next due time (`crate::schedule`), and then polled here. Each due delivery is POSTed (10 s timeout, no redirects) and
 //! its attempt recorded. Network errors, 429 and 5xx are retried with a growing delay
 //! (1, 3, 10, 30, 60, 180, 360 × `webhook_retry_base_secs`: 1 min … 6 h by default) up to
 //! 8 attempts; any other answer ends the delivery. The outbox is in SQLite, so a restart
@@ -34,23 +35,14 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
     tokio::spawn(async move {
         let client = client();
         let mut open_tick = tokio::time::interval(Duration::from_secs(1));
-        let mut full_tick = tokio::time::interval(Duration::from_secs(state.config.sweep_interval_secs.max(1)));
         open_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        full_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let slugs = tokio::select! {
                 _ = open_tick.tick() => state.tenants.open_slugs(),
-                _ = full_tick.tick() => match state.tenants.list().await {
-                    Ok(tenants) => tenants.into_iter().map(|t| t.slug).collect(),
-                    Err(err) => {
-                        tracing::error!(error = %err, "webhook delivery cannot list tenants");
-                        continue;
-                    }
-                },
                 _ = crate::app::stop_requested(&mut stopped) => break,
             };
             for slug in slugs {
-                match state.tenants.get(&slug).await {
+                match state.tenants.get_background(&slug).await {
                     Ok(Some(db)) => {
                         deliver_due(&db, &client, state.config.webhook_retry_base_secs).await;
                     }
