@@ -422,3 +422,254 @@ fn sigterm_closes_open_sockets_and_exits_promptly() {
     };
     assert!(closed);
 }
+
+fn department_count(base: &str, token: &str, tenant: &str) -> u64 {
+    let listed: Value = client()
+        .get(format!("{base}/api/v1/departments?page_size=1"))
+        .bearer_auth(token)
+        .header("X-Tenant", tenant)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    listed["meta"]["total_count"].as_u64().unwrap()
+}
+
+fn rows_in(db: &Path, table: &str) -> u64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get::<_, i64>(0))
+        .unwrap() as u64
+}
+
+#[test]
+fn restore_round_trip_under_concurrent_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let running = start(dir.path(), &["--no-demo"]);
+    let token = login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    let stop_writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writer = {
+        let (base, token) = (running.base.clone(), token.clone());
+        let (stop_writing, acknowledged) = (stop_writing.clone(), acknowledged.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop_writing.load(std::sync::atomic::Ordering::Relaxed) {
+                let reply = client()
+                    .post(format!("{base}/api/v1/departments"))
+                    .bearer_auth(&token)
+                    .header("X-Tenant", "clinic")
+                    .json(&json!({"name": format!("Department {n}")}))
+                    .send()
+                    .unwrap();
+                assert_eq!(reply.status(), 201);
+                acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                n += 1;
+            }
+        })
+    };
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("copy");
+    let out = voki(dir.path(), &["backup", "--out", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    stop_writing.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let after = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
+    stop(running, false);
+
+    let in_backup = rows_in(&backup.join("tenants/clinic.db"), "departments");
+    assert!(
+        (before..=after).contains(&in_backup),
+        "{before} ≤ {in_backup} ≤ {after}: the copy holds every write acknowledged before it began"
+    );
+    let verify = voki(dir.path(), &["backup", "verify", backup.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+
+    let restored = backups.path().join("restored");
+    let out = voki(&restored, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verify = voki(&restored, &["backup", "verify", restored.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let running = start(&restored, &["--no-demo"]);
+    // secret.key came along, and the secret here is the environment's: the token still works.
+    assert_eq!(department_count(&running.base, &token, "clinic"), in_backup);
+    login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    stop(running, false);
+}
+
+#[test]
+fn backup_verify_detects_a_corrupted_copy_and_restore_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("copy");
+    assert!(
+        voki(dir.path(), &["backup", "--out", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let good = voki(dir.path(), &["backup", "verify", backup.to_str().unwrap()]);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+
+    // Overwrite the middle of the tenant's file (its second page onwards) with garbage.
+    let file = backup.join("tenants/clinic.db");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let page = 4096;
+    for (i, byte) in bytes[page..page * 3].iter_mut().enumerate() {
+        *byte = (i * 7 + 13) as u8;
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let bad = voki(dir.path(), &["backup", "verify", backup.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(message.contains("tenants/clinic.db"), "{message}");
+
+    let target = backups.path().join("restored");
+    let restore = voki(&target, &["restore", "--from", backup.to_str().unwrap()]);
+    assert_eq!(restore.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&restore.stderr).contains("integrity"));
+    assert!(!target.exists() || std::fs::read_dir(&target).unwrap().next().is_none());
+}
+
+#[test]
+fn restore_refuses_a_non_empty_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("copy");
+    assert!(
+        voki(dir.path(), &["backup", "--out", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // The live data dir itself is not empty.
+    let out = voki(dir.path(), &["restore", "--from", backup.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("not empty"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    // An empty folder is fine.
+    let empty = tempfile::tempdir().unwrap();
+    let out = voki(empty.path(), &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(empty.path().join("tenants/clinic.db").is_file());
+}
+
+/// Polls `check` for up to `secs` seconds.
+fn within(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+#[test]
+fn a_suspension_by_the_cli_reaches_the_running_server_within_5_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let running = start(dir.path(), &["--no-demo"]);
+    let token = login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    let status = || {
+        client()
+            .get(format!("{}/api/v1/departments", running.base))
+            .bearer_auth(&token)
+            .header("X-Tenant", "clinic")
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(status(), 200);
+    let out = voki(dir.path(), &["tenant", "suspend", "clinic"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let began = std::time::Instant::now();
+    assert!(within(6, || status() == 403));
+    assert!(began.elapsed() <= Duration::from_secs(5), "{:?}", began.elapsed());
+    let login_reply: Value = client()
+        .post(format!("{}/api/auth/login", running.base))
+        .json(&json!({"email": "owner@clinic.test", "password": "owner-password-1", "tenant": "clinic"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(login_reply["errors"]["detail"], "Tenant suspended");
+    assert!(voki(dir.path(), &["tenant", "resume", "clinic"]).status.success());
+    assert!(within(6, || status() == 200));
+    assert!(!voki(dir.path(), &["tenant", "suspend", "nobody"]).status.success());
+    stop(running, false);
+}
+
+#[test]
+fn tenant_delete_needs_yes_and_moves_the_files_to_the_trash() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let refused = voki(dir.path(), &["tenant", "delete", "clinic"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    assert!(dir.path().join("tenants/clinic.db").is_file());
+    let out = voki(dir.path(), &["tenant", "delete", "clinic", "--yes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dir.path().join("tenants/clinic.db").exists());
+    let trashed: Vec<_> = std::fs::read_dir(dir.path().join("trash")).unwrap().collect();
+    assert_eq!(trashed.len(), 1);
+    let list = String::from_utf8(voki(dir.path(), &["tenant", "list"]).stdout).unwrap();
+    assert!(!list.contains("clinic"), "{list}");
+    // The slug is free again.
+    create_tenant(dir.path(), "clinic");
+}
+
+#[test]
+fn tenant_export_while_serving_and_import_on_another_node_keep_links_working() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let running = start(dir.path(), &["--no-demo"]);
+    let token = login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    let department: Value = client()
+        .post(format!("{}/api/v1/departments", running.base))
+        .bearer_auth(&token)
+        .header("X-Tenant", "clinic")
+        .json(&json!({"name": "Moving"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let link: Value = client()
+        .post(format!("{}/api/v1/access-links", running.base))
+        .bearer_auth(&token)
+        .header("X-Tenant", "clinic")
+        .json(&json!({"department_id": department["data"]["id"]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let link_token = link["data"]["token"].as_str().unwrap().to_string();
+    let archive = dir.path().join("clinic.tar.gz");
+    let out = voki(
+        dir.path(),
+        &["tenant", "export", "clinic", "--out", archive.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    stop(running, false);
+
+    let node = tempfile::tempdir().unwrap();
+    let out = voki(node.path(), &["tenant", "import", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = voki(node.path(), &["tenant", "import", archive.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    let running = start(node.path(), &["--no-demo"]);
+    let valid = client()
+        .get(format!("{}/api/v1/call/{link_token}/validate", running.base))
+        .send()
+        .unwrap();
+    assert_eq!(valid.status(), 200);
+    let token = login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    assert_eq!(department_count(&running.base, &token, "clinic"), 1);
+    stop(running, false);
+}

@@ -16,6 +16,7 @@ mod customers;
 mod evaluations;
 mod export;
 mod notifications;
+mod operations;
 mod organisation;
 mod providers_guide;
 mod realtime;
