@@ -47,6 +47,7 @@ impl AppState {
         let settings = DbSettings {
             synchronous: config.synchronous.to_ascii_uppercase(),
             readers: config.reader_pool_size as u32,
+            wal_autocheckpoint: config.wal_autocheckpoint as u32,
         };
         let hub = Arc::new(Hub::new());
         let tenants = Tenants::open(

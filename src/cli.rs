@@ -317,10 +317,7 @@ async fn tenant_lifecycle(state: &AppState, command: TenantCommand) -> Result<()
             );
         }
         TenantCommand::Import { file } => {
-            let settings = crate::db::DbSettings {
-                synchronous: state.config.synchronous.to_ascii_uppercase(),
-                readers: state.config.reader_pool_size as u32,
-            };
+            let settings = crate::db::DbSettings::from_config(&state.config);
             let manifest = crate::lifecycle::import(&state.tenants, &file, &settings)
                 .await
                 .map_err(describe)?;
@@ -357,10 +354,7 @@ fn verify_backup(dir: &std::path::Path) -> Result<(), String> {
 }
 
 async fn restore(from: &std::path::Path, config: &Config) -> Result<(), String> {
-    let settings = crate::db::DbSettings {
-        synchronous: config.synchronous.to_ascii_uppercase(),
-        readers: config.reader_pool_size as u32,
-    };
+    let settings = crate::db::DbSettings::from_config(config);
     let (from, to) = (from.to_path_buf(), config.data_dir.clone());
     let target = to.clone();
     let count = tokio::task::spawn_blocking(move || crate::backup::restore(&from, &to, &settings, true))

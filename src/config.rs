@@ -136,6 +136,9 @@ config_keys! {
     backup_interval_minutes: u64 = 1440,
     /// Scheduled backups kept; the oldest beyond this are removed.
     backup_keep: u64 = 7,
+    /// WAL pages after which SQLite checkpoints on commit. 0: never; leave checkpoints to
+    /// Litestream (docs/replication.md), and voki's own on close become PASSIVE.
+    wal_autocheckpoint: u64 = 1000,
 }
 
 impl Config {

@@ -60,9 +60,14 @@ impl Database {
             "db-writer-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
         );
+        let mode = if settings.wal_autocheckpoint == 0 {
+            "PASSIVE"
+        } else {
+            "TRUNCATE"
+        };
         std::thread::Builder::new()
             .name(name)
-            .spawn(move || writer_loop(conn, jobs))
+            .spawn(move || writer_loop(conn, jobs, mode))
             .map_err(ApiError::internal)?;
         Ok(Database {
             path: path.to_path_buf(),
@@ -165,12 +170,12 @@ fn run_in_savepoint<T>(
     Ok(result)
 }
 
-fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, mode: &'static str) {
     while let Ok(job) = jobs.recv() {
         let first = match job {
             Job::Write(first) => first,
             Job::Checkpoint(done) => {
-                checkpoint(&conn);
+                checkpoint(&conn, mode);
                 let _ = done.send(());
                 continue;
             }
@@ -189,12 +194,12 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
         }
         commit_group(&mut conn, group);
         if let Some(done) = checkpoint_after {
-            checkpoint(&conn);
+            checkpoint(&conn, mode);
             let _ = done.send(());
         }
     }
     // Every handle to this database is gone: leave a tidy file behind.
-    checkpoint(&conn);
+    checkpoint(&conn, mode);
 }
 
 fn commit_group(conn: &mut Connection, group: Vec<WriteJob>) {
@@ -217,8 +222,10 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>) {
     }
 }
 
-fn checkpoint(conn: &Connection) {
-    if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+/// `TRUNCATE` normally; `PASSIVE` when an outside process (Litestream) owns checkpoints,
+/// since a TRUNCATE would wait for its read lock and reset the WAL under it.
+fn checkpoint(conn: &Connection, mode: &str) {
+    if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
         tracing::warn!(error = %err, "WAL checkpoint failed");
     }
 }

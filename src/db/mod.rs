@@ -48,6 +48,19 @@ pub struct DbSettings {
     /// Validated by `Config::validate` to one of OFF, NORMAL, FULL, EXTRA.
     pub synchronous: String,
     pub readers: u32,
+    /// `PRAGMA wal_autocheckpoint` pages; 0 leaves checkpoints to an outside process
+    /// (Litestream), and voki's own checkpoints on close are then PASSIVE, never TRUNCATE.
+    pub wal_autocheckpoint: u32,
+}
+
+impl DbSettings {
+    pub fn from_config(config: &crate::config::Config) -> DbSettings {
+        DbSettings {
+            synchronous: config.synchronous.to_ascii_uppercase(),
+            readers: config.reader_pool_size as u32,
+            wal_autocheckpoint: config.wal_autocheckpoint as u32,
+        }
+    }
 }
 
 /// Per-connection pragmas and functions. `busy_timeout` comes first: every later
@@ -56,8 +69,8 @@ pub struct DbSettings {
 fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
-        settings.synchronous
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {};",
+        settings.synchronous, settings.wal_autocheckpoint
     ))?;
     // SQLite's lower() folds ASCII only; names here are Portuguese, French, Spanish.
     conn.create_scalar_function(

@@ -15,6 +15,7 @@ fn settings() -> DbSettings {
     DbSettings {
         synchronous: "FULL".into(),
         readers: 2,
+        wal_autocheckpoint: 1000,
     }
 }
 
