@@ -71,7 +71,9 @@ async fn main() {
             email: common::OWNER_EMAIL.into(),
             password: common::PASSWORD.into(),
         };
-        create_tenant(&state, &slug(0), "Clinic 0", owner).await.expect("tenant");
+        create_tenant(&state, &slug(0), "Clinic 0", owner)
+            .await
+            .expect("tenant");
         state.tenants.close_all().await;
     }
     let began = Instant::now();
@@ -117,7 +119,10 @@ async fn main() {
     let began = Instant::now();
     assert_eq!(voki::sweeper::sweep_once(&state).await, 0);
     report("steady sweep (nothing due)", began.elapsed());
-    println!("tenants open after the steady sweep: {}", state.tenants.open_slugs().len());
+    println!(
+        "tenants open after the steady sweep: {}",
+        state.tenants.open_slugs().len()
+    );
 
     let (server, base) = common::serve(state.clone()).await;
     let client = reqwest::Client::new();

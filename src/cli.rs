@@ -250,7 +250,11 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
             command: TenantCommand::List,
         } => {
             for tenant in state.tenants.list().await.map_err(describe)? {
-                println!("{}\t{}\t{}", tenant.slug, tenant.name, tenant.inserted_at);
+                let suspended = tenant
+                    .suspended_at
+                    .map(|at| format!("\tsuspended {at}"))
+                    .unwrap_or_default();
+                println!("{}\t{}\t{}{suspended}", tenant.slug, tenant.name, tenant.inserted_at);
             }
             Ok(())
         }

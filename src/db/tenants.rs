@@ -277,7 +277,14 @@ impl Tenants {
             }
         }
         let answer = suspended.contains(slug);
-        self.suspended.lock().expect("suspension cache poisoned").slugs = suspended;
+        let before = std::mem::replace(
+            &mut self.suspended.lock().expect("suspension cache poisoned").slugs,
+            suspended.clone(),
+        );
+        // Sockets opened before the suspension (or deletion) are closed too.
+        for slug in suspended.difference(&before).chain(&gone) {
+            self.hub.disconnect_tenant(slug);
+        }
         Ok(answer)
     }
 

@@ -377,6 +377,15 @@ impl Hub {
         }
     }
 
+    /// Closes every connection of `tenant` (it was suspended or deleted).
+    pub fn disconnect_tenant(&self, tenant: &str) {
+        for peer in self.lock().peers.values() {
+            if peer.tenant == tenant {
+                peer.outbox.kick.notify_one();
+            }
+        }
+    }
+
     /// Closes every connection (the server is stopping).
     pub fn close_all(&self) {
         self.stopping.store(true, Ordering::Release);

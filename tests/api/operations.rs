@@ -314,3 +314,29 @@ async fn deleted_tenant_goes_to_the_trash_and_its_links_stop_working() {
     app.get("/api/v1/departments", &owner).await.expect(401);
     assert!(voki::lifecycle::delete(&app.state().tenants, "acme").await.is_err());
 }
+
+#[tokio::test]
+async fn a_suspension_closes_the_tenants_open_sockets() {
+    use futures::StreamExt;
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let url = format!(
+        "{}/socket/websocket?token={}&vsn=2.0.0",
+        app.base.replace("http://", "ws://"),
+        owner.token
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("socket connects");
+    app.state().tenants.set_suspended("acme", true).await.unwrap();
+    // Any request of the tenant reads the suspension; the socket is closed then.
+    app.get("/api/v1/departments", &owner).await.expect(403);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => break,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket stayed open");
+}
