@@ -46,6 +46,8 @@ fn config(dir: &std::path::Path) -> Config {
         jwt_secret: common::SECRET.into(),
         bootstrap_demo: false,
         log: "error".into(),
+        rate_limit_auth_per_minute: 0,
+        rate_limit_auth_ip_per_minute: 0,
         ..Config::default()
     }
 }

@@ -474,10 +474,11 @@ impl Tenants {
         }
         self.registry
             .write(move |conn| {
-                for slug in &migrated {
-                    mark_migrated(conn, slug, None)?;
-                }
                 let now = crate::time::now_text();
+                // A migrated file (a new schema, or one never recorded) is looked at once.
+                for slug in &migrated {
+                    mark_migrated(conn, slug, Some(&now))?;
+                }
                 let mut due = conn.prepare_cached("UPDATE tenant_state SET next_due_at = ?2 WHERE tenant_slug = ?1")?;
                 for slug in &changed {
                     due.execute(params![slug, now])?;
@@ -486,12 +487,6 @@ impl Tenants {
             })
             .await?;
         Ok(count)
-    }
-
-    /// Records that tenant `slug`'s file was migrated (and checked) by this process.
-    pub async fn record_migrated(&self, slug: &str) -> Result<(), ApiError> {
-        let slug = slug.to_string();
-        self.registry.write(move |conn| mark_migrated(conn, &slug, None)).await
     }
 
     /// The slugs of the tenant databases open right now (the recently active ones).

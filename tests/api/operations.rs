@@ -340,3 +340,45 @@ async fn a_suspension_closes_the_tenants_open_sockets() {
     .await;
     assert!(closed.is_ok(), "the socket stayed open");
 }
+
+#[tokio::test]
+async fn tenants_migrated_at_startup_are_swept_once() {
+    let mut app = TestApp::spawn().await;
+    app.create_tenant("beta").await;
+    app.sweep().await;
+    // As after an upgrade from a version without the schedule.
+    app.state()
+        .tenants
+        .registry()
+        .write(|conn| {
+            conn.execute("DELETE FROM tenant_state", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.restart_with(|_| {}).await;
+    let now = voki::time::now_text();
+    let due = app.state().tenants.due_for_sweep(&now).await.unwrap();
+    assert_eq!(due, ["acme", "beta"]);
+    app.sweep().await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let state: Vec<(String, Option<String>, i64)> = app
+        .state()
+        .tenants
+        .registry()
+        .read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT tenant_slug, next_due_at, schema_version FROM tenant_state ORDER BY 1")?;
+            let rows = stmt
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert_eq!(state.len(), 2);
+    for (slug, next, version) in state {
+        assert_eq!(version, voki::db::tenant_schema_version(), "{slug}");
+        assert!(next.is_some_and(|next| next > now), "{slug} is not due again");
+    }
+}
