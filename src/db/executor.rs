@@ -55,6 +55,7 @@ impl Database {
 
         let conn = Connection::open(path)?;
         configure(&conn, settings)?;
+        conn.execute_batch(&format!("PRAGMA cache_size = -{};", super::WRITER_CACHE_KIB))?;
         let (writer, jobs) = mpsc::channel();
         let name = format!(
             "db-writer-{}",
