@@ -488,7 +488,11 @@ fn parallel_wrong_password_logins_keep_memory_bounded() {
     // The process at rest plus one 19 MiB hash per core, with room to spare; the burst
     // unbounded would take 60 × 19 MiB > 1.1 GiB.
     let bound = 150 * 1024 + cores * 20 * 1024;
-    eprintln!("RSS before {} MiB, peak during the burst {} MiB", before / 1024, peak / 1024);
+    eprintln!(
+        "RSS before {} MiB, peak during the burst {} MiB",
+        before / 1024,
+        peak / 1024
+    );
     assert!(
         peak < bound,
         "peak RSS {} MiB (from {} MiB before) is over {} MiB",
