@@ -1,11 +1,12 @@
 //! The socket under many connections, against the real `voki` binary.
 //!
-//! `cargo bench --bench socket` (optionally `-- <connections>`, default 1000). Starts the
-//! release binary on a temp data dir, opens that many WebSocket connections that all join
-//! one department's queue topic, and measures:
+//! `cargo bench --bench socket` (optionally `-- <connections>`, default 1000; the bench
+//! raises its open-file limit, which the server inherits, to fit 5 000 and more). Starts
+//! the release binary (`VOKI_BENCH_BIN` for another build) on a temp data dir, opens that
+//! many WebSocket connections that all join one department's queue topic, and measures:
 //! - the server's memory per connection (its RSS before and after, from /proc);
 //! - fan-out: the time from a patient joining the queue over HTTP until the last of the
-//!   connections has its `customer_joined` (median and worst of 20 joins);
+//!   connections has its `customer_joined` (median, p99 and worst of 50 joins);
 //! - heartbeat round trips on one connection while the others are open.
 
 mod common;
@@ -20,8 +21,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_voki");
-const JOINS: usize = 20;
+const JOINS: usize = 50;
 
 struct Server {
     child: Child,
@@ -36,7 +36,8 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &Path) -> Server {
-    let created = Command::new(BIN)
+    let bin = common::voki_binary();
+    let created = Command::new(&bin)
         .arg("--data-dir")
         .arg(data_dir)
         .args(["tenant", "create", TENANT, "--name", "Bench clinic"])
@@ -45,7 +46,7 @@ fn start(data_dir: &Path) -> Server {
         .output()
         .expect("voki tenant create");
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(&bin)
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--no-demo"])
@@ -80,6 +81,12 @@ fn rss_kib(pid: u32) -> u64 {
 #[tokio::main]
 async fn main() {
     let connections: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
+    let limit = common::raise_fd_limit(2 * connections as u64 + 1024);
+    assert!(
+        limit >= connections as u64 + 256,
+        "open-file limit {limit} is too low for {connections} connections"
+    );
+    println!("binary {}", common::voki_binary());
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start(dir.path());
     let http = reqwest::Client::new();
@@ -194,8 +201,9 @@ async fn main() {
     }
     heartbeats.sort();
     println!(
-        "fan-out to {listeners} connections (HTTP join → last customer_joined): median {}, worst {} over {JOINS} joins",
-        millis(fan_out[JOINS / 2]),
+        "fan-out to {listeners} connections (HTTP join → last customer_joined): median {}, p99 {}, worst {} over {JOINS} joins",
+        millis(common::percentile(&fan_out, 0.5)),
+        millis(common::percentile(&fan_out, 0.99)),
         millis(fan_out[JOINS - 1]),
     );
     println!(

@@ -673,3 +673,83 @@ fn tenant_export_while_serving_and_import_on_another_node_keep_links_working() {
     assert_eq!(department_count(&running.base, &token, "clinic"), 1);
     stop(running, false);
 }
+
+/// `VmRSS:` / `VmHWM:` of process `pid`, in KiB.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with(field))?.to_string();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// A burst of logins must not be a memory DoS: every argon2id hash takes 19 MiB, and at
+/// most one per core runs at once (the others wait their turn), so 60 parallel
+/// wrong-password logins from two IPs — all within the default rate limits — keep the
+/// server's peak RSS to a few hashes' worth, not 60.
+#[test]
+fn parallel_wrong_password_logins_keep_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    create_tenant(dir.path(), "clinic");
+    let config = dir.path().join("proxies.toml");
+    std::fs::write(&config, "trusted_proxies = [\"127.0.0.1\"]\n").unwrap();
+    let running = start(dir.path(), &["--no-demo", "--config", config.to_str().unwrap()]);
+    login(&running.base, "clinic", "owner@clinic.test", "owner-password-1");
+    let pid = running.child.id();
+    let before = memory_kib(pid, "VmRSS:");
+    // Forget the peak so far (writing 5 to clear_refs resets VmHWM).
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..60)
+            .map(|index| {
+                let base = running.base.clone();
+                scope.spawn(move || {
+                    // Two client IPs; per IP the owner's e-mail 4 times (a real
+                    // verification), then unknown e-mails (the dummy hash): 30 per IP,
+                    // at most 4 per IP and e-mail, all within the default limits.
+                    let ip = if index % 2 == 0 { "198.51.100.7" } else { "203.0.113.9" };
+                    let email = if index < 8 {
+                        "owner@clinic.test".to_string()
+                    } else {
+                        format!("nobody{index}@clinic.test")
+                    };
+                    client()
+                        .post(format!("{base}/api/auth/login"))
+                        .header("X-Forwarded-For", ip)
+                        .json(&json!({"email": email, "password": "wrong-password", "tenant": "clinic"}))
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        senders.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 401),
+        "every login is refused as such: {statuses:?}"
+    );
+
+    let peak = memory_kib(pid, "VmHWM:").max(memory_kib(pid, "VmRSS:"));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    // The process at rest plus one 19 MiB hash per core, with room to spare; the burst
+    // unbounded would take 60 × 19 MiB > 1.1 GiB.
+    let bound = 150 * 1024 + cores * 20 * 1024;
+    eprintln!(
+        "RSS before {} MiB, peak during the burst {} MiB",
+        before / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak < bound,
+        "peak RSS {} MiB (from {} MiB before) is over {} MiB",
+        peak / 1024,
+        before / 1024,
+        bound / 1024
+    );
+    stop(running, false);
+}

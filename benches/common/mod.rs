@@ -66,3 +66,174 @@ pub async fn login(client: &reqwest::Client, base: &str) -> String {
 pub fn millis(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
+
+/// The sorted sample at `fraction` (0.5 = median, 0.99 = p99).
+pub fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * fraction) as usize).min(sorted.len() - 1)]
+}
+
+/// The `voki` binary a bench runs: `VOKI_BENCH_BIN` when set (to compare another build,
+/// e.g. the previous release, on the same machine in the same run), else this package's.
+pub fn voki_binary() -> String {
+    std::env::var("VOKI_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_voki").to_string())
+}
+
+/// A `voki serve` child process on loopback, killed when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+    /// From spawning to the "listening" line.
+    pub started_in: Duration,
+}
+
+impl Process {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `voki tenant create <slug>` with the bench owner, on `data_dir`.
+pub fn create_tenant_with_cli(bin: &str, data_dir: &std::path::Path, slug: &str) {
+    let created = std::process::Command::new(bin)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["tenant", "create", slug, "--name", "Bench clinic"])
+        .args(["--owner-email", OWNER_EMAIL, "--owner-password", PASSWORD])
+        .env("VOKI_JWT_SECRET", SECRET)
+        .output()
+        .expect("voki tenant create");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+}
+
+/// Starts `voki serve` on `data_dir` with `env` added (rate limits, tenant budget, …).
+pub fn start_server(bin: &str, data_dir: &std::path::Path, env: &[(&str, &str)]) -> Process {
+    use std::io::{BufRead, BufReader};
+    let began = std::time::Instant::now();
+    let mut command = std::process::Command::new(bin);
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-demo"])
+        .env("VOKI_LOG", "error")
+        .env("VOKI_JWT_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("voki serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited").expect("stdout line");
+        if let Some(rest) = line.strip_prefix("voki listening on ") {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    let started_in = began.elapsed();
+    std::thread::spawn(move || for _ in lines {});
+    Process {
+        child,
+        base,
+        started_in,
+    }
+}
+
+/// A field of `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`), or a count (`Threads:`).
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with(field))?.to_string();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+pub fn rss_mib(pid: u32) -> f64 {
+    proc_status(pid, "VmRSS:") as f64 / 1024.0
+}
+
+/// How many files process `pid` has open.
+pub fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
+}
+
+/// Samples a process's RSS every 100 ms in a thread until [`RssSampler::finish`].
+pub struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(Duration, f64)>>,
+}
+
+impl RssSampler {
+    pub fn start(pid: u32) -> RssSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let began = std::time::Instant::now();
+            let mut samples = Vec::new();
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                samples.push((began.elapsed(), rss_mib(pid)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            samples.push((began.elapsed(), rss_mib(pid)));
+            samples
+        });
+        RssSampler { stop, thread }
+    }
+
+    /// The samples, as one line: the RSS each second and the peak.
+    pub fn finish(self) -> String {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let samples = self.thread.join().expect("sampler");
+        let peak = samples.iter().map(|(_, mib)| *mib).fold(0.0, f64::max);
+        let per_second: Vec<String> = samples
+            .iter()
+            .filter(|(at, _)| at.as_millis() % 1000 < 100)
+            .map(|(at, mib)| format!("{:.0}s {mib:.0}", at.as_secs_f64()))
+            .collect();
+        format!("RSS MiB over time: {} | peak {peak:.0} MiB", per_second.join(", "))
+    }
+}
+
+/// Raises this process's open-file limit (inherited by the servers it starts) to `want`,
+/// or to the hard limit if that is lower; returns the new soft limit.
+pub fn raise_fd_limit(want: u64) -> u64 {
+    #[repr(C)]
+    struct RLimit {
+        current: u64,
+        maximum: u64,
+    }
+    const RLIMIT_NOFILE: i32 = 7;
+    unsafe extern "C" {
+        fn getrlimit(resource: i32, limit: *mut RLimit) -> i32;
+        fn setrlimit(resource: i32, limit: *const RLimit) -> i32;
+    }
+    let mut limit = RLimit { current: 0, maximum: 0 };
+    // SAFETY: both calls get a valid pointer to a struct laid out as the C `struct rlimit`
+    // (two `rlim_t`, 64-bit on Linux) and keep no reference to it.
+    unsafe {
+        if getrlimit(RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.current < want {
+            let raised = RLimit {
+                current: want.min(limit.maximum),
+                maximum: limit.maximum,
+            };
+            if setrlimit(RLIMIT_NOFILE, &raised) == 0 {
+                limit.current = raised.current;
+            }
+        }
+    }
+    limit.current
+}

@@ -197,16 +197,24 @@ pub fn list(
             filters.statuses.iter().map(|s| SqlValue::Text(s.as_str().into())),
         );
     }
-    filters
-        .dates
-        .restrict(&mut filter, "a.scheduled_at", company::store::timezone(conn)?);
+    let zone = if filters.dates.has_dates() {
+        company::store::timezone(conn)?
+    } else {
+        chrono_tz::UTC
+    };
+    filters.dates.restrict(&mut filter, "a.scheduled_at", zone);
+    // Every condition is on `a` alone, so the page and its count read one index of
+    // `appointments` and only the page's rows are joined (see `fetch_page`).
     for (column, value) in [
-        ("a.user_id", &filters.user_id),
-        ("a.department_id", &filters.department_id),
-        ("u.provider_id", &filters.provider_id),
+        ("a.user_id = ?", &filters.user_id),
+        ("a.department_id = ?", &filters.department_id),
+        (
+            "a.user_id IN (SELECT id FROM users WHERE provider_id = ?)",
+            &filters.provider_id,
+        ),
     ] {
         if let Some(value) = value {
-            filter.push(&format!("{column} = ?"), [SqlValue::Text(value.clone())]);
+            filter.push(column, [SqlValue::Text(value.clone())]);
         }
     }
     if let Some(overdue) = filters.overdue {

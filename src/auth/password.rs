@@ -1,9 +1,16 @@
 //! Password hashing: argon2id with the OWASP minimum parameters, always on the blocking
-//! thread pool (a hash takes tens of milliseconds of CPU).
+//! thread pool (a hash takes tens of milliseconds of CPU and 19 MiB of memory).
+//!
+//! At most as many hashes run at once as the machine has cores: every hash and every
+//! verification (the dummy one for unknown users included) first takes a permit of one
+//! process-wide semaphore. Requests beyond that wait in the semaphore's queue, in order,
+//! as suspended tasks — not as blocking threads each holding its 19 MiB — so a burst of
+//! logins costs at most `cores × 19 MiB` and runs at the machine's hashing rate.
 
 use std::sync::LazyLock;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -12,8 +19,28 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// How many argon2 computations may run at once: one per core.
+pub fn max_concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(max_concurrent_hashes()));
+
+/// Runs `work` on the blocking pool once a hashing permit is free; the permit is held
+/// until `work` has finished.
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("password hashing is shut down"))?;
+    let result = tokio::task::spawn_blocking(work).await.map_err(ApiError::internal);
+    drop(permit);
+    result
+}
+
 /// Verified when the user does not exist, so an unknown e-mail costs the same time as a
-/// wrong password and login timing tells nothing.
+/// wrong password and login timing tells nothing. First computed under a permit, like
+/// every other hash.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     hasher()
         .hash_password(b"voki-dummy-password")
@@ -22,16 +49,15 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hasher().hash_password(password.as_bytes()).map(|h| h.to_string()))
-        .await
-        .map_err(ApiError::internal)?
+    bounded(move || hasher().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await?
         .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))
 }
 
 /// `true` when `password` matches `stored`; `stored = None` (no such user) still spends
 /// the time of one verification and answers `false`.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let (hash, real) = match stored {
             Some(hash) => (hash, true),
             None => (DUMMY_HASH.clone(), false),
@@ -49,4 +75,41 @@ pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_one_hash_per_core_runs_at_once() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..4 * max_concurrent_hashes())
+            .map(|_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                tokio::spawn(bounded(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("bounded work");
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), max_concurrent_hashes());
+    }
+
+    #[tokio::test]
+    async fn unknown_users_are_verified_against_the_dummy_hash_and_refused() {
+        let stored = hash("right-password".into()).await.expect("hash");
+        assert!(verify("right-password".into(), Some(stored.clone())).await);
+        assert!(!verify("wrong-password".into(), Some(stored)).await);
+        assert!(!verify("voki-dummy-password".into(), None).await);
+    }
 }

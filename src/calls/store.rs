@@ -238,9 +238,12 @@ pub fn filter(conn: &Connection, scope: &CallScope, filters: &CallFilters) -> Re
             filter.push(&format!("{column} = ?"), [SqlValue::Text(value.clone())]);
         }
     }
-    filters
-        .dates
-        .restrict(&mut filter, "c.inserted_at", crate::company::store::timezone(conn)?);
+    let zone = if filters.dates.has_dates() {
+        crate::company::store::timezone(conn)?
+    } else {
+        chrono_tz::UTC
+    };
+    filters.dates.restrict(&mut filter, "c.inserted_at", zone);
     filter.search(&["cu.name", "cu.email", "c.protocol"], filters.search.as_deref());
     Ok(filter)
 }

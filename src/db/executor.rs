@@ -8,12 +8,12 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::{DbSettings, configure};
 use crate::error::ApiError;
@@ -36,6 +36,9 @@ pub struct Database {
     path: PathBuf,
     settings: DbSettings,
     readers: Pool<SqliteConnectionManager>,
+    /// One permit per pooled reader: reads beyond that wait here, as suspended tasks,
+    /// rather than as blocking threads parked on the pool.
+    read_permits: Arc<Semaphore>,
     writer: mpsc::Sender<Job>,
     live: Option<LiveSink>,
 }
@@ -55,6 +58,7 @@ impl Database {
 
         let conn = Connection::open(path)?;
         configure(&conn, settings)?;
+        conn.execute_batch(&format!("PRAGMA cache_size = -{};", super::WRITER_CACHE_KIB))?;
         let (writer, jobs) = mpsc::channel();
         let name = format!(
             "db-writer-{}",
@@ -73,6 +77,7 @@ impl Database {
             path: path.to_path_buf(),
             settings: settings.clone(),
             readers,
+            read_permits: Arc::new(Semaphore::new(settings.readers.max(1) as usize)),
             writer,
             live,
         })
@@ -88,10 +93,19 @@ impl Database {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal("database readers are closed"))?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = readers.get()?;
-            f(&conn)
+            let result = f(&conn);
+            drop(conn);
+            drop(permit);
+            result
         })
         .await
         .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?

@@ -63,15 +63,34 @@ impl DbSettings {
     }
 }
 
+/// Page cache of a read connection, in KiB (SQLite's `cache_size`, negative = KiB). A
+/// tenant has up to `reader_pool_size` readers; they serve index range scans of a few
+/// pages per request, and what falls out of their cache is still in the OS page cache.
+pub const READER_CACHE_KIB: i64 = 1024;
+/// Page cache of a tenant's one write connection, in KiB: every insert walks the interior
+/// pages of each index of its table, which this keeps in memory.
+pub const WRITER_CACHE_KIB: i64 = 4096;
+/// All the page caches of the process together (SQLite's soft heap limit, in bytes):
+/// past it, a connection recycles its own least recently used pages instead of growing,
+/// so memory stays bounded however many tenants are open
+/// (`max_open_tenants × (4 MiB + reader_pool_size × 1 MiB)` would be the worst case).
+pub const SQLITE_SOFT_HEAP_LIMIT: i64 = 96 * 1024 * 1024;
+
 /// Per-connection pragmas and functions. `busy_timeout` comes first: every later
 /// statement, the pragmas included, may meet a lock held by another process (the CLI,
-/// a backup) and must wait for it rather than fail.
-fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
+/// a backup) and must wait for it rather than fail. Connections start with the readers'
+/// page cache; the writer takes [`WRITER_CACHE_KIB`].
+pub(crate) fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {};",
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{READER_CACHE_KIB};",
         settings.synchronous, settings.wal_autocheckpoint
     ))?;
+    conn.query_row(
+        &format!("PRAGMA soft_heap_limit = {SQLITE_SOFT_HEAP_LIMIT}"),
+        [],
+        |_| Ok(()),
+    )?;
     // SQLite's lower() folds ASCII only; names here are Portuguese, French, Spanish.
     conn.create_scalar_function(
         "casefold",

@@ -70,6 +70,11 @@ impl DateRange {
         }
     }
 
+    /// Whether an end is a date, so applying the range needs the company's time zone.
+    pub fn has_dates(&self) -> bool {
+        matches!(self.from, Some(Bound::Day(_))) || matches!(self.to, Some(Bound::Day(_)))
+    }
+
     /// Adds `column >= from AND column < until` to `filter`, reading dates in `zone`.
     pub fn restrict(&self, filter: &mut Filter, column: &str, zone: Tz) {
         let (from, until) = self.bounds(zone);

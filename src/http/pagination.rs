@@ -203,34 +203,65 @@ impl<T> Page<T> {
     }
 }
 
-/// Runs `SELECT {columns} FROM {from} {filter} ORDER BY … LIMIT … OFFSET …` and the
-/// matching count. `from` may contain joins; `columns` are read by `map`.
+/// Runs one page of a list and its total, from one read snapshot.
+///
+/// `from` is the listed table with its alias, then the joins that add columns to its rows
+/// (`appointments a JOIN departments d ON d.id = a.department_id …`). Every join must be
+/// to-one — an inner join along a NOT NULL foreign key, or a LEFT JOIN on a primary key —
+/// so that it never changes which rows are listed or how many. Then the COUNT and the
+/// query that picks the page's rows keep only the joins their conditions and order
+/// mention (none, for a filter on the listed table: both then read one index range, the
+/// page in index order), and the columns are joined to the page's rows only (a deferred
+/// join): skipping `OFFSET` rows costs index steps, not joins. Listed tables have a
+/// `rowid` (no `WITHOUT ROWID`).
 pub fn fetch_page<T>(
     conn: &Connection,
     columns: &str,
     from: &str,
     filter: &Filter,
     order: &Order,
-    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Page<T>, ApiError> {
     let where_clause = filter.where_clause();
-    let total_count: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM {from} {where_clause}"))?
-        .query_row(params_from_iter(filter.params.iter()), |row| row.get(0))?;
     let offset = (order.page - 1).saturating_mul(order.page_size);
-    let sql = format!(
-        "SELECT {columns} FROM {from} {where_clause} ORDER BY {} LIMIT ? OFFSET ?",
-        order.clause
-    );
-    let params = filter
-        .params
-        .iter()
-        .cloned()
-        .chain([SqlValue::Integer(order.page_size), SqlValue::Integer(offset)]);
-    let data = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(params), map)?
-        .collect::<Result<Vec<T>, _>>()?;
+    let window = [SqlValue::Integer(order.page_size), SqlValue::Integer(offset)];
+    // Count, page and rows see the same data even while the tenant's writer commits.
+    let _snapshot = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let source = Source::parse(from);
+    let count_from = source
+        .as_ref()
+        .map_or_else(|| from.to_string(), |source| source.narrowed(&[&where_clause]));
+    let total_count: i64 = prepare(conn, &format!("SELECT count(*) FROM {count_from} {where_clause}"))?
+        .query_row(params_from_iter(filter.params.iter()), |row| row.get(0))?;
+    let data = match source.filter(|source| !source.joins.is_empty()) {
+        Some(source) => {
+            let ids_sql = format!(
+                "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT ? OFFSET ?",
+                order.clause,
+                alias = source.alias,
+                picked_from = source.narrowed(&[&where_clause, &order.clause]),
+            );
+            let ids = prepare(conn, &ids_sql)?
+                .query_map(params_from_iter(filter.params.iter().chain(&window)), |row| {
+                    row.get::<_, i64>(0)
+                })?
+                .collect::<Result<Vec<i64>, _>>()?;
+            rows_in_order(conn, columns, from, source.alias, &ids, map)?
+        }
+        None => {
+            let sql = format!(
+                "SELECT {columns} FROM {from} {where_clause} ORDER BY {} LIMIT ? OFFSET ?",
+                order.clause
+            );
+            prepare(conn, &sql)?
+                .query_map(params_from_iter(filter.params.iter().chain(&window)), &mut map)?
+                .collect::<Result<Vec<T>, _>>()?
+        }
+    };
     Ok(Page {
         data,
         meta: PageMeta {
@@ -239,6 +270,159 @@ pub fn fetch_page<T>(
             total_pages: ((total_count + order.page_size - 1) / order.page_size).max(1),
             total_count,
         },
+    })
+}
+
+/// The rows of `from` whose `alias.rowid` is in `ids`, mapped, in the order of `ids`.
+fn rows_in_order<T>(
+    conn: &Connection,
+    columns: &str,
+    from: &str,
+    alias: &str,
+    ids: &[i64],
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let position: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
+    let list = format!("[{}]", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    let sql =
+        format!("SELECT {columns}, {alias}.rowid FROM {from} WHERE {alias}.rowid IN (SELECT value FROM json_each(?1))");
+    let mut rows = prepare(conn, &sql)?
+        .query_map([list], |row| {
+            let rowid: i64 = row.get(row.as_ref().column_count() - 1)?;
+            Ok((position.get(&rowid).copied().unwrap_or(usize::MAX), map(row)?))
+        })?
+        .collect::<Result<Vec<(usize, T)>, _>>()?;
+    rows.sort_by_key(|(at, _)| *at);
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// A cached statement; in unit tests, its text is also recorded for the query-plan tests.
+fn prepare<'c>(conn: &'c Connection, sql: &str) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    #[cfg(test)]
+    plan_tests::record(sql);
+    conn.prepare_cached(sql)
+}
+
+/// A list's `from`: the listed table and the joins that add columns to its rows.
+struct Source<'a> {
+    /// `appointments a`.
+    table: &'a str,
+    alias: &'a str,
+    joins: Vec<Join<'a>>,
+}
+
+/// `[LEFT] JOIN <table> <alias> ON …`.
+struct Join<'a> {
+    alias: &'a str,
+    clause: &'a str,
+}
+
+impl<'a> Source<'a> {
+    /// `None` for anything but `<table> <alias> [[LEFT] JOIN <table> <alias> ON …]…`.
+    fn parse(from: &'a str) -> Option<Source<'a>> {
+        let from = from.trim();
+        if from.contains('(') || from.contains(',') {
+            return None;
+        }
+        let mut words: Vec<(usize, &str)> = Vec::new();
+        let mut start = None;
+        for (at, c) in from.char_indices() {
+            match (c.is_whitespace(), start) {
+                (true, Some(begun)) => {
+                    words.push((begun, &from[begun..at]));
+                    start = None;
+                }
+                (false, None) => start = Some(at),
+                _ => {}
+            }
+        }
+        if let Some(begun) = start {
+            words.push((begun, &from[begun..]));
+        }
+        let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+        // Each join starts at its JOIN keyword or at the LEFT / INNER / OUTER / CROSS before it.
+        let mut starts = Vec::new();
+        for (index, (_, word)) in words.iter().enumerate() {
+            if is(word, "JOIN") {
+                let mut first = index;
+                while first > 0
+                    && ["LEFT", "INNER", "OUTER", "CROSS"]
+                        .iter()
+                        .any(|k| is(words[first - 1].1, k))
+                {
+                    first -= 1;
+                }
+                let alias = words.get(index + 2).map(|(_, w)| *w).filter(|w| !is(w, "ON"))?;
+                starts.push((words[first].0, alias));
+            }
+        }
+        let table_end = starts.first().map_or(from.len(), |(at, _)| *at);
+        let table = from[..table_end].trim_end();
+        let [_, alias] = table.split_whitespace().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let joins = starts
+            .iter()
+            .enumerate()
+            .map(|(index, (at, alias))| {
+                let end = starts.get(index + 1).map_or(from.len(), |(next, _)| *next);
+                Join {
+                    alias,
+                    clause: from[*at..end].trim_end(),
+                }
+            })
+            .collect();
+        Some(Source { table, alias, joins })
+    }
+
+    /// The table with only the joins that `sql` needs: those whose alias it mentions, and
+    /// those that the ON clauses of these mention in turn.
+    fn narrowed(&self, sql: &[&str]) -> String {
+        let mut needed: Vec<bool> = self
+            .joins
+            .iter()
+            .map(|join| sql.iter().any(|text| mentions(text, join.alias)))
+            .collect();
+        loop {
+            let mut grew = false;
+            for (index, join) in self.joins.iter().enumerate() {
+                if !needed[index]
+                    && self
+                        .joins
+                        .iter()
+                        .zip(&needed)
+                        .any(|(other, used)| *used && mentions(other.clause, join.alias))
+                {
+                    needed[index] = true;
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        let mut narrowed = self.table.to_string();
+        for (join, used) in self.joins.iter().zip(needed) {
+            if used {
+                narrowed.push(' ');
+                narrowed.push_str(join.clause);
+            }
+        }
+        narrowed
+    }
+}
+
+/// Whether `sql` refers to a column of `alias` (`alias.` not preceded by a name character).
+fn mentions(sql: &str, alias: &str) -> bool {
+    let pattern = format!("{alias}.");
+    sql.match_indices(&pattern).any(|(at, _)| {
+        sql[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
     })
 }
 
@@ -255,4 +439,57 @@ pub fn fetch_one<T>(
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(filter.params.iter()), map)?)
+}
+
+#[cfg(test)]
+mod plan_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::{Source, mentions};
+
+    #[test]
+    fn a_list_source_is_its_table_then_its_joins() {
+        let source = Source::parse(
+            "appointments a JOIN departments d ON d.id = a.department_id \
+             JOIN users u ON u.id = a.user_id LEFT JOIN service_providers p ON p.id = u.provider_id",
+        )
+        .expect("parsed");
+        assert_eq!((source.table, source.alias), ("appointments a", "a"));
+        let aliases: Vec<&str> = source.joins.iter().map(|join| join.alias).collect();
+        assert_eq!(aliases, ["d", "u", "p"]);
+        assert_eq!(
+            source.joins[2].clause,
+            "LEFT JOIN service_providers p ON p.id = u.provider_id"
+        );
+        assert!(Source::parse("customers c").expect("parsed").joins.is_empty());
+        assert!(Source::parse("(SELECT 1) x").is_none());
+        assert!(Source::parse("webhooks").is_none());
+    }
+
+    #[test]
+    fn a_count_or_a_page_keeps_only_the_joins_its_conditions_need() {
+        let source = Source::parse(
+            "appointments a JOIN departments d ON d.id = a.department_id \
+             JOIN users u ON u.id = a.user_id LEFT JOIN service_providers p ON p.id = u.provider_id",
+        )
+        .expect("parsed");
+        assert_eq!(source.narrowed(&["WHERE (a.user_id = ?)"]), "appointments a");
+        assert_eq!(
+            source.narrowed(&["WHERE (p.name = ?)", "a.id ASC"]),
+            "appointments a JOIN users u ON u.id = a.user_id LEFT JOIN service_providers p ON p.id = u.provider_id"
+        );
+        assert_eq!(
+            source.narrowed(&["", "d.name ASC"]),
+            "appointments a JOIN departments d ON d.id = a.department_id"
+        );
+    }
+
+    #[test]
+    fn an_alias_is_mentioned_only_as_a_column_qualifier() {
+        assert!(mentions("WHERE (u.provider_id = ?)", "u"));
+        assert!(mentions("cu.name COLLATE NOCASE ASC", "cu"));
+        assert!(!mentions("cu.name COLLATE NOCASE ASC", "u"));
+        assert!(!mentions("WHERE (a.status = ?)", "d"));
+    }
 }

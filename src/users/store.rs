@@ -113,8 +113,10 @@ pub fn list(conn: &Connection, filters: &UserFilters, order: &Order) -> Result<P
         filter.push("u.active = ?", [SqlValue::Integer(active.into())]);
     }
     if let Some(department) = &filters.department_id {
+        // `+u.id`: the members are checked while the name index is read in order, rather
+        // than looked up one by one and then sorted.
         filter.push(
-            "u.id IN (SELECT user_id FROM department_members WHERE department_id = ?)",
+            "+u.id IN (SELECT user_id FROM department_members WHERE department_id = ?)",
             [SqlValue::Text(department.clone())],
         );
     }

@@ -1696,3 +1696,47 @@ async fn an_appointment_issues_a_reusable_link_for_its_patient_until_one_hour_af
     .await
     .expect(404);
 }
+
+// ---------------------------------------------------------------- deferred pages
+
+/// A page is picked from the index alone and its rows are joined afterwards: the page
+/// still comes in the list's order (here the reverse of insertion) with every joined
+/// field, and consecutive pages neither repeat nor skip a row.
+#[tokio::test]
+async fn a_page_joined_after_it_is_picked_keeps_the_list_order_and_names() {
+    let c = clinic().await;
+    let mut booked = Vec::new();
+    for hours in (1..=7).rev() {
+        booked.push(c.booked(60 * hours).await);
+    }
+    booked.reverse(); // soonest first, the default order
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        let reply = c
+            .app
+            .get(&format!("/api/v1/appointments?page={page}&page_size=2"), &c.owner)
+            .await
+            .expect(200);
+        assert_eq!(reply.body["meta"]["total_count"], 7);
+        for appointment in reply.data().as_array().unwrap() {
+            assert_eq!(appointment["department_name"], "Cardiologia");
+            assert_eq!(appointment["customer_name"], "Carlos Ferreira");
+            assert!(appointment["user_name"].as_str().is_some_and(|n| !n.is_empty()));
+            paged.push(appointment["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(paged, booked);
+    let newest_first = c
+        .app
+        .get("/api/v1/appointments?sort_order=desc&page_size=3", &c.owner)
+        .await
+        .expect(200);
+    let ids: Vec<&str> = newest_first
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [&booked[6], &booked[5], &booked[4]]);
+}

@@ -1,0 +1,420 @@
+//! The query plans of the lists (`EXPLAIN QUERY PLAN` on a migrated tenant database):
+//! for the default sort, alone and under each documented filter, the page is read from an
+//! index in order — never sorted in a temporary B-tree — and the COUNT reads the listed
+//! table alone, through the index of the filter. These guard the indexes of the tenant
+//! migrations: drop or reorder one and a test here names the list and the filter.
+
+use std::cell::RefCell;
+
+use rusqlite::Connection;
+
+use crate::access_links::{self, LinkStatus};
+use crate::appointments::{self, Status, rules::Viewer, store::AppointmentFilters};
+use crate::auth::Role;
+use crate::calls::{self, CallScope, CallStatus, store::CallFilters};
+use crate::db::{DbSettings, Schema, prepare_file};
+use crate::http::dates::DateRange;
+use crate::http::pagination::{Order, Paging, SortSpec};
+use crate::users::store::UserFilters;
+use crate::{customers, notifications, users};
+
+thread_local! {
+    static RECORDED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Keeps the text of a list statement while [`statements_of`] is recording.
+pub(super) fn record(sql: &str) {
+    RECORDED.with(|recorded| {
+        if let Some(statements) = recorded.borrow_mut().as_mut() {
+            statements.push(sql.to_string());
+        }
+    });
+}
+
+/// The list statements `run` prepares.
+fn statements_of(run: impl FnOnce()) -> Vec<String> {
+    RECORDED.with(|recorded| *recorded.borrow_mut() = Some(Vec::new()));
+    run();
+    RECORDED.with(|recorded| recorded.borrow_mut().take().unwrap_or_default())
+}
+
+fn tenant_database() -> (Connection, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tenant.db");
+    let settings = DbSettings {
+        synchronous: "NORMAL".into(),
+        readers: 1,
+        wal_autocheckpoint: 1000,
+    };
+    prepare_file(&path, Schema::Tenant, &settings).expect("migrated tenant database");
+    let conn = Connection::open(&path).expect("open");
+    crate::db::configure(&conn, &settings).expect("configure");
+    crate::company::store::insert(&conn, "plans", "Plans", "America/Sao_Paulo").expect("company");
+    (conn, dir)
+}
+
+fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut statement = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    // The parameters stay unbound: without ANALYZE statistics, as in production, the
+    // plan does not depend on their values.
+    let mut rows = statement.raw_query();
+    let mut details = Vec::new();
+    while let Some(row) = rows.next().expect("plan row") {
+        details.push(row.get::<_, String>(3).expect("plan detail"));
+    }
+    details
+}
+
+fn default_order(spec: &SortSpec) -> Order {
+    Paging::first(spec.default_page_size)
+        .order(spec)
+        .expect("default order")
+}
+
+/// Checks the statements of one list call: `case` names it in failures; `index`, when
+/// given, is the index (and its constraint) the page must be read from.
+fn check(conn: &Connection, case: &str, index: Option<&str>, run: impl FnOnce()) {
+    let statements = statements_of(run);
+    assert!(
+        statements.len() >= 2,
+        "{case}: expected a count and a page, got {statements:?}"
+    );
+    for sql in &statements {
+        let plan = plan(conn, sql);
+        let text = plan.join(" | ");
+        assert!(
+            !text.contains("TEMP B-TREE"),
+            "{case}: sorts instead of reading an index in order\n{sql}\n{text}"
+        );
+        if let Some(counted) = sql.strip_prefix("SELECT count(*) FROM ") {
+            let (from, conditions) = counted.split_once(" WHERE ").unwrap_or((counted, ""));
+            let source = super::Source::parse(from).expect("count source");
+            for join in &source.joins {
+                assert!(
+                    super::mentions(conditions, join.alias),
+                    "{case}: the count joins a table it does not need\n{sql}"
+                );
+            }
+        } else if let Some(index) = index {
+            assert!(text.contains(index), "{case}: does not search {index}\n{sql}\n{text}");
+        }
+    }
+}
+
+/// For a filter that selects several index ranges: each is searched, and the plan sorts
+/// only what they hold.
+fn check_filtered_then_sorted(conn: &Connection, case: &str, index: &str, run: impl FnOnce()) {
+    for sql in statements_of(run) {
+        let text = plan(conn, &sql).join(" | ");
+        assert!(text.contains(index), "{case}: does not search {index}\n{sql}\n{text}");
+        assert!(
+            !text.contains("SCAN"),
+            "{case}: scans instead of searching\n{sql}\n{text}"
+        );
+    }
+}
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[test]
+fn appointment_lists_read_an_index_in_order_for_every_filter() {
+    let (conn, _dir) = tenant_database();
+    let order = default_order(&appointments::store::SORT);
+    let everyone = Viewer {
+        user_id: uuid(),
+        department_ids: Vec::new(),
+        sees_all: true,
+    };
+    let list = |filters: AppointmentFilters, viewer: &Viewer| {
+        appointments::store::list(&conn, &filters, viewer, &order).expect("list");
+    };
+    check(&conn, "appointments, default sort", Some("appointments_time"), || {
+        list(AppointmentFilters::default(), &everyone)
+    });
+    check(
+        &conn,
+        "appointments?user_id",
+        Some("appointments_user_time (user_id=?)"),
+        || {
+            let filters = AppointmentFilters {
+                user_id: Some(uuid()),
+                ..Default::default()
+            };
+            list(filters, &everyone)
+        },
+    );
+    check(
+        &conn,
+        "appointments?user_id&date_from&date_to",
+        Some("appointments_user_time (user_id=? AND scheduled_at>? AND scheduled_at<?)"),
+        || {
+            let filters = AppointmentFilters {
+                user_id: Some(uuid()),
+                dates: DateRange::parse(Some("2026-01-01"), Some("2026-01-31")).expect("dates"),
+                ..Default::default()
+            };
+            list(filters, &everyone)
+        },
+    );
+    check(
+        &conn,
+        "appointments?department_id",
+        Some("appointments_department_time (department_id=?)"),
+        || {
+            let filters = AppointmentFilters {
+                department_id: Some(uuid()),
+                ..Default::default()
+            };
+            list(filters, &everyone)
+        },
+    );
+    check(
+        &conn,
+        "appointments?status",
+        Some("appointments_status_time (status=?)"),
+        || {
+            let filters = AppointmentFilters {
+                statuses: vec![Status::Confirmed],
+                ..Default::default()
+            };
+            list(filters, &everyone)
+        },
+    );
+    check(
+        &conn,
+        "appointments?date_from",
+        Some("appointments_time (scheduled_at>?)"),
+        || {
+            let filters = AppointmentFilters {
+                dates: DateRange::parse(Some("2026-01-01"), None).expect("dates"),
+                ..Default::default()
+            };
+            list(filters, &everyone)
+        },
+    );
+    check(&conn, "appointments?overdue", None, || {
+        let filters = AppointmentFilters {
+            overdue: Some(true),
+            ..Default::default()
+        };
+        list(filters, &everyone)
+    });
+    // The one filter an index cannot serve in order: the appointments of several agents
+    // (the provider's, whoever they are now). Each agent's are read from their index
+    // range; only those rows are sorted, never the whole table.
+    check_filtered_then_sorted(
+        &conn,
+        "appointments?provider_id",
+        "appointments_user_time (user_id=?)",
+        || {
+            let filters = AppointmentFilters {
+                provider_id: Some(uuid()),
+                ..Default::default()
+            };
+            list(filters, &everyone)
+        },
+    );
+    let attendant = Viewer {
+        user_id: uuid(),
+        department_ids: vec![uuid()],
+        sees_all: false,
+    };
+    // An attendant sees their departments' appointments and their own: those index
+    // ranges are searched and only their rows sorted.
+    check_filtered_then_sorted(
+        &conn,
+        "appointments as an attendant",
+        "appointments_department_time (department_id=?)",
+        || list(AppointmentFilters::default(), &attendant),
+    );
+    check(
+        &conn,
+        "appointments?user_id as an attendant",
+        Some("appointments_user_time (user_id=?)"),
+        || {
+            let filters = AppointmentFilters {
+                user_id: Some(uuid()),
+                ..Default::default()
+            };
+            list(filters, &attendant)
+        },
+    );
+}
+
+#[test]
+fn call_lists_read_an_index_in_order_for_every_filter() {
+    let (conn, _dir) = tenant_database();
+    let order = default_order(&calls::store::SORT);
+    let list = |filters: CallFilters| {
+        calls::store::list(&conn, &CallScope::All, &filters, &order).expect("list");
+    };
+    check(&conn, "calls, default sort", Some("calls_inserted"), || {
+        list(CallFilters::default())
+    });
+    check(&conn, "calls?status", Some("calls_status (status=?)"), || {
+        list(CallFilters {
+            status: Some(CallStatus::Completed),
+            ..Default::default()
+        })
+    });
+    check(
+        &conn,
+        "calls?department_id",
+        Some("calls_department_time (department_id=?)"),
+        || {
+            list(CallFilters {
+                department_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+    check(&conn, "calls?user_id", Some("calls_user (user_id=?)"), || {
+        list(CallFilters {
+            user_id: Some(uuid()),
+            ..Default::default()
+        })
+    });
+    check(
+        &conn,
+        "calls?provider_id",
+        Some("calls_provider (provider_id=?)"),
+        || {
+            list(CallFilters {
+                provider_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+    check(
+        &conn,
+        "calls?date_from&date_to",
+        Some("calls_inserted (inserted_at>? AND inserted_at<?)"),
+        || {
+            list(CallFilters {
+                dates: DateRange::parse(Some("2026-01-01"), Some("2026-01-31")).expect("dates"),
+                ..Default::default()
+            })
+        },
+    );
+    check(&conn, "calls?search", None, || {
+        list(CallFilters {
+            search: Some("maria".into()),
+            ..Default::default()
+        })
+    });
+    let agent = CallScope::Agent {
+        user_id: uuid(),
+        department_ids: vec![uuid()],
+    };
+    check_filtered_then_sorted(
+        &conn,
+        "calls as an attendant",
+        "calls_department_time (department_id=?)",
+        || {
+            calls::store::list(&conn, &agent, &CallFilters::default(), &order).expect("list");
+        },
+    );
+}
+
+#[test]
+fn customer_user_link_and_notification_lists_read_an_index_in_order() {
+    let (conn, _dir) = tenant_database();
+
+    let order = default_order(&customers::store::SORT);
+    check(&conn, "customers, default sort", Some("customers_name"), || {
+        customers::store::list(&conn, None, &order).expect("list");
+    });
+    check(&conn, "customers?search", Some("customers_name"), || {
+        customers::store::list(&conn, Some("silva"), &order).expect("list");
+    });
+
+    let order = default_order(&users::store::SORT);
+    let list = |filters: UserFilters| {
+        users::store::list(&conn, &filters, &order).expect("list");
+    };
+    check(&conn, "users, default sort", Some("users_name"), || {
+        list(UserFilters::default())
+    });
+    check(&conn, "users?search", Some("users_name"), || {
+        list(UserFilters {
+            search: Some("ana".into()),
+            ..Default::default()
+        })
+    });
+    check(&conn, "users?role&active", Some("users_name"), || {
+        list(UserFilters {
+            role: Some(Role::Attendant),
+            active: Some(true),
+            ..Default::default()
+        })
+    });
+    check(&conn, "users?department_id", None, || {
+        list(UserFilters {
+            department_id: Some(uuid()),
+            ..Default::default()
+        })
+    });
+    check(
+        &conn,
+        "users?provider_id",
+        Some("users_provider (provider_id=?)"),
+        || {
+            list(UserFilters {
+                provider_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+
+    let order = default_order(&access_links::store::SORT);
+    let list = |filters: access_links::store::LinkFilters| {
+        access_links::store::list(&conn, "http://voki.test", &filters, &order).expect("list");
+    };
+    check(
+        &conn,
+        "access links, default sort",
+        Some("access_links_inserted"),
+        || list(Default::default()),
+    );
+    check(
+        &conn,
+        "access links?department_id",
+        Some("access_links_department (department_id=?)"),
+        || {
+            list(access_links::store::LinkFilters {
+                department_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+    check(&conn, "access links?status", None, || {
+        list(access_links::store::LinkFilters {
+            status: Some(LinkStatus::Active),
+            ..Default::default()
+        })
+    });
+
+    let order = default_order(&notifications::store::SORT);
+    let user = uuid();
+    for (case, unread, index) in [
+        ("notifications", None, "notifications_user_time (user_id=?)"),
+        (
+            "notifications?unread=true",
+            Some(true),
+            "notifications_user_unread (user_id=?)",
+        ),
+        (
+            "notifications?unread=false",
+            Some(false),
+            "notifications_user_time (user_id=?)",
+        ),
+    ] {
+        check(&conn, case, Some(index), || {
+            notifications::store::list(&conn, &user, unread, &order).expect("list");
+        });
+    }
+}
