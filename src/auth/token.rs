@@ -51,6 +51,8 @@ pub struct Claims {
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Seals TOTP secrets at rest.
+    pub totp: super::sealed::Sealer,
 }
 
 impl Keys {
@@ -58,6 +60,7 @@ impl Keys {
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            totp: super::sealed::Sealer::new(secret, "totp"),
         }
     }
 

@@ -651,3 +651,27 @@ async fn a_patient_whose_page_closes_while_waiting_is_missed_after_the_grace() {
     }
     assert_eq!(status, "missed");
 }
+
+// ---- item 5 (part): TOTP secrets at rest --------------------------------------------
+
+#[tokio::test]
+async fn totp_secrets_are_stored_encrypted_and_still_verify() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let setup = app.post("/api/v1/users/me/mfa/setup", &owner, json!({})).await.expect(200);
+    let secret = setup.data()["secret"].as_str().unwrap().to_string();
+    let user_id = owner.user_id.clone();
+    let stored: String = app
+        .tenant_db("acme")
+        .await
+        .read(move |conn| Ok(conn.query_row("SELECT mfa_secret FROM users WHERE id = ?1", [&user_id], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1:"), "{stored}");
+    assert!(!stored.contains(&secret));
+    let now = chrono::Utc::now().timestamp() as u64;
+    let code = voki::auth::mfa::code_at(&secret, now).unwrap();
+    app.post("/api/v1/users/me/mfa/enable", &owner, json!({"code": code}))
+        .await
+        .expect(200);
+}
