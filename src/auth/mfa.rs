@@ -12,8 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::routes::{LoginOutcome, start_session};
-use super::token::TokenKind;
 use super::sealed::Sealer;
+use super::token::TokenKind;
 use super::{Auth, min};
 use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
@@ -231,7 +231,11 @@ pub async fn verify(
         .verify(input.mfa_token.as_deref().unwrap_or_default(), TokenKind::Mfa)?;
     state.limits.auth(ip, &format!("mfa:{}", claims.sub))?;
     let db = state.tenants.get(&claims.tenant).await?.ok_or(ApiError::Unauthorized)?;
-    let (id, code, sealer) = (claims.sub.clone(), input.code.unwrap_or_default(), state.keys.totp.clone());
+    let (id, code, sealer) = (
+        claims.sub.clone(),
+        input.code.unwrap_or_default(),
+        state.keys.totp.clone(),
+    );
     let accepted = db
         .write(move |conn| {
             let Some(mfa) = mfa_state(conn, &sealer, &id)? else {

@@ -74,7 +74,8 @@ impl Sealer {
         }
         let (nonce, rest) = bytes.split_at(NONCE);
         let (data, tag) = rest.split_at(rest.len() - TAG);
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.authentication).expect("HMAC accepts any key length");
+        let mut mac =
+            <HmacSha256 as KeyInit>::new_from_slice(&self.authentication).expect("HMAC accepts any key length");
         mac.update(nonce);
         mac.update(data);
         mac.verify_slice(tag)
@@ -95,7 +96,11 @@ mod tests {
         let sealed = sealer.seal("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
         assert!(sealed.starts_with("v1:"));
         assert!(!sealed.contains("JBSWY3DP"));
-        assert_ne!(sealed, sealer.seal("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), "a fresh nonce each time");
+        assert_ne!(
+            sealed,
+            sealer.seal("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+            "a fresh nonce each time"
+        );
         assert_eq!(sealer.open(&sealed).unwrap(), "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
         let other = Sealer::new(b"another-secret-another-secret-xx", "totp");
         assert!(other.open(&sealed).is_err());

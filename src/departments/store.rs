@@ -215,7 +215,9 @@ pub fn remove_member(conn: &Connection, department_id: &str, user_id: &str) -> R
     conn.prepare_cached("DELETE FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
         .execute(params![department_id, user_id])?;
     // Their sockets leave the department's queue and presence topics at once.
-    crate::realtime::after_commit(crate::realtime::Live::Recheck { user_id: user_id.to_string() });
+    crate::realtime::after_commit(crate::realtime::Live::Recheck {
+        user_id: user_id.to_string(),
+    });
     Ok(())
 }
 

@@ -82,7 +82,10 @@ impl RateLimits {
 
     /// A chat message by `sender` on `call_id`'s socket topic.
     pub fn chat(&self, tenant: &str, call_id: &str, sender: &str) -> Result<(), ApiError> {
-        check(&self.chat, &(tenant.to_string(), call_id.to_string(), sender.to_string()))
+        check(
+            &self.chat,
+            &(tenant.to_string(), call_id.to_string(), sender.to_string()),
+        )
     }
 
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.

@@ -188,7 +188,9 @@ async fn identify(state: &AppState, token: Option<&str>) -> Option<(Tenant, Iden
 /// [`identify`] for the other endpoints that take a customer's `websocket_token` or a
 /// staff access token (the TURN credentials).
 pub async fn identify_token(state: &AppState, token: Option<&str>) -> Option<(Tenant, Identity)> {
-    identify(state, token).await.map(|(tenant, identity, _)| (tenant, identity))
+    identify(state, token)
+        .await
+        .map(|(tenant, identity, _)| (tenant, identity))
 }
 
 /// A joined topic of this connection.
@@ -369,8 +371,9 @@ impl Session {
                         crate::users::store::get(conn, user_id)?.is_some_and(|user| user.active)
                             && sid.map_or(Ok(true), |sid| crate::auth::sessions::is_live(conn, &sid))?
                     }
-                    Identity::Customer { call_id } => crate::calls::store::get(conn, call_id)?
-                        .is_some_and(|call| !topics::has_ended(call.status)),
+                    Identity::Customer { call_id } => {
+                        crate::calls::store::get(conn, call_id)?.is_some_and(|call| !topics::has_ended(call.status))
+                    }
                 })
             })
             .await
@@ -505,7 +508,10 @@ impl Session {
             self.send(&frame.error("unauthorized"));
             return;
         };
-        let sender_key = participant.user_id.clone().unwrap_or_else(|| participant.role.to_string());
+        let sender_key = participant
+            .user_id
+            .clone()
+            .unwrap_or_else(|| participant.role.to_string());
         if self.state.limits.chat(&self.tenant.slug, call_id, &sender_key).is_err() {
             self.send(&frame.error("rate limited"));
             return;

@@ -173,7 +173,10 @@ fn department_staff(conn: &Connection, identity: &Identity, department_id: &str)
 /// Whether a call in `status` has ended: its customer's `websocket_token` is then good
 /// for nothing, and its chat takes no more messages.
 pub fn has_ended(status: CallStatus) -> bool {
-    matches!(status, CallStatus::Completed | CallStatus::Missed | CallStatus::Cancelled)
+    matches!(
+        status,
+        CallStatus::Completed | CallStatus::Missed | CallStatus::Cancelled
+    )
 }
 
 /// Whether `identity` may (still) be on a topic of `kind`: the checks of [`admit`]

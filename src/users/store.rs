@@ -203,7 +203,9 @@ pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User
     }
     if changes.role.is_some() || changes.active == Some(false) {
         // Open sockets check their topics again (a demoted supervisor leaves `dashboard`).
-        crate::realtime::after_commit(crate::realtime::Live::Recheck { user_id: id.to_string() });
+        crate::realtime::after_commit(crate::realtime::Live::Recheck {
+            user_id: id.to_string(),
+        });
     }
     find(conn, id)
 }

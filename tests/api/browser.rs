@@ -71,7 +71,12 @@ async fn a_patient_who_reloads_resumes_their_call_and_leaves_the_queue_within_th
     assert_eq!(calls.body["meta"]["total_count"], 1, "{}", calls.text);
     let mut status = serde_json::Value::Null;
     for _ in 0..50 {
-        status = app.public_get(&format!("/api/v1/call/status/{call_id}")).await.expect(200).data()["status"].clone();
+        status = app
+            .public_get(&format!("/api/v1/call/status/{call_id}"))
+            .await
+            .expect(200)
+            .data()["status"]
+            .clone();
         if status == "missed" {
             break;
         }

@@ -448,10 +448,11 @@ async fn attendants_see_their_departments_calls_and_their_own_only() {
         format!("/api/v1/calls/{elsewhere}/tags"),
         format!("/api/v1/calls/{elsewhere}/transcript"),
     ] {
-        app.get(&path, &agent).await.expect(404);
+        // Outside what they may touch: 403 (SPEC §2.3); another tenant's id stays 404.
+        app.get(&path, &agent).await.expect(403);
     }
     for action in ["assign", "start", "complete", "cancel"] {
-        call_action(&app, &agent, &elsewhere, action).await.expect(404);
+        call_action(&app, &agent, &elsewhere, action).await.expect(403);
     }
     let supervisor = app.user(&owner, "supervisor").await;
     let list = app.get("/api/v1/calls", &supervisor).await.expect(200);

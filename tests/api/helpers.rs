@@ -461,6 +461,9 @@ pub async fn run_node_output(fixture: PathBuf, args: Vec<String>, env: Vec<(Stri
         String::from_utf8_lossy(&output.stderr),
     );
     assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    let printed = stdout.trim().strip_suffix("OK").unwrap_or_else(|| panic!("no OK in {stdout}"));
+    let printed = stdout
+        .trim()
+        .strip_suffix("OK")
+        .unwrap_or_else(|| panic!("no OK in {stdout}"));
     printed.trim().to_string()
 }

@@ -203,7 +203,11 @@ async fn a_websocket_token_is_refused_once_its_call_has_ended() {
         .push(&join_ref, &topic, "chat_message", json!({"body": "still there?"}))
         .await;
     assert_eq!(reply["status"], "error", "{reply}");
-    let messages = c.app.get(&format!("/api/v1/calls/{id}/messages"), &c.owner).await.expect(200);
+    let messages = c
+        .app
+        .get(&format!("/api/v1/calls/{id}/messages"), &c.owner)
+        .await
+        .expect(200);
     assert_eq!(messages.data().as_array().unwrap().len(), 0);
     assert_eq!(refused_status(&c.app, token).await, 403);
 }
@@ -216,16 +220,29 @@ async fn call_chat_on_the_socket_is_rate_limited() {
     let topic = format!("call:{}", call["call_id"].as_str().unwrap());
     let (join_ref, _) = customer.joined(&topic).await;
     let mut refused = 0;
+    let started = std::time::Instant::now();
     for n in 0..40 {
         let reply = customer
-            .push(&join_ref, &topic, "chat_message", json!({"body": format!("message {n}")}))
+            .push(
+                &join_ref,
+                &topic,
+                "chat_message",
+                json!({"body": format!("message {n}")}),
+            )
             .await;
         if reply["status"] == "error" {
             assert_eq!(reply["response"]["reason"], "rate limited");
             refused += 1;
         }
     }
-    assert_eq!(refused, 40 - voki::http::rate_limit::CHAT_PER_MINUTE as usize);
+    // The limit refills one message every 2 s: a slow run may get a few more through.
+    let refilled = started.elapsed().as_secs() as usize / 2 + 1;
+    let accepted = 40 - refused;
+    assert!(refused > 0, "no message was refused");
+    assert!(
+        accepted <= voki::http::rate_limit::CHAT_PER_MINUTE as usize + refilled,
+        "{accepted} accepted"
+    );
 }
 
 #[tokio::test]
@@ -300,7 +317,12 @@ async fn a_slow_webhook_receiver_does_not_delay_another_tenant() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let arrived = seen.lock().unwrap().first().copied().expect("the other tenant's event arrived");
+    let arrived = seen
+        .lock()
+        .unwrap()
+        .first()
+        .copied()
+        .expect("the other tenant's event arrived");
     assert!(
         arrived.duration_since(sent) < Duration::from_secs(4),
         "delayed by {:?}",
@@ -401,7 +423,13 @@ async fn every_part_of_an_upload_is_limited() {
     // A normal upload still works.
     let (content_type, body) = multipart_file("file", "exam.pdf", "application/pdf", b"%PDF-1.4");
     c.app
-        .raw(Method::POST, &format!("/api/v1/calls/{id}/upload"), &c.owner, &content_type, body)
+        .raw(
+            Method::POST,
+            &format!("/api/v1/calls/{id}/upload"),
+            &c.owner,
+            &content_type,
+            body,
+        )
         .await
         .expect(201);
 }
@@ -453,7 +481,16 @@ async fn turn_credentials_need_a_live_calls_token() {
     let get = |bearer: String| {
         let url = format!("{}{path}", c.app.base);
         let client = c.app.client.clone();
-        async move { client.get(url).bearer_auth(bearer).send().await.unwrap().status().as_u16() }
+        async move {
+            client
+                .get(url)
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
     };
     assert_eq!(get(token.to_string()).await, 200);
     assert_eq!(get(c.agent.token.clone()).await, 200);
@@ -510,19 +547,30 @@ async fn an_anonymous_caller_matched_by_email_is_shown_as_typed_unverified_and_c
     let event = agent.event(&topic, "customer_joined").await;
     assert_eq!(event["customer_name"], "Someone Else");
     assert_eq!(event["customer_verified"], false);
-    let call = c.app.get(&format!("/api/v1/calls/{call_id}"), &c.owner).await.expect(200);
+    let call = c
+        .app
+        .get(&format!("/api/v1/calls/{call_id}"), &c.owner)
+        .await
+        .expect(200);
     assert_eq!(call.data()["customer_name"], "Someone Else");
     assert_eq!(call.data()["customer_verified"], false);
     // Still matched, for history; the stored record is untouched.
     assert_eq!(call.data()["customer_id"], stored.as_str());
-    let customer = c.app.get(&format!("/api/v1/customers/{stored}"), &c.owner).await.expect(200);
+    let customer = c
+        .app
+        .get(&format!("/api/v1/customers/{stored}"), &c.owner)
+        .await
+        .expect(200);
     assert_eq!(customer.data()["name"], "Maria Original");
     assert_eq!(customer.data()["phone"], Value::Null);
     // A new caller is their own, verified record.
     let fresh = customer_joins(&c, "Nova Pessoa").await;
     let call = c
         .app
-        .get(&format!("/api/v1/calls/{}", fresh["call_id"].as_str().unwrap()), &c.owner)
+        .get(
+            &format!("/api/v1/calls/{}", fresh["call_id"].as_str().unwrap()),
+            &c.owner,
+        )
         .await
         .expect(200);
     assert_eq!(call.data()["customer_verified"], true);
@@ -535,6 +583,7 @@ async fn an_anonymous_caller_matched_by_email_is_shown_as_typed_unverified_and_c
 async fn an_attendant_gets_403_for_another_departments_call_and_appointment_and_404_for_another_tenants() {
     let c = clinic().await;
     let other_department = c.app.department(&c.owner, "Cardiologia").await;
+    c.app.add_member(&c.owner, &other_department, &c.owner.user_id).await;
     let call = c.app.queued_call(&c.owner, &other_department, "Paula Lima").await;
     c.app.get(&format!("/api/v1/calls/{call}"), &c.agent).await.expect(403);
     c.app
@@ -557,7 +606,11 @@ async fn an_attendant_gets_403_for_another_departments_call_and_appointment_and_
         .await
         .expect(403);
     c.app
-        .post(&format!("/api/v1/appointments/{appointment}/cancel"), &c.agent, json!({}))
+        .post(
+            &format!("/api/v1/appointments/{appointment}/cancel"),
+            &c.agent,
+            json!({}),
+        )
         .await
         .expect(403);
     c.app.create_tenant("other").await;
@@ -643,7 +696,13 @@ async fn a_patient_whose_page_closes_while_waiting_is_missed_after_the_grace() {
     drop(customer);
     let mut status = Value::Null;
     for _ in 0..40 {
-        status = c.app.public_get(&format!("/api/v1/call/status/{id}")).await.expect(200).data()["status"].clone();
+        status = c
+            .app
+            .public_get(&format!("/api/v1/call/status/{id}"))
+            .await
+            .expect(200)
+            .data()["status"]
+            .clone();
         if status == "missed" {
             break;
         }
@@ -658,7 +717,10 @@ async fn a_patient_whose_page_closes_while_waiting_is_missed_after_the_grace() {
 async fn totp_secrets_are_stored_encrypted_and_still_verify() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
-    let setup = app.post("/api/v1/users/me/mfa/setup", &owner, json!({})).await.expect(200);
+    let setup = app
+        .post("/api/v1/users/me/mfa/setup", &owner, json!({}))
+        .await
+        .expect(200);
     let secret = setup.data()["secret"].as_str().unwrap().to_string();
     let user_id = owner.user_id.clone();
     let stored: String = app
