@@ -20,7 +20,7 @@ struct Assets;
 /// the WebSocket) and to the configured STUN/TURN servers (which the browser reaches
 /// outside CSP). Nothing inline, nothing from a CDN.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
-     media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'";
+     media-src 'self' blob: mediastream:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()

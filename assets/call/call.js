@@ -71,7 +71,50 @@ let joined = null;
 let video = null;
 let socket = null;
 
+// The call this tab joined, kept for the tab (sessionStorage): a reload resumes it
+// instead of validating the single-use link again, which is spent.
+const savedKey = `voki-call:${token}`;
+function saved() {
+  try {
+    return JSON.parse(sessionStorage.getItem(savedKey));
+  } catch {
+    return null;
+  }
+}
+const remember = () => sessionStorage.setItem(savedKey, JSON.stringify({ call_id: joined.call_id, websocket_token: joined.websocket_token }));
+const forget = () => sessionStorage.removeItem(savedKey);
+
+/// The patient is on the call's topic from the moment they join the queue, so a page
+/// closed while waiting is noticed (the server then gives 60 s to come back).
+function openSocket() {
+  if (socket) return;
+  socket = new Socket(joined.websocket_token);
+  socket.on(`call:${joined.call_id}`, "call_status", ({ status }) => { if (status === "completed") finished(); });
+  socket.join(`call:${joined.call_id}`, {}).catch(() => {});
+}
+
+async function resume(call) {
+  let status;
+  try {
+    status = await api("GET", `/api/v1/call/status/${encodeURIComponent(call.call_id)}`);
+  } catch {
+    forget();
+    return false;
+  }
+  if (status.status !== "queued" && status.status !== "active") {
+    forget();
+    return false;
+  }
+  joined = call;
+  show("waiting");
+  openSocket();
+  poll();
+  return true;
+}
+
 async function start() {
+  const call = saved();
+  if (call && (await resume(call))) return;
   let info;
   try {
     info = await api("GET", `/api/v1/call/${encodeURIComponent(token)}/validate`);
@@ -108,7 +151,9 @@ $("join-form").addEventListener("submit", async (event) => {
     $("join-error").hidden = false;
     return;
   }
+  remember();
   show("waiting");
+  openSocket();
   navigator.mediaDevices?.getUserMedia({ video: true, audio: false })
     .then((stream) => { $("preview").srcObject = stream; })
     .catch(() => {});
@@ -130,7 +175,11 @@ async function poll() {
   if (status.status === "queued" && status.user_name && !video) connect();
   if (status.status === "active" && !video) connect();
   if (status.status === "completed") return finished();
-  if (status.status === "missed" || status.status === "cancelled") return show("left");
+  if (status.status === "missed" || status.status === "cancelled") {
+    forget();
+    socket?.close();
+    return show("left");
+  }
   setTimeout(poll, 3000);
 }
 
@@ -139,7 +188,7 @@ async function connect() {
   for (const track of preview?.getTracks() || []) track.stop();
   show("in-call");
   $("call-state").textContent = t("connecting");
-  socket = new Socket(joined.websocket_token);
+  openSocket();
   video = new VideoCall({
     socket,
     callId: joined.call_id,
@@ -148,11 +197,11 @@ async function connect() {
     remoteVideo: $("remote"),
     onState: (state) => { $("call-state").textContent = state === "connected" ? "" : state; },
   });
-  socket.on(`call:${joined.call_id}`, "call_status", ({ status }) => { if (status === "completed") finished(); });
   video.start().catch(() => {});
 }
 
 function finished() {
+  forget();
   video?.stop();
   socket?.close();
   video = null;
@@ -186,6 +235,8 @@ function showRating() {
 
 $("leave").addEventListener("click", async () => {
   if (joined) await api("POST", `/api/v1/call/leave/${joined.call_id}`).catch(() => {});
+  forget();
+  socket?.close();
   joined = null;
   show("left");
 });

@@ -162,13 +162,14 @@ async function queue(main) {
     ]);
     const rows = table([
       ["Protocol", (c) => c.protocol],
-      ["Patient", (c) => [h("b", {}, c.customer_name), h("div", { class: "muted" }, c.reason || "")]],
+      ["Patient", (c) => [h("b", {}, c.customer_name), c.customer_verified === false ? h("span", { class: "muted", title: "Matched by the e-mail or phone typed; not verified" }, " (unverified)") : "", h("div", { class: "muted" }, c.reason || "")]],
       ["Department", (c) => c.department_name],
       ["Waiting since", (c) => when(c.inserted_at)],
       ["Agent", (c) => c.user_name || "—"],
       ["", (c) => c.user_id === me.id
         ? action("Start", async () => { await api("POST", `/api/v1/calls/${c.id}/start`); openCall(c.id); }, "")
         : c.user_id ? null : action("Take", async () => { await api("POST", `/api/v1/calls/${c.id}/assign`, {}); redraw(); })],
+      ["", (c) => action("Cancel", async () => { await api("POST", `/api/v1/calls/${c.id}/cancel`, {}); redraw(); }, "danger")],
     ], queued.data);
     const active = mine.data.map((c) => h("div", { class: "card" },
       h("b", {}, `In call with ${c.customer_name} (${c.protocol})`), " ",

@@ -2,9 +2,13 @@
 // offers, the patient answers, ICE candidates are relayed by the server to the other
 // side. Media flows peer to peer (with the configured STUN/TURN servers).
 
-export async function iceServers(callId) {
+/// `token`: the customer's websocket_token, or the staff access token (TURN credentials
+/// are only given for a call that has not ended).
+export async function iceServers(callId, token) {
   try {
-    const reply = await fetch(`/api/v1/call/turn-credentials?call_id=${encodeURIComponent(callId)}`);
+    const reply = await fetch(`/api/v1/call/turn-credentials?call_id=${encodeURIComponent(callId)}`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
     if (!reply.ok) return [];
     return (await reply.json()).data.ice_servers || [];
   } catch {
@@ -20,7 +24,7 @@ export class VideoCall {
   }
 
   async start() {
-    this.servers = await iceServers(this.callId);
+    this.servers = await iceServers(this.callId, this.socket.token?.());
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
       this.localVideo.srcObject = this.stream;

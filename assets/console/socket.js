@@ -18,11 +18,18 @@ export class Socket {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/socket/websocket?token=${encodeURIComponent(this.token())}&vsn=2.0.0`;
+    return `${scheme}//${location.host}/socket/websocket?vsn=2.0.0`;
+  }
+
+  /// The token travels as the `authToken` subprotocol of phoenix.js
+  /// (`base64url.bearer.phx.<base64>`), never in the URL, so no access log shows it.
+  protocols() {
+    const encoded = btoa(this.token()).replace(/=+$/, "");
+    return ["phoenix", `base64url.bearer.phx.${encoded}`];
   }
 
   connect() {
-    this.ws = new WebSocket(this.url());
+    this.ws = new WebSocket(this.url(), this.protocols());
     this.ws.onopen = () => {
       this.backoff = 500;
       this.heartbeat = setInterval(() => this.send(null, "phoenix", "heartbeat", {}), 30000);

@@ -156,11 +156,14 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Appointment>, ApiError>
         .optional()?)
 }
 
-/// The appointment if `viewer` may see it; otherwise 404, exactly like a missing one.
+/// The appointment if `viewer` may see it; 403 when it exists outside what the viewer
+/// may touch (another department's, SPEC §2.3), 404 when it does not exist here.
 pub fn find_visible(conn: &Connection, id: &str, viewer: &Viewer) -> Result<Appointment, ApiError> {
-    get(conn, id)?
-        .filter(|a| viewer.can_see(&a.user_id, &a.department_id))
-        .ok_or_else(|| ApiError::not_found("Appointment"))
+    let appointment = get(conn, id)?.ok_or_else(|| ApiError::not_found("Appointment"))?;
+    if !viewer.can_see(&appointment.user_id, &appointment.department_id) {
+        return Err(ApiError::Forbidden("Forbidden".into()));
+    }
+    Ok(appointment)
 }
 
 #[derive(Debug, Default)]

@@ -26,8 +26,8 @@ pub struct Tenant {
 /// An authenticated, active user of `X-Tenant` whose role is at least `R`.
 ///
 /// Checked on every request (SPEC §2.1): a valid access token, `X-Tenant` equal to its
-/// `tenant` claim, and the user still present and active — so deactivation takes effect
-/// at once. The role is read from the database, not the token, so a demotion does too.
+/// `tenant` claim, the session it was issued from still alive, and the user still present
+/// and active — so deactivation, logout-all and a password reset take effect at once. The role is read from the database, not the token, so a demotion does too.
 pub struct Auth<R: MinRole = min::Attendant> {
     pub user: User,
     pub tenant: Tenant,
@@ -103,11 +103,26 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     }
     let db = state.tenants.get(slug).await?.ok_or(ApiError::Unauthorized)?;
     let user_id = claims.sub.clone();
-    let user = db
-        .read(move |conn| users::store::get(conn, &user_id))
-        .await?
-        .filter(|user| user.active)
-        .ok_or(ApiError::Unauthorized)?;
+    // The session is checked too (cached briefly; a revocation clears the cache), so a
+    // logout-all, a password change or reset ends the access tokens issued from it at once.
+    let generation = state.hub.revocation_generation();
+    let sid = claims.sid.clone().filter(|sid| !state.hub.session_known(slug, sid));
+    let (user, live) = db
+        .read(move |conn| {
+            let live = match &sid {
+                Some(sid) => super::sessions::is_live(conn, sid)?,
+                None => true,
+            };
+            Ok((users::store::get(conn, &user_id)?, live))
+        })
+        .await?;
+    if !live {
+        return Err(ApiError::Unauthorized);
+    }
+    let user = user.filter(|user| user.active).ok_or(ApiError::Unauthorized)?;
+    if let Some(sid) = &claims.sid {
+        state.hub.remember_session(slug, sid, generation);
+    }
     Ok(Authenticated {
         user,
         tenant: Tenant {

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::routes::{LoginOutcome, start_session};
+use super::sealed::Sealer;
 use super::token::TokenKind;
 use super::{Auth, min};
 use crate::app::AppState;
@@ -63,8 +64,9 @@ struct MfaState {
     last_step: Option<i64>,
 }
 
-fn mfa_state(conn: &Connection, user_id: &str) -> Result<Option<MfaState>, ApiError> {
-    Ok(conn
+/// The MFA columns of a user, the secret opened with `sealer`.
+fn mfa_state(conn: &Connection, sealer: &Sealer, user_id: &str) -> Result<Option<MfaState>, ApiError> {
+    let state = conn
         .prepare_cached("SELECT email, mfa_secret, mfa_enabled, mfa_last_step FROM users WHERE id = ?1")?
         .query_row([user_id], |row| {
             Ok(MfaState {
@@ -74,16 +76,25 @@ fn mfa_state(conn: &Connection, user_id: &str) -> Result<Option<MfaState>, ApiEr
                 last_step: row.get(3)?,
             })
         })
-        .optional()?)
+        .optional()?;
+    state
+        .map(|state| {
+            let secret = state.secret.as_deref().map(|s| sealer.open(s)).transpose()?;
+            Ok(MfaState { secret, ..state })
+        })
+        .transpose()
 }
 
+/// Stores the MFA columns, the secret sealed with `sealer` (never in plaintext).
 fn save_mfa(
     conn: &Connection,
+    sealer: &Sealer,
     user_id: &str,
     secret: Option<&str>,
     enabled: bool,
     step: Option<i64>,
 ) -> Result<(), ApiError> {
+    let secret = secret.map(|s| sealer.seal(s));
     conn.prepare_cached(
         "UPDATE users SET mfa_secret = ?2, mfa_enabled = ?3, mfa_last_step = coalesce(?4, mfa_last_step), updated_at = ?5
          WHERE id = ?1",
@@ -119,15 +130,15 @@ fn required_code(input: CodeInput) -> Result<String, ApiError> {
 /// Starts enrolment: a new secret, pending until `enable` proves a code from it.
 #[utoipa::path(post, path = "/api/v1/users/me/mfa/setup", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Data<MfaSetup>), (status = 422, body = ErrorBody)))]
-async fn setup(auth: Auth<min::Attendant>) -> Result<Json<Data<MfaSetup>>, ApiError> {
+async fn setup(State(app): State<AppState>, auth: Auth<min::Attendant>) -> Result<Json<Data<MfaSetup>>, ApiError> {
     if auth.user.mfa_enabled {
         return Err(ApiError::Unprocessable("MFA is already enabled".into()));
     }
     let secret = Secret::generate().to_base32();
     let otpauth_url = totp(&secret, &auth.user.email)?.to_url().map_err(ApiError::internal)?;
-    let (id, stored) = (auth.user.id.clone(), secret.clone());
+    let (id, stored, sealer) = (auth.user.id.clone(), secret.clone(), app.keys.totp.clone());
     auth.db()
-        .write(move |conn| save_mfa(conn, &id, Some(&stored), false, None))
+        .write(move |conn| save_mfa(conn, &sealer, &id, Some(&stored), false, None))
         .await?;
     Ok(ok(MfaSetup { secret, otpauth_url }))
 }
@@ -136,15 +147,16 @@ async fn setup(auth: Auth<min::Attendant>) -> Result<Json<Data<MfaSetup>>, ApiEr
 #[utoipa::path(post, path = "/api/v1/users/me/mfa/enable", tag = "auth", security(("bearer" = [])), request_body = CodeInput,
     responses((status = 200, body = Data<User>), (status = 422, body = ErrorBody)))]
 async fn enable(
+    State(app): State<AppState>,
     auth: Auth<min::Attendant>,
     JsonBody(input): JsonBody<CodeInput>,
 ) -> Result<Json<Data<User>>, ApiError> {
     let code = required_code(input)?;
-    let id = auth.user.id.clone();
+    let (id, sealer) = (auth.user.id.clone(), app.keys.totp.clone());
     let user = auth
         .db()
         .write(move |conn| {
-            let state = mfa_state(conn, &id)?.ok_or_else(|| ApiError::not_found("User"))?;
+            let state = mfa_state(conn, &sealer, &id)?.ok_or_else(|| ApiError::not_found("User"))?;
             if state.enabled {
                 return Err(ApiError::Unprocessable("MFA is already enabled".into()));
             }
@@ -155,7 +167,7 @@ async fn enable(
             };
             let step = accepted_step(&secret, &state.email, &code, state.last_step)?
                 .ok_or_else(|| FieldErrors::single("code", "is invalid"))?;
-            save_mfa(conn, &id, Some(&secret), true, Some(step))?;
+            save_mfa(conn, &sealer, &id, Some(&secret), true, Some(step))?;
             users::store::find(conn, &id)
         })
         .await?;
@@ -166,21 +178,22 @@ async fn enable(
 #[utoipa::path(post, path = "/api/v1/users/me/mfa/disable", tag = "auth", security(("bearer" = [])), request_body = CodeInput,
     responses((status = 200, body = Data<User>), (status = 422, body = ErrorBody)))]
 async fn disable(
+    State(app): State<AppState>,
     auth: Auth<min::Attendant>,
     JsonBody(input): JsonBody<CodeInput>,
 ) -> Result<Json<Data<User>>, ApiError> {
     let code = required_code(input)?;
-    let id = auth.user.id.clone();
+    let (id, sealer) = (auth.user.id.clone(), app.keys.totp.clone());
     let user = auth
         .db()
         .write(move |conn| {
-            let state = mfa_state(conn, &id)?.ok_or_else(|| ApiError::not_found("User"))?;
+            let state = mfa_state(conn, &sealer, &id)?.ok_or_else(|| ApiError::not_found("User"))?;
             let (true, Some(secret)) = (state.enabled, state.secret) else {
                 return Err(ApiError::Unprocessable("MFA is not enabled".into()));
             };
             let step = accepted_step(&secret, &state.email, &code, state.last_step)?
                 .ok_or_else(|| FieldErrors::single("code", "is invalid"))?;
-            save_mfa(conn, &id, None, false, Some(step))?;
+            save_mfa(conn, &sealer, &id, None, false, Some(step))?;
             users::store::find(conn, &id)
         })
         .await?;
@@ -218,10 +231,14 @@ pub async fn verify(
         .verify(input.mfa_token.as_deref().unwrap_or_default(), TokenKind::Mfa)?;
     state.limits.auth(ip, &format!("mfa:{}", claims.sub))?;
     let db = state.tenants.get(&claims.tenant).await?.ok_or(ApiError::Unauthorized)?;
-    let (id, code) = (claims.sub.clone(), input.code.unwrap_or_default());
+    let (id, code, sealer) = (
+        claims.sub.clone(),
+        input.code.unwrap_or_default(),
+        state.keys.totp.clone(),
+    );
     let accepted = db
         .write(move |conn| {
-            let Some(mfa) = mfa_state(conn, &id)? else {
+            let Some(mfa) = mfa_state(conn, &sealer, &id)? else {
                 return Ok(false);
             };
             let active: bool = conn
@@ -232,7 +249,7 @@ pub async fn verify(
             };
             match accepted_step(&secret, &mfa.email, &code, mfa.last_step)? {
                 Some(step) => {
-                    save_mfa(conn, &id, Some(&secret), true, Some(step))?;
+                    save_mfa(conn, &sealer, &id, Some(&secret), true, Some(step))?;
                     Ok(true)
                 }
                 None => Ok(false),

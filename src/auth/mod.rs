@@ -7,6 +7,7 @@ pub mod password;
 pub mod reset;
 mod role;
 pub mod routes;
+pub mod sealed;
 pub mod sessions;
 pub mod token;
 

@@ -66,6 +66,7 @@ pub fn rotate(conn: &Connection, tenant: &str, refresh_token: &str) -> Result<Ro
     if revoked_at.is_some() {
         conn.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at IS NULL")?
             .execute(params![family_id, now])?;
+        revoked(&user_id);
         tracing::warn!(tenant, user_id, "refresh token reused; session family revoked");
         return Ok(Rotation::Refused);
     }
@@ -80,9 +81,40 @@ pub fn rotate(conn: &Connection, tenant: &str, refresh_token: &str) -> Result<Ro
 
 /// Revokes the session of one refresh token (logout); unknown tokens are ignored.
 pub fn revoke_token(conn: &Connection, refresh_token: &str) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL")?
-        .execute(params![hash_token(refresh_token), time::now_text()])?;
+    let user_id: Option<String> = conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL RETURNING user_id",
+        )?
+        .query_row(params![hash_token(refresh_token), time::now_text()], |row| row.get(0))
+        .optional()?;
+    if let Some(user_id) = user_id {
+        revoked(&user_id);
+    }
     Ok(())
+}
+
+/// Whether the session an access token came from (`sid`) is still alive: its family has
+/// a session neither revoked nor expired. A refresh rotates the session within the
+/// family, so the access token issued just before stays good; a logout, a logout-all,
+/// a password change or reset, or a replayed refresh token ends the family, and with it
+/// every access token issued from it.
+pub fn is_live(conn: &Connection, sid: &str) -> Result<bool, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM sessions WHERE family_id = (SELECT family_id FROM sessions WHERE id = ?1)
+                 AND revoked_at IS NULL AND expires_at > ?2 LIMIT 1",
+        )?
+        .query_row(params![sid, time::now_text()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Once the revocation commits: cached session checks are forgotten and the user's
+/// sockets check their session again.
+fn revoked(user_id: &str) {
+    crate::realtime::after_commit(crate::realtime::Live::Recheck {
+        user_id: user_id.to_string(),
+    });
 }
 
 /// Revokes every session of `user_id` except `keep` (the caller's own, on a password change).
@@ -93,5 +125,6 @@ pub fn revoke_all(conn: &Connection, user_id: &str, keep: Option<&str>) -> Resul
              (SELECT family_id FROM sessions WHERE id = coalesce(?3, ''))",
     )?
     .execute(params![user_id, time::now_text(), keep])?;
+    revoked(user_id);
     Ok(())
 }

@@ -51,6 +51,8 @@ pub struct Claims {
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Seals TOTP secrets at rest.
+    pub totp: super::sealed::Sealer,
 }
 
 impl Keys {
@@ -58,6 +60,7 @@ impl Keys {
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            totp: super::sealed::Sealer::new(secret, "totp"),
         }
     }
 
@@ -82,9 +85,22 @@ impl Keys {
             Err(_) => {}
         }
         let secret = random_token();
-        write_private(&path, &secret)
-            .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))?;
-        Ok(Keys::from_secret(secret.as_bytes()))
+        match write_private(&path, &secret) {
+            Ok(()) => Ok(Keys::from_secret(secret.as_bytes())),
+            // Another process starting on the same data dir wrote it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for _ in 0..50 {
+                    if let Ok(secret) = std::fs::read_to_string(&path)
+                        && secret.trim().len() >= 32
+                    {
+                        return Ok(Keys::from_secret(secret.trim().as_bytes()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(ApiError::internal(format!("{} is incomplete", path.display())))
+            }
+            Err(e) => Err(ApiError::internal(format!("cannot write {}: {e}", path.display()))),
+        }
     }
 
     pub fn issue(&self, claims: &Claims) -> Result<String, ApiError> {

@@ -35,6 +35,11 @@ fn io_error(err: std::io::Error) -> ApiError {
     ApiError::internal(format!("file storage: {err}"))
 }
 
+/// Form fields other than `file` may hold this much (they are read and dropped).
+const OTHER_PART_BYTES: usize = 64 * 1024;
+/// Parts a form may have before the `file` one.
+const MAX_PARTS: usize = 16;
+
 /// Stores the form field `file` as `dir/file_id`; `None` when the form has no such field.
 /// More than `limit` bytes → 413 and nothing kept.
 pub async fn receive(
@@ -43,8 +48,22 @@ pub async fn receive(
     file_id: &str,
     limit: u64,
 ) -> Result<Option<Received>, ApiError> {
+    let mut parts = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::PayloadTooLarge);
+        }
         if field.name() != Some("file") {
+            // Other fields are not used, but every part is limited: read through it
+            // against the small limit instead of letting it run on unbounded.
+            let mut size = 0;
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                size += chunk.len();
+                if size > OTHER_PART_BYTES {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+            }
             continue;
         }
         let filename = clean_filename(field.file_name());

@@ -96,6 +96,8 @@ pub struct Waiting {
     pub call_id: String,
     pub protocol: String,
     pub customer_name: String,
+    /// False when the caller only typed an e-mail or phone of an existing customer.
+    pub customer_verified: bool,
     pub reason: Option<String>,
     pub position: i64,
     pub inserted_at: String,
@@ -110,6 +112,7 @@ impl Waiting {
             call_id: call.id.clone(),
             protocol: call.protocol.clone(),
             customer_name: call.customer_name.clone(),
+            customer_verified: call.customer_verified,
             reason: call.reason.clone(),
             position,
             inserted_at: call.inserted_at.clone(),
@@ -123,7 +126,7 @@ impl Waiting {
 pub fn waiting(conn: &Connection, department_id: &str) -> Result<Vec<Waiting>, ApiError> {
     Ok(conn
         .prepare_cached(
-            "SELECT c.id, c.protocol, cu.name, c.reason, c.inserted_at, c.user_id, u.name
+            "SELECT c.id, c.protocol, coalesce(c.caller_name, cu.name), c.reason, c.inserted_at, c.user_id, u.name, c.customer_verified
              FROM calls c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN users u ON u.id = c.user_id
              WHERE c.department_id = ?1 AND c.status = 'queued'
              ORDER BY c.inserted_at, c.protocol",
@@ -133,6 +136,7 @@ pub fn waiting(conn: &Connection, department_id: &str) -> Result<Vec<Waiting>, A
                 call_id: row.get(0)?,
                 protocol: row.get(1)?,
                 customer_name: row.get(2)?,
+                customer_verified: row.get(7)?,
                 reason: row.get(3)?,
                 position: 0,
                 inserted_at: row.get(4)?,

@@ -1,6 +1,6 @@
 //! Who sees which calls (SPEC §4.7): attendants see and act on the calls of their
 //! departments and the calls assigned to them; supervisors and up see every call. Lists
-//! apply it as a condition, single calls as a check; a call outside it is a 404.
+//! apply it as a condition, single calls as a check; a call outside it is a 403 (SPEC §2.3).
 
 use rusqlite::types::Value as SqlValue;
 

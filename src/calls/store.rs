@@ -52,6 +52,9 @@ pub struct Call {
     pub completed_at: Option<String>,
     pub missed_at: Option<String>,
     pub cancelled_at: Option<String>,
+    /// False when a widget caller was matched to an existing customer by the e-mail or
+    /// phone they typed: `customer_name` is then the name they typed, not the record's.
+    pub customer_verified: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -102,7 +105,8 @@ pub const DURATION: &str = duration!();
 
 const COLUMNS: &str = concat!(
     "c.id, c.protocol, c.status, c.department_id, d.name, c.user_id, u.name, \
-     c.provider_id, c.provider_name, c.customer_id, cu.name, cu.email, cu.phone, c.reason, c.access_link_id, ",
+     c.provider_id, c.provider_name, c.customer_id, coalesce(c.caller_name, cu.name), cu.email, cu.phone, c.reason, \
+     c.access_link_id, ",
     wait_time!(),
     ", ",
     duration!(),
@@ -120,7 +124,7 @@ const COLUMNS: &str = concat!(
                                           'uploaded_by', f.uploaded_by, 'inserted_at', f.inserted_at) \
              ORDER BY f.inserted_at, f.rowid) \
         FROM call_files f WHERE f.call_id = c.id), \
-     c.inserted_at, c.assigned_at, c.started_at, c.completed_at, c.missed_at, c.cancelled_at"
+     c.inserted_at, c.assigned_at, c.started_at, c.completed_at, c.missed_at, c.cancelled_at, c.customer_verified"
 );
 /// Calls `c` with their department `d`, customer `cu` and agent `u`.
 pub const FROM: &str = "calls c JOIN departments d ON d.id = c.department_id \
@@ -178,6 +182,7 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Call> {
         completed_at: row.get(24)?,
         missed_at: row.get(25)?,
         cancelled_at: row.get(26)?,
+        customer_verified: row.get(27)?,
     })
 }
 
@@ -196,7 +201,8 @@ pub fn find(conn: &Connection, id: &str) -> Result<Call, ApiError> {
 pub fn find_visible(conn: &Connection, scope: &CallScope, id: &str) -> Result<Call, ApiError> {
     let call = find(conn, id)?;
     if !scope.allows(&call.department_id, call.user_id.as_deref()) {
-        return Err(ApiError::not_found("Call"));
+        // It exists, outside what the caller may touch (SPEC §2.3).
+        return Err(ApiError::Forbidden("Forbidden".into()));
     }
     Ok(call)
 }
@@ -256,6 +262,9 @@ pub struct NewCall {
     pub customer_id: String,
     pub access_link_id: Option<String>,
     pub reason: Option<String>,
+    /// The name the caller typed, when it is not the customer record's (an unverified match).
+    pub caller_name: Option<String>,
+    pub customer_verified: bool,
 }
 
 /// The next protocol number of today (company time zone), counted in the caller's
@@ -279,8 +288,9 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<(Call, i64), A
     let protocol = next_protocol(conn)?;
     let now = time::now_text();
     conn.prepare_cached(
-        "INSERT INTO calls (id, protocol, status, department_id, customer_id, access_link_id, reason, inserted_at, updated_at)
-         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?7)",
+        "INSERT INTO calls (id, protocol, status, department_id, customer_id, access_link_id, reason, inserted_at, updated_at,
+                            caller_name, customer_verified)
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
     )?
     .execute(params![
         call.id,
@@ -289,7 +299,9 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<(Call, i64), A
         call.customer_id,
         call.access_link_id,
         call.reason,
-        now
+        now,
+        call.caller_name,
+        call.customer_verified
     ])?;
     crate::customers::store::record_call(conn, &call.customer_id, &now)?;
     let created = find(conn, &call.id)?;

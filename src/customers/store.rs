@@ -184,6 +184,35 @@ pub struct CustomerDetails {
     pub phone: Option<String>,
 }
 
+/// A widget caller (nobody vouches for what they typed) matched by the rule of
+/// [`match_or_create`]: a match is for history only — the stored record is left as it
+/// was. Returns the customer and whether it is new.
+pub fn match_anonymous(conn: &Connection, details: &CustomerDetails) -> Result<(Customer, bool), ApiError> {
+    match find_match(conn, details)? {
+        Some(id) => Ok((find(conn, &id)?, false)),
+        None => match_or_create(conn, details),
+    }
+}
+
+/// The customer the matching rule finds for `details`, if any.
+fn find_match(conn: &Connection, details: &CustomerDetails) -> Result<Option<String>, ApiError> {
+    let by_email = match &details.email {
+        Some(email) => conn
+            .prepare_cached("SELECT id FROM customers WHERE lower(email) = lower(?1) ORDER BY inserted_at, id LIMIT 1")?
+            .query_row([email], |row| row.get::<_, String>(0))
+            .optional()?,
+        None => None,
+    };
+    Ok(match (by_email, details.phone.as_deref().and_then(phone_digits)) {
+        (Some(id), _) => Some(id),
+        (None, Some(digits)) => conn
+            .prepare_cached("SELECT id FROM customers WHERE phone_digits = ?1 ORDER BY inserted_at, id LIMIT 1")?
+            .query_row([digits], |row| row.get::<_, String>(0))
+            .optional()?,
+        (None, None) => None,
+    })
+}
+
 /// The matching rule (SPEC §4.4): the customer with the same e-mail (case-insensitive),
 /// else the same phone (digits only), else a new customer. A match gets the fields it
 /// lacked filled in, never overwritten. Returns the customer and whether it is new.

@@ -132,6 +132,9 @@ pub fn referenced_by(conn: &Connection, tables: &[&str], column: &str, id: &str)
 /// one connection. WAL is persistent in the file; doing it here, before any pool exists,
 /// avoids pooled connections racing to change the journal mode ("database is locked").
 pub fn prepare_file(path: &Path, schema: Schema, settings: &DbSettings) -> Result<(), ApiError> {
+    // Created 0600 whatever the umask; SQLite gives its -wal and -shm files the mode of
+    // the database file.
+    create_private_file(path)?;
     let mut conn = Connection::open(path).map_err(|e| ApiError::internal(format!("open {}: {e}", path.display())))?;
     configure(&conn, settings)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -146,5 +149,35 @@ pub fn prepare_file(path: &Path, schema: Schema, settings: &DbSettings) -> Resul
         Schema::Tenant => tenant_migrations::migrations::runner().run(&mut conn),
     };
     migrated.map_err(|e| ApiError::internal(format!("migrating {}: {e}", path.display())))?;
+    Ok(())
+}
+
+/// Creates `path` empty with mode 0600 when it does not exist, and makes an existing
+/// one 0600.
+fn create_private_file(path: &Path) -> Result<(), ApiError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .map_err(|e| ApiError::internal(format!("create {}: {e}", path.display())))?;
+    make_private(path, false)
+}
+
+/// Mode 0700 (a directory) or 0600 (a file), whatever the umask made of it.
+pub fn make_private(path: &Path, directory: bool) -> Result<(), ApiError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if directory { 0o700 } else { 0o600 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| ApiError::internal(format!("chmod {}: {e}", path.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, directory);
     Ok(())
 }

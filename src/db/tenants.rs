@@ -80,12 +80,35 @@ pub fn is_valid_slug(slug: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
+/// An exclusive lock on the data dir (the file `voki.lock` in it), across processes;
+/// released when the returned file is dropped.
+pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, ApiError> {
+    let path = data_dir.join("voki.lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(&path)
+        .map_err(|e| ApiError::internal(format!("open {}: {e}", path.display())))?;
+    file.lock()
+        .map_err(|e| ApiError::internal(format!("lock {}: {e}", path.display())))?;
+    Ok(file)
+}
+
 impl Tenants {
     /// Creates the data-dir layout if needed and opens the migrated registry.
     pub fn open(data_dir: &Path, settings: DbSettings, max_open: usize, hub: Arc<Hub>) -> Result<Tenants, ApiError> {
         for dir in [data_dir.to_path_buf(), data_dir.join("tenants"), data_dir.join("files")] {
             std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
+            super::make_private(&dir, true)?;
         }
+        // Two processes starting on an empty data dir (two `voki tenant create`) take
+        // turns migrating the registry.
+        let _lock = lock_data_dir(data_dir)?;
         let registry_path = data_dir.join("voki.db");
         prepare_file(&registry_path, Schema::Registry, &settings)?;
         let registry = Database::open(&registry_path, &settings, None)?;
@@ -394,6 +417,12 @@ impl Tenants {
             return Err(crate::error::FieldErrors::single("slug", "is invalid"));
         }
         let path = self.tenant_path(slug);
+        // Held until the tenant is registered, so a second process creating the same
+        // slug at the same time waits, then finds it taken.
+        let data_dir = self.data_dir.clone();
+        let _lock = tokio::task::spawn_blocking(move || lock_data_dir(&data_dir))
+            .await
+            .map_err(ApiError::internal)??;
         if self.exists(slug).await? || path.exists() {
             return Err(crate::error::FieldErrors::single("slug", "has already been taken"));
         }

@@ -214,6 +214,10 @@ pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Resu
 pub fn remove_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
     conn.prepare_cached("DELETE FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
         .execute(params![department_id, user_id])?;
+    // Their sockets leave the department's queue and presence topics at once.
+    crate::realtime::after_commit(crate::realtime::Live::Recheck {
+        user_id: user_id.to_string(),
+    });
     Ok(())
 }
 

@@ -72,3 +72,63 @@ pub async fn json_errors(request: Request<Body>, next: Next) -> Response {
         _ => response,
     }
 }
+
+/// The span of a request in the trace log (`tower_http=debug`): method and path, never
+/// the query string, which may carry a token (a socket's `?token=`, a reset link).
+pub fn redacted_span(request: &Request<Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
+}
+
+/// The most of an over-long body that is read (and dropped) so that the client, still
+/// sending, gets its 413 instead of a reset connection.
+const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A JSON body whose `Content-Length` is over `limit` (uploads have their own limit) is
+/// answered 413 at once; up to 16 MiB of it are read first, within 10 s, so the client
+/// sees the answer rather than a connection closed while it was still sending. Larger
+/// ones get the 413 with `Connection: close`.
+pub async fn refuse_oversized(request: Request<Body>, next: Next) -> Response {
+    let limit = crate::app::JSON_BODY_LIMIT as u64;
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(length) = length.filter(|length| *length > limit) else {
+        return next.run(request).await;
+    };
+    if request.uri().path().ends_with("/upload") {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::PayloadTooLarge.into_response();
+    if length > DRAIN_BYTES {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    let mut body = request.into_body().into_data_stream();
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        use futures_util::StreamExt;
+        let mut read = 0u64;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_BYTES {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    if drained != Ok(true) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}

@@ -19,7 +19,12 @@ pub struct RateLimits {
     auth_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     refresh_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     widget_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Chat messages on the socket per (tenant, call, sender).
+    chat: Option<DefaultKeyedRateLimiter<(String, String, String)>>,
 }
+
+/// Chat messages one participant may send on one call's socket topic per minute.
+pub const CHAT_PER_MINUTE: u64 = 30;
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u64) -> Option<DefaultKeyedRateLimiter<K>> {
     let per_minute = NonZeroU32::new(u32::try_from(per_minute).unwrap_or(u32::MAX))?;
@@ -46,21 +51,41 @@ impl RateLimits {
             auth_ip: limiter(config.rate_limit_auth_ip_per_minute),
             refresh_ip: limiter(config.rate_limit_refresh_per_minute),
             widget_ip: limiter(config.rate_limit_widget_per_minute),
+            chat: limiter(CHAT_PER_MINUTE),
         }
     }
 
-    /// Login, MFA verification, password reset: per IP across them, and per IP + e-mail.
+    /// Login, MFA verification, password reset: per IP + e-mail, once the body is read.
+    /// The per-IP limit across them is counted before the body is read, by
+    /// [`auth_limit`], so a malformed body or a junk token counts too.
     pub fn auth(&self, ip: IpAddr, email: &str) -> Result<(), ApiError> {
-        check(&self.auth_ip, &ip)?;
         check(&self.auth_ip_email, &(ip, email.trim().to_lowercase()))
     }
 
-    pub fn refresh(&self, ip: IpAddr) -> Result<(), ApiError> {
-        check(&self.refresh_ip, &ip)
+    /// `/refresh`: counted by [`auth_limit`] before the body is read; nothing more to
+    /// count once it is.
+    pub fn refresh(&self, _ip: IpAddr) -> Result<(), ApiError> {
+        Ok(())
     }
 
-    pub fn widget(&self, ip: IpAddr) -> Result<(), ApiError> {
-        check(&self.widget_ip, &ip)
+    /// The limit a request to `path` counts against before anything else is done with it.
+    fn before_reading(&self, path: &str, ip: IpAddr) -> Result<(), ApiError> {
+        match path {
+            "/api/auth/login" | "/api/auth/mfa/verify" | "/api/auth/forgot-password" | "/api/auth/reset-password" => {
+                check(&self.auth_ip, &ip)
+            }
+            "/api/auth/refresh" => check(&self.refresh_ip, &ip),
+            _ if path.starts_with("/api/v1/call/") => check(&self.widget_ip, &ip),
+            _ => Ok(()),
+        }
+    }
+
+    /// A chat message by `sender` on `call_id`'s socket topic.
+    pub fn chat(&self, tenant: &str, call_id: &str, sender: &str) -> Result<(), ApiError> {
+        check(
+            &self.chat,
+            &(tenant.to_string(), call_id.to_string(), sender.to_string()),
+        )
     }
 
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
@@ -69,6 +94,9 @@ impl RateLimits {
             limiter.retain_recent();
         }
         if let Some(limiter) = &self.auth_ip_email {
+            limiter.retain_recent();
+        }
+        if let Some(limiter) = &self.chat {
             limiter.retain_recent();
         }
     }
@@ -108,8 +136,10 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// The public widget's limit (`/api/v1/call/*`, no token): 30 requests per minute per
-/// client IP by default, counted before anything else is done.
+/// The limits counted before a request is read (SPEC §3: every request counts, so a
+/// malformed body or a junk token counts too): the public widget's (`/api/v1/call/*`,
+/// 30 requests per minute per client IP by default), the per-IP limit across login,
+/// MFA verification, forgot and reset password, and the refresh limit.
 pub async fn widget_limit(
     axum::extract::State(state): axum::extract::State<AppState>,
     ClientIp(ip): ClientIp,
@@ -117,9 +147,7 @@ pub async fn widget_limit(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if request.uri().path().starts_with("/api/v1/call/")
-        && let Err(limited) = state.limits.widget(ip)
-    {
+    if let Err(limited) = state.limits.before_reading(request.uri().path(), ip) {
         return limited.into_response();
     }
     next.run(request).await

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, mpsc};
@@ -29,11 +30,22 @@ pub const QUEUE_FRAMES: usize = 256;
 pub struct Outbox {
     frames: mpsc::Sender<Arc<str>>,
     kick: Arc<Notify>,
+    recheck: Arc<Notify>,
 }
 
 impl Outbox {
     pub fn new(frames: mpsc::Sender<Arc<str>>, kick: Arc<Notify>) -> Outbox {
-        Outbox { frames, kick }
+        Outbox {
+            frames,
+            kick,
+            recheck: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Woken when the connection's user had a right or a session taken away: the
+    /// connection then checks its token's session and its joined topics again.
+    pub fn recheck(&self) -> Arc<Notify> {
+        self.recheck.clone()
     }
 
     fn send(&self, text: Arc<str>) {
@@ -46,6 +58,8 @@ impl Outbox {
 struct Peer {
     tenant: String,
     user_id: Option<String>,
+    /// The token the connection was opened with (its `jti`), for the per-token cap.
+    token: Option<String>,
     outbox: Outbox,
 }
 
@@ -90,7 +104,18 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Set when the server stops: connections closing now are not customers leaving.
     stopping: AtomicBool,
+    /// Sessions found alive recently: (tenant, session id) → when, and under which
+    /// revocation generation. Any revocation moves the generation on, so a revoked
+    /// session is never taken from here.
+    sessions: Mutex<HashMap<(String, String), (Instant, u64)>>,
+    revocations: AtomicU64,
 }
+
+/// How long a session found alive is trusted without reading the database again
+/// (revocations in this process clear it at once).
+const SESSION_CACHE: Duration = Duration::from_secs(30);
+/// Beyond this many cached sessions the cache starts over.
+const SESSION_CACHE_ENTRIES: usize = 10_000;
 
 fn key(tenant: &str, topic: &str) -> TopicKey {
     (tenant.to_string(), topic.to_string())
@@ -168,16 +193,79 @@ impl Hub {
 
     /// A new connection of `tenant` (of a staff user, or of a customer).
     pub fn register(&self, tenant: &str, user_id: Option<&str>, outbox: Outbox) -> ConnId {
+        self.register_capped(tenant, user_id, outbox, None, usize::MAX)
+            .unwrap_or_default()
+    }
+
+    /// [`Hub::register`] for a connection opened with `token` (its `jti`): `None` when
+    /// `cap` connections of that token are open already.
+    pub fn register_capped(
+        &self,
+        tenant: &str,
+        user_id: Option<&str>,
+        outbox: Outbox,
+        token: Option<&str>,
+        cap: usize,
+    ) -> Option<ConnId> {
+        let mut state = self.lock();
+        if let Some(token) = token {
+            let open = state
+                .peers
+                .values()
+                .filter(|p| p.tenant == tenant && p.token.as_deref() == Some(token))
+                .count();
+            if open >= cap {
+                return None;
+            }
+        }
         let conn = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        self.lock().peers.insert(
+        state.peers.insert(
             conn,
             Peer {
                 tenant: tenant.to_string(),
                 user_id: user_id.map(str::to_string),
+                token: token.map(str::to_string),
                 outbox,
             },
         );
-        conn
+        Some(conn)
+    }
+
+    /// Whether session `sid` of `tenant` was found alive recently and nothing was
+    /// revoked since.
+    pub fn session_known(&self, tenant: &str, sid: &str) -> bool {
+        let generation = self.revocations.load(Ordering::Acquire);
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions
+            .get(&(tenant.to_string(), sid.to_string()))
+            .is_some_and(|(at, seen)| *seen == generation && at.elapsed() < SESSION_CACHE)
+    }
+
+    /// Remembers that session `sid` of `tenant` was alive as of revocation generation
+    /// `generation` (read before the database was).
+    pub fn remember_session(&self, tenant: &str, sid: &str, generation: u64) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if sessions.len() >= SESSION_CACHE_ENTRIES {
+            sessions.clear();
+        }
+        sessions.insert((tenant.to_string(), sid.to_string()), (Instant::now(), generation));
+    }
+
+    /// The revocation generation now (see [`Hub::remember_session`]).
+    pub fn revocation_generation(&self) -> u64 {
+        self.revocations.load(Ordering::Acquire)
+    }
+
+    /// A user's rights or sessions changed: forget cached sessions and wake the user's
+    /// connections to check theirs and their topics again.
+    pub fn recheck_user(&self, tenant: &str, user_id: &str) {
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        for peer in self.lock().peers.values() {
+            if peer.tenant == tenant && peer.user_id.as_deref() == Some(user_id) {
+                peer.outbox.recheck.notify_one();
+            }
+        }
     }
 
     /// Forgets a closed connection and everything it had joined.
@@ -408,6 +496,7 @@ impl Hub {
             match message {
                 Live::Broadcast { topic, event, payload } => self.broadcast(tenant, &topic, event, payload),
                 Live::Disconnect { user_id } => self.disconnect_user(tenant, &user_id),
+                Live::Recheck { user_id } => self.recheck_user(tenant, &user_id),
             }
         }
     }

@@ -35,6 +35,10 @@ pub enum Live {
     },
     /// Closes every socket of a user (deactivated): their presences leave at once.
     Disconnect { user_id: String },
+    /// The user's rights or sessions changed (removed from a department, a new role,
+    /// sessions revoked): cached session checks are forgotten, and the user's sockets
+    /// check their session and every joined topic again at once.
+    Recheck { user_id: String },
 }
 
 impl Live {

@@ -40,6 +40,13 @@ use crate::error::ApiError;
 const IDLE: Duration = Duration::from_secs(60);
 /// The largest frame a client may send (an SDP offer is a few KiB).
 const MAX_FRAME_BYTES: usize = 256 * 1024;
+/// How often an open connection checks again that its token's session, its user and
+/// its calls still allow what it joined (a change through the API checks at once).
+const RECHECK_EVERY: Duration = Duration::from_secs(30);
+/// Connections one token may hold open at once: a customer's page (a reload opens a new
+/// one before the old one is noticed gone), a staff user's console tabs.
+const CUSTOMER_SOCKETS_PER_TOKEN: usize = 4;
+const STAFF_SOCKETS_PER_TOKEN: usize = 16;
 /// Read and write buffers per connection. The library's default (128 KiB each) would cost
 /// a clinic with hundreds of open consoles far more memory than its frames need; larger
 /// frames still arrive whole.
@@ -62,7 +69,7 @@ pub async fn upgrade(
         return ApiError::Forbidden("Unsupported protocol version".into()).into_response();
     }
     let token = params.get("token").cloned().or_else(|| subprotocol_token(&headers));
-    let (tenant, identity) = match identify(&state, token.as_deref()).await {
+    let (tenant, identity, grant) = match identify(&state, token.as_deref()).await {
         Ok(Some(known)) => known,
         // A suspended tenant says so (SPEC §7.6); any other refusal is a plain 403.
         Err(ApiError::Forbidden(why)) => return ApiError::Forbidden(why).into_response(),
@@ -72,13 +79,52 @@ pub async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(_) => return ApiError::BadRequest("Expected a WebSocket upgrade".into()).into_response(),
     };
+    let (frames, queued) = mpsc::channel::<Arc<str>>(QUEUE_FRAMES);
+    let kick = Arc::new(Notify::new());
+    let outbox = Outbox::new(frames, kick.clone());
+    let recheck = outbox.recheck();
+    let cap = match identity {
+        Identity::Staff { .. } => STAFF_SOCKETS_PER_TOKEN,
+        Identity::Customer { .. } => CUSTOMER_SOCKETS_PER_TOKEN,
+    };
+    let Some(conn) = state
+        .hub
+        .register_capped(&tenant.slug, identity.user_id(), outbox, Some(&grant.jti), cap)
+    else {
+        return ApiError::TooManyRequests { retry_after_secs: 5 }.into_response();
+    };
+    let hub = state.hub.clone();
+    let wires = Wires {
+        conn,
+        queued,
+        kick,
+        recheck,
+    };
     upgrade
         .protocols(["phoenix"])
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(BUFFER_BYTES)
         .write_buffer_size(BUFFER_BYTES)
-        .on_upgrade(move |socket| serve(state, tenant, identity, socket))
+        .on_failed_upgrade(move |_| hub.unregister(conn))
+        .on_upgrade(move |socket| serve(state, tenant, identity, grant, wires, socket))
+}
+
+/// What the token of a connection allows beyond who it is: until when, from which
+/// session (staff), and its id (for the per-token cap).
+#[derive(Debug, Clone)]
+struct Grant {
+    expires_at: i64,
+    sid: Option<String>,
+    jti: String,
+}
+
+/// A registered connection's ends in the hub.
+struct Wires {
+    conn: ConnId,
+    queued: mpsc::Receiver<Arc<str>>,
+    kick: Arc<Notify>,
+    recheck: Arc<Notify>,
 }
 
 /// The token of the `authToken` option: the subprotocol `base64url.bearer.phx.<base64>`
@@ -97,8 +143,9 @@ fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The tenant and identity of a token: an active staff user's access token (not one
-/// limited to MFA enrolment), or a customer's token for a call that exists.
-async fn identify(state: &AppState, token: Option<&str>) -> Result<Option<(Tenant, Identity)>, ApiError> {
+/// limited to MFA enrolment) from a session still alive, or a customer's token for a
+/// call that has not ended (the token dies with the call).
+async fn identify(state: &AppState, token: Option<&str>) -> Result<Option<(Tenant, Identity, Grant)>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
@@ -113,13 +160,14 @@ async fn identify(state: &AppState, token: Option<&str>) -> Result<Option<(Tenan
     let Some(db) = state.tenants.get(&claims.tenant).await? else {
         return Ok(None);
     };
-    let id = claims.sub.clone();
+    let (id, sid) = (claims.sub.clone(), claims.sid.clone());
     let known = db
         .read(move |conn| {
             Ok(if staff {
                 crate::users::store::get(conn, &id)?.is_some_and(|user| user.active)
+                    && sid.map_or(Ok(true), |sid| crate::auth::sessions::is_live(conn, &sid))?
             } else {
-                crate::calls::store::get(conn, &id)?.is_some()
+                crate::calls::store::get(conn, &id)?.is_some_and(|call| !topics::has_ended(call.status))
             })
         })
         .await?;
@@ -131,13 +179,29 @@ async fn identify(state: &AppState, token: Option<&str>) -> Result<Option<(Tenan
     } else {
         Identity::Customer { call_id: claims.sub }
     };
+    let grant = Grant {
+        expires_at: claims.exp,
+        sid: claims.sid,
+        jti: claims.jti,
+    };
     Ok(Some((
         Tenant {
             slug: claims.tenant,
             db,
         },
         identity,
+        grant,
     )))
+}
+
+/// [`identify`] for the other endpoints that take a customer's `websocket_token` or a
+/// staff access token (the TURN credentials).
+pub async fn identify_token(state: &AppState, token: Option<&str>) -> Option<(Tenant, Identity)> {
+    identify(state, token)
+        .await
+        .ok()
+        .flatten()
+        .map(|(tenant, identity, _)| (tenant, identity))
 }
 
 /// A joined topic of this connection.
@@ -160,17 +224,22 @@ struct Session {
     state: AppState,
     tenant: Tenant,
     identity: Identity,
+    grant: Grant,
     conn: ConnId,
     joined: HashMap<String, Joined>,
 }
 
-async fn serve(state: AppState, tenant: Tenant, identity: Identity, socket: WebSocket) {
+/// Why a connection is closed by the server after a check.
+struct Revoked;
+
+async fn serve(state: AppState, tenant: Tenant, identity: Identity, grant: Grant, wires: Wires, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
-    let (frames, mut queued) = mpsc::channel::<Arc<str>>(QUEUE_FRAMES);
-    let kick = Arc::new(Notify::new());
-    let conn = state
-        .hub
-        .register(&tenant.slug, identity.user_id(), Outbox::new(frames, kick.clone()));
+    let Wires {
+        conn,
+        mut queued,
+        kick,
+        recheck,
+    } = wires;
     // The hub holds the only sender: once it forgets the connection, the writer sends
     // what is left, then the close frame.
     let writer = tokio::spawn(async move {
@@ -185,9 +254,11 @@ async fn serve(state: AppState, tenant: Tenant, identity: Identity, socket: WebS
         state,
         tenant,
         identity,
+        grant,
         conn,
         joined: HashMap::new(),
     };
+    let mut periodic = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
     loop {
         tokio::select! {
             incoming = tokio::time::timeout(IDLE, stream.next()) => match incoming {
@@ -201,6 +272,8 @@ async fn serve(state: AppState, tenant: Tenant, identity: Identity, socket: WebS
                 _ => break,
             },
             _ = kick.notified() => break,
+            _ = recheck.notified() => if session.recheck().await.is_err() { break },
+            _ = periodic.tick() => if session.recheck().await.is_err() { break },
         }
     }
     session.close();
@@ -232,6 +305,9 @@ impl Session {
             return Ok(());
         }
         match frame.event.as_str() {
+            // An expired token joins nothing more: the connection closes, and the client
+            // reconnects with its current token.
+            "phx_join" if self.grant.expires_at < chrono::Utc::now().timestamp() => return Err(Malformed),
             "phx_join" => self.join(frame).await,
             "phx_leave" => {
                 self.send(&frame.ok(json!({})));
@@ -244,8 +320,87 @@ impl Session {
                 None => self.send(&frame.unmatched()),
                 // A message of an earlier join of this topic: ignored, as Phoenix does.
                 Some(joined) if frame.join_ref.as_ref().is_some_and(|r| *r != joined.join_ref) => {}
-                Some(joined) => self.push(&joined, frame).await,
+                Some(joined) => {
+                    // Rights are checked again on every push: one taken away since the
+                    // join ends the join instead.
+                    if self.still_allowed(&joined.kind).await.is_err() {
+                        self.send(&frame.error("unauthorized"));
+                        self.evict(&frame.topic);
+                    } else {
+                        self.push(&joined, frame).await;
+                    }
+                }
             },
+        }
+        Ok(())
+    }
+
+    /// Whether this connection may still be on a topic of `kind`.
+    async fn still_allowed(&self, kind: &TopicKind) -> Result<(), Revoked> {
+        let (identity, kind) = (self.identity.clone(), kind.clone());
+        let allowed = self
+            .tenant
+            .db
+            .read(move |conn| {
+                Ok(match topics::allowed(conn, &identity, &kind) {
+                    Ok(()) => true,
+                    Err(Refusal::Unauthorized) => false,
+                    Err(Refusal::Failed(err)) => return Err(err),
+                })
+            })
+            .await;
+        match allowed {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Revoked),
+            // A failure of ours is not a right taken away: keep the join.
+            Err(err) => {
+                tracing::error!(error = %err, "socket re-check failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends a join the server no longer allows: the client hears `phx_close`.
+    fn evict(&mut self, topic: &str) {
+        if let Some(joined) = self.joined.remove(topic) {
+            self.depart(topic, &joined, Departure::Left);
+            self.send(&Frame::close(&joined.join_ref, topic));
+        }
+    }
+
+    /// Checks again what the connection was allowed at connect and join: the staff
+    /// token's session and user, the customer's call, then every joined topic.
+    /// `Err` closes the connection.
+    async fn recheck(&mut self) -> Result<(), Revoked> {
+        let (identity, sid) = (self.identity.clone(), self.grant.sid.clone());
+        let alive = self
+            .tenant
+            .db
+            .read(move |conn| {
+                Ok(match &identity {
+                    Identity::Staff { user_id } => {
+                        crate::users::store::get(conn, user_id)?.is_some_and(|user| user.active)
+                            && sid.map_or(Ok(true), |sid| crate::auth::sessions::is_live(conn, &sid))?
+                    }
+                    Identity::Customer { call_id } => {
+                        crate::calls::store::get(conn, call_id)?.is_some_and(|call| !topics::has_ended(call.status))
+                    }
+                })
+            })
+            .await
+            .unwrap_or(true);
+        if !alive {
+            return Err(Revoked);
+        }
+        let joined: Vec<(String, TopicKind)> = self
+            .joined
+            .iter()
+            .map(|(topic, joined)| (topic.clone(), joined.kind.clone()))
+            .collect();
+        for (topic, kind) in joined {
+            if self.still_allowed(&kind).await.is_err() {
+                self.evict(&topic);
+            }
         }
         Ok(())
     }
@@ -364,6 +519,14 @@ impl Session {
             self.send(&frame.error("unauthorized"));
             return;
         };
+        let sender_key = participant
+            .user_id
+            .clone()
+            .unwrap_or_else(|| participant.role.to_string());
+        if self.state.limits.chat(&self.tenant.slug, call_id, &sender_key).is_err() {
+            self.send(&frame.error("rate limited"));
+            return;
+        }
         let body = match chat::body(Some(body)) {
             Ok(body) => body,
             Err(_) => {
@@ -375,10 +538,17 @@ impl Session {
         match self
             .tenant
             .db
-            .write(move |conn| chat::insert(conn, &call_id, &sender, &body))
+            .write(move |conn| {
+                // A call that has ended takes no more messages.
+                if crate::calls::store::get(conn, &call_id)?.is_none_or(|call| topics::has_ended(call.status)) {
+                    return Ok(None);
+                }
+                chat::insert(conn, &call_id, &sender, &body).map(Some)
+            })
             .await
         {
-            Ok(message) => self.send(&frame.ok(json!({ "message": message }))),
+            Ok(None) => self.send(&frame.error("call ended")),
+            Ok(Some(message)) => self.send(&frame.ok(json!({ "message": message }))),
             Err(err) => {
                 tracing::error!(error = %err, "chat message not stored");
                 self.send(&frame.error("internal error"));

@@ -8,7 +8,9 @@
 //! | `call:<call_id>` | the call's agent, supervisors and up (observers), the customer's `websocket_token` |
 //! | `dashboard` | supervisors and up |
 //!
-//! Every join re-reads the user, so a demotion or a deactivation counts at once.
+//! Every join re-reads the user, so a demotion or a deactivation counts at once; an open
+//! connection checks its joins again on each push, periodically, and at once when the
+//! user loses a department, a role or a session ([`allowed`]).
 
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -168,6 +170,48 @@ fn department_staff(conn: &Connection, identity: &Identity, department_id: &str)
     }
 }
 
+/// Whether a call in `status` has ended: its customer's `websocket_token` is then good
+/// for nothing, and its chat takes no more messages.
+pub fn has_ended(status: CallStatus) -> bool {
+    matches!(
+        status,
+        CallStatus::Completed | CallStatus::Missed | CallStatus::Cancelled
+    )
+}
+
+/// Whether `identity` may (still) be on a topic of `kind`: the checks of [`admit`]
+/// without what the reply carries, for the re-checks of an open connection.
+pub fn allowed(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Result<(), Refusal> {
+    match kind {
+        TopicKind::Queue(department_id) | TopicKind::Presence(department_id) => {
+            department_staff(conn, identity, department_id).map(|_| ())
+        }
+        TopicKind::Notification(user_id) => match staff(conn, identity)? {
+            user if &user.id == user_id => Ok(()),
+            _ => Err(Refusal::Unauthorized),
+        },
+        TopicKind::Call(call_id) => {
+            let call = is_uuid(call_id)
+                .then(|| crate::calls::store::get(conn, call_id))
+                .transpose()?
+                .flatten()
+                .ok_or(Refusal::Unauthorized)?;
+            match identity {
+                Identity::Customer { call_id: own } if own == call_id && !has_ended(call.status) => Ok(()),
+                Identity::Customer { .. } => Err(Refusal::Unauthorized),
+                Identity::Staff { .. } => {
+                    let user = staff(conn, identity)?;
+                    chat::staff_role(&call, &user).map(|_| ()).ok_or(Refusal::Unauthorized)
+                }
+            }
+        }
+        TopicKind::Dashboard => match staff(conn, identity)? {
+            user if user.role.at_least(Role::Supervisor) => Ok(()),
+            _ => Err(Refusal::Unauthorized),
+        },
+    }
+}
+
 /// Decides a join of `kind` by `identity`: what the reply carries, or why not.
 pub fn admit(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Result<Admission, Refusal> {
     match kind {
@@ -209,7 +253,7 @@ pub fn admit(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Result
                 .flatten()
                 .ok_or(Refusal::Unauthorized)?;
             let participant = match identity {
-                Identity::Customer { call_id: own } if own == call_id => Participant {
+                Identity::Customer { call_id: own } if own == call_id && !has_ended(call.status) => Participant {
                     role: "customer",
                     name: call.customer_name.clone(),
                     user_id: None,

@@ -203,6 +203,12 @@ pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User
     if changed == 0 {
         return Err(ApiError::not_found("User"));
     }
+    if changes.role.is_some() || changes.active == Some(false) {
+        // Open sockets check their topics again (a demoted supervisor leaves `dashboard`).
+        crate::realtime::after_commit(crate::realtime::Live::Recheck {
+            user_id: id.to_string(),
+        });
+    }
     find(conn, id)
 }
 

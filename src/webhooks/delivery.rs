@@ -1,16 +1,19 @@
 //! Sends the webhook outbox. A task polls the open tenants every second (without
 //! refreshing their idle clock); a closed tenant with a retry due is opened by the sweeper,
-//! which knows its next due time (`crate::schedule`), and then polled here. Each due delivery is POSTed (10 s timeout, no redirects) and
+//! which knows its next due time (`crate::schedule`), and then polled here. Each tenant's due
+//! deliveries go out in a task of their own (up to 32 tenants at once), so a slow receiver
+//! delays only its own tenant; each due delivery is POSTed (10 s timeout, no redirects) and
 //! its attempt recorded. Network errors, 429 and 5xx are retried with a growing delay
 //! (1, 3, 10, 30, 60, 180, 360 × `webhook_retry_base_secs`: 1 min … 6 h by default) up to
 //! 8 attempts; any other answer ends the delivery. The outbox is in SQLite, so a restart
 //! loses nothing; a crash between a receiver's 2xx and its recording can send it twice,
 //! so receivers deduplicate by the `X-Voki-Delivery` header.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::store::{self, Due, Outcome};
 use crate::app::AppState;
@@ -21,6 +24,8 @@ pub const MAX_ATTEMPTS: i64 = 8;
 const BACKOFF: [u64; 7] = [1, 3, 10, 30, 60, 180, 360];
 /// Deliveries taken from one tenant per pass.
 const BATCH: i64 = 50;
+/// Tenants whose deliveries are sent at the same time (each tenant's in order).
+const CONCURRENT_TENANTS: usize = 32;
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -34,6 +39,8 @@ pub fn client() -> reqwest::Client {
 pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
     tokio::spawn(async move {
         let client = client();
+        let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let lanes = Arc::new(Semaphore::new(CONCURRENT_TENANTS));
         let mut open_tick = tokio::time::interval(Duration::from_secs(1));
         open_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -42,13 +49,26 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
                 _ = crate::app::stop_requested(&mut stopped) => break,
             };
             for slug in slugs {
-                match state.tenants.get_background(&slug).await {
-                    Ok(Some(db)) => {
-                        deliver_due(&db, &client, state.config.webhook_retry_base_secs).await;
-                    }
-                    Ok(None) => {}
-                    Err(err) => tracing::error!(tenant = %slug, error = %err, "webhook delivery cannot open tenant"),
+                // One task per tenant, so one tenant's slow receiver never delays
+                // another's events; a tenant still being served is skipped this pass.
+                if !busy.lock().unwrap_or_else(|p| p.into_inner()).insert(slug.clone()) {
+                    continue;
                 }
+                let (state, client, busy, lanes) = (state.clone(), client.clone(), busy.clone(), lanes.clone());
+                tokio::spawn(async move {
+                    if let Ok(_lane) = lanes.acquire().await {
+                        match state.tenants.get_background(&slug).await {
+                            Ok(Some(db)) => {
+                                deliver_due(&db, &client, state.config.webhook_retry_base_secs).await;
+                            }
+                            Ok(None) => {}
+                            Err(err) => {
+                                tracing::error!(tenant = %slug, error = %err, "webhook delivery cannot open tenant");
+                            }
+                        }
+                    }
+                    busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&slug);
+                });
             }
         }
     });

@@ -269,7 +269,16 @@ async fn join_queue(
             if department.max_queue_size > 0 && queue.size >= department.max_queue_size {
                 return Err(ApiError::conflict("Queue is full"));
             }
-            let (customer, _) = match_or_create(conn, &details)?;
+            // What the caller typed matches an existing customer only for history,
+            // unless the link itself (made by staff for that customer) carried it.
+            let vouched = link.customer_email.is_some() && link.customer_email == details.email
+                || link.customer_phone.is_some() && link.customer_phone == details.phone;
+            let (customer, new) = if vouched {
+                match_or_create(conn, &details)?
+            } else {
+                crate::customers::store::match_anonymous(conn, &details)?
+            };
+            let verified = new || vouched;
             let (call, position) = calls::insert_queued(
                 conn,
                 &NewCall {
@@ -278,6 +287,8 @@ async fn join_queue(
                     customer_id: customer.id,
                     access_link_id: Some(link.id.clone()),
                     reason,
+                    caller_name: (!verified).then(|| details.name.clone()),
+                    customer_verified: verified,
                 },
             )?;
             links::record_use(conn, &link)?;
@@ -365,19 +376,46 @@ async fn evaluate_call(
 }
 
 /// ICE servers for WebRTC: the configured STUN servers and, when TURN is configured,
-/// short-lived TURN credentials (coturn REST scheme, username `<expiry>:<call_id or voki>`).
+/// short-lived TURN credentials (coturn REST scheme, username `<expiry>:<call_id>`).
+/// Only for a call that has not ended: the bearer token is the customer's
+/// `websocket_token` of that call, or a staff access token (then `call_id` names a call
+/// of the token's tenant). No token, or a call that ended → 401; a call the token does
+/// not reach → 404.
 #[utoipa::path(get, path = "/api/v1/call/turn-credentials", tag = "widget", params(TurnQuery),
-    responses((status = 200, body = Data<IceConfig>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Data<IceConfig>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn turn_credentials(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Query(query): Query<TurnQuery>,
 ) -> Result<Json<Data<IceConfig>>, ApiError> {
-    let label = match query.call_id {
-        Some(call_id) => {
-            call_tenant(&state, call_id).await?;
-            call_id.to_string()
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let (tenant, identity) = crate::realtime::socket::identify_token(&state, bearer)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
+    let call_id = match (&identity, query.call_id) {
+        (crate::realtime::topics::Identity::Customer { call_id }, asked) => {
+            if asked.is_some_and(|asked| asked.to_string() != *call_id) {
+                return Err(ApiError::not_found("Call"));
+            }
+            call_id.clone()
         }
-        None => "voki".to_string(),
+        (crate::realtime::topics::Identity::Staff { .. }, Some(asked)) => asked.to_string(),
+        (crate::realtime::topics::Identity::Staff { .. }, None) => {
+            return Err(FieldErrors::single("call_id", "can't be blank"));
+        }
     };
-    Ok(ok(ice_config(&state.config, &label, crate::time::now().timestamp())))
+    let id = call_id.clone();
+    let live = tenant
+        .db
+        .read(move |conn| Ok(calls::get(conn, &id)?.map(|call| !crate::realtime::topics::has_ended(call.status))))
+        .await?;
+    match live {
+        None => Err(ApiError::not_found("Call")),
+        Some(false) => Err(ApiError::Unauthorized),
+        Some(true) => Ok(ok(ice_config(&state.config, &call_id, crate::time::now().timestamp()))),
+    }
 }

@@ -1177,18 +1177,19 @@ async fn attendants_see_their_departments_and_their_own_appointments() {
 }
 
 #[tokio::test]
-async fn an_invisible_appointment_is_404_for_reads_edits_and_actions() {
+async fn another_departments_appointment_is_403_for_reads_edits_and_actions() {
+    // SPEC §2.3: an object outside what the user may touch is 403 (another tenant's stays 404).
     let v = visibility().await;
     let path = format!("/api/v1/appointments/{}", v.in_b);
     let app = &v.c.app;
-    app.get(&path, &v.attendant).await.expect(404);
+    app.get(&path, &v.attendant).await.expect(403);
     app.put(&path, &v.attendant, json!({"title": "Mine now"}))
         .await
-        .expect(404);
+        .expect(403);
     for action in ["confirm", "cancel", "complete", "no-show"] {
         app.post(&format!("{path}/{action}"), &v.attendant, json!({}))
             .await
-            .expect(404);
+            .expect(403);
     }
     assert_eq!(
         app.get(&path, &v.supervisor).await.expect(200).data()["status"],

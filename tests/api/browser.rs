@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, js_fixture, run_node};
+use crate::helpers::{PASSWORD, TestApp, js_fixture, run_node, run_node_output};
 
 #[tokio::test]
 async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
@@ -46,4 +46,41 @@ async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
     assert_eq!(call["customer_name"], "Paciente Teste");
     assert_eq!(call["user_name"], "Alice Souza");
     assert_eq!(call["rating"], 5);
+}
+
+#[tokio::test]
+async fn a_patient_who_reloads_resumes_their_call_and_leaves_the_queue_within_the_grace_once_gone() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+        return;
+    };
+    let app = TestApp::spawn_with(|config| config.socket_reconnect_grace_secs = 2).await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica Geral").await;
+    // A single-use link: a reload must not need it again.
+    let link = app.link(&owner, &department, json!({"reusable": false})).await;
+    let link_url = format!("{}/call/{}", app.base, link["token"].as_str().unwrap());
+    let call_id = run_node_output(
+        fixture,
+        vec!["reload.mjs".to_string(), link_url],
+        vec![("CHROMIUM".into(), chromium.display().to_string())],
+    )
+    .await;
+    // One call only: the reload resumed it rather than joining again.
+    let calls = app.get("/api/v1/calls", &owner).await.expect(200);
+    assert_eq!(calls.body["meta"]["total_count"], 1, "{}", calls.text);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..50 {
+        status = app
+            .public_get(&format!("/api/v1/call/status/{call_id}"))
+            .await
+            .expect(200)
+            .data()["status"]
+            .clone();
+        if status == "missed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "missed", "the vanished patient is still {status}");
 }

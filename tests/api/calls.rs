@@ -77,9 +77,9 @@ async fn attendants_assign_only_themselves_and_only_in_their_departments() {
         reply.body["errors"]["detail"],
         "Attendants can only assign calls to themselves"
     );
-    // Outside their departments the call does not exist for them.
-    call_action(&app, &outsider, &call, "assign").await.expect(404);
-    app.get(&format!("/api/v1/calls/{call}"), &outsider).await.expect(404);
+    // Outside their departments the call is outside what they may touch (SPEC §2.3).
+    call_action(&app, &outsider, &call, "assign").await.expect(403);
+    app.get(&format!("/api/v1/calls/{call}"), &outsider).await.expect(403);
     call_action(&app, &attendant, &call, "assign").await.expect(200);
     // The assigned agent keeps seeing the call after leaving the department.
     app.delete(
@@ -448,10 +448,11 @@ async fn attendants_see_their_departments_calls_and_their_own_only() {
         format!("/api/v1/calls/{elsewhere}/tags"),
         format!("/api/v1/calls/{elsewhere}/transcript"),
     ] {
-        app.get(&path, &agent).await.expect(404);
+        // Outside what they may touch: 403 (SPEC §2.3); another tenant's id stays 404.
+        app.get(&path, &agent).await.expect(403);
     }
     for action in ["assign", "start", "complete", "cancel"] {
-        call_action(&app, &agent, &elsewhere, action).await.expect(404);
+        call_action(&app, &agent, &elsewhere, action).await.expect(403);
     }
     let supervisor = app.user(&owner, "supervisor").await;
     let list = app.get("/api/v1/calls", &supervisor).await.expect(200);

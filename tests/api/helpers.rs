@@ -443,3 +443,27 @@ impl TestApp {
         .expect(200);
     }
 }
+
+/// Like [`run_node`], returning what the script printed before its final `OK`.
+pub async fn run_node_output(fixture: PathBuf, args: Vec<String>, env: Vec<(String, String)>) -> String {
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(&args)
+            .envs(env)
+            .current_dir(&fixture)
+            .output()
+    })
+    .await
+    .expect("node task")
+    .expect("node runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    let printed = stdout
+        .trim()
+        .strip_suffix("OK")
+        .unwrap_or_else(|| panic!("no OK in {stdout}"));
+    printed.trim().to_string()
+}

@@ -21,6 +21,7 @@ mod organisation;
 mod providers_guide;
 mod realtime;
 mod roles;
+mod security;
 mod tags;
 mod webhooks;
 mod widget;

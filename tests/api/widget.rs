@@ -279,6 +279,10 @@ async fn join_matches_an_existing_customer_and_counts_the_call() {
         .await
         .expect(200);
     assert_eq!(call.data()["customer_id"], customer);
+    // An anonymous caller is matched for history only: the agent sees the name typed,
+    // unverified, and the stored record is not filled with the caller's data.
+    assert_eq!(call.data()["customer_name"], "Ana C.");
+    assert_eq!(call.data()["customer_verified"], false);
     let customer = app
         .get(&format!("/api/v1/customers/{customer}"), &owner)
         .await
@@ -286,8 +290,8 @@ async fn join_matches_an_existing_customer_and_counts_the_call() {
     assert_eq!(customer.data()["name"], "Ana Costa", "a match never overwrites");
     assert_eq!(
         customer.data()["phone"],
-        "+55 11 99999-8888",
-        "but fills what was empty"
+        Value::Null,
+        "nor fills from an anonymous caller"
     );
     assert_eq!(customer.data()["call_count"], 1);
     assert!(customer.data()["last_call_at"].is_string());
@@ -599,15 +603,35 @@ async fn turn_credentials_follow_the_coturn_rest_scheme() {
         config.turn_ttl_secs = 600;
     })
     .await;
-    let reply = app.public_get("/api/v1/call/turn-credentials").await.expect(200);
-    let data = reply.data();
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica Geral").await;
+    let link = app.link(&owner, &department, json!({})).await;
+    let joined = app.join(link["token"].as_str().unwrap(), "Ana Costa").await;
+    let (call, token) = (
+        joined["call_id"].as_str().unwrap().to_string(),
+        joined["websocket_token"].as_str().unwrap().to_string(),
+    );
+    // Only with the token of a call that has not ended.
+    app.public_get("/api/v1/call/turn-credentials").await.expect(401);
+    let credentials = |query: String| {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/api/v1/call/turn-credentials{query}", app.base),
+            token.clone(),
+        );
+        async move { client.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let reply = credentials(String::new()).await;
+    assert_eq!(reply.status(), 200);
+    let reply: Value = reply.json().await.unwrap();
+    let data = &reply["data"];
     assert_eq!(data["ttl"], 600);
     assert_eq!(data["ice_servers"][0], json!({"urls": ["stun:stun.clinic.test:3478"]}));
     let turn = &data["ice_servers"][1];
     assert_eq!(turn["urls"].as_array().unwrap().len(), 2);
     let username = turn["username"].as_str().unwrap();
     let (expiry, label) = username.split_once(':').unwrap();
-    assert_eq!(label, "voki");
+    assert_eq!(label, call);
     let expiry: i64 = expiry.parse().unwrap();
     assert!((expiry - (chrono::Utc::now().timestamp() + 600)).abs() < 5);
     assert_eq!(
@@ -615,33 +639,32 @@ async fn turn_credentials_follow_the_coturn_rest_scheme() {
         voki::widget::ice::turn_credential("coturn-static-auth-secret", username)
     );
 
-    let owner = app.owner("acme").await;
-    let department = app.department(&owner, "Clínica Geral").await;
-    let call = app.queued_call(&owner, &department, "Ana Costa").await;
-    let reply = app
-        .public_get(&format!("/api/v1/call/turn-credentials?call_id={call}"))
-        .await
-        .expect(200);
-    assert!(
-        reply.data()["ice_servers"][1]["username"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!(":{call}"))
-    );
-    app.public_get(&format!(
-        "/api/v1/call/turn-credentials?call_id={}",
-        uuid::Uuid::new_v4()
-    ))
-    .await
-    .expect(404);
+    let reply = credentials(format!("?call_id={call}")).await;
+    assert_eq!(reply.status(), 200);
+    // Another call than the token's.
+    let reply = credentials(format!("?call_id={}", uuid::Uuid::new_v4())).await;
+    assert_eq!(reply.status(), 404);
 }
 
 #[tokio::test]
 async fn without_stun_or_turn_configured_no_ice_server_is_offered() {
     let app = TestApp::spawn().await;
-    let reply = app.public_get("/api/v1/call/turn-credentials").await.expect(200);
-    assert_eq!(reply.data()["ice_servers"], json!([]));
-    assert_eq!(reply.data()["ttl"], 3600);
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica Geral").await;
+    let link = app.link(&owner, &department, json!({})).await;
+    let joined = app.join(link["token"].as_str().unwrap(), "Ana Costa").await;
+    let reply: Value = app
+        .client
+        .get(format!("{}/api/v1/call/turn-credentials", app.base))
+        .bearer_auth(joined["websocket_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["data"]["ice_servers"], json!([]));
+    assert_eq!(reply["data"]["ttl"], 3600);
 }
 
 #[tokio::test]
