@@ -39,6 +39,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The live socket connections and their topics.
     pub hub: Arc<Hub>,
+    /// API keys recently used, by hash.
+    pub api_keys: Arc<crate::api_keys::KeyCache>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             keys: Arc::new(keys),
             ready: Arc::new(AtomicBool::new(false)),
             hub,
+            api_keys: Arc::default(),
         })
     }
 }
@@ -95,6 +98,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::evaluations::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::export::routes::router())
+        .merge(crate::api_keys::routes::router())
+        .merge(crate::audit::routes::router())
         .routes(routes!(crate::realtime::socket::upgrade))
 }
 
@@ -119,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::http::rate_limit::widget_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::request_scope,
         ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::json_errors))
