@@ -105,15 +105,20 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi_for("http://127.0.0.1:8080")
+}
+
+/// The OpenAPI document of every route, served from `public_url`.
+pub fn openapi_for(public_url: &str) -> utoipa::openapi::OpenApi {
     let mut document = api_routes().split_for_parts().1;
-    crate::http::openapi::add_common_responses(&mut document);
+    crate::http::openapi::complete(&mut document, public_url);
     document
 }
 
 /// The complete router with its middleware.
 pub fn router(state: AppState) -> Router {
     let (routes, mut document) = api_routes().split_for_parts();
-    crate::http::openapi::add_common_responses(&mut document);
+    crate::http::openapi::complete(&mut document, &state.config.public_base());
     let document = Arc::new(document);
     routes
         .route(
@@ -121,6 +126,8 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { axum::Json(document.as_ref().clone()) }),
         )
         .merge(crate::console::router())
+        .merge(crate::http::docs::router())
+        .route_layer(axum::middleware::from_fn(layers::record_route))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::http::rate_limit::widget_limit,
@@ -133,8 +140,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(layers::json_errors))
         .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
+        .layer(layers::compression())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::cors))
+        .layer(axum::middleware::from_fn(layers::access_log))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        // The access log reports every request; failures are logged where they happen.
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

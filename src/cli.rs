@@ -52,6 +52,8 @@ enum Command {
     },
     /// Apply migrations to the registry and every tenant, then exit.
     Migrate,
+    /// Print the OpenAPI document (as served at /api/openapi.json) and exit.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +158,11 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
         listen: None,
         no_demo: false,
     });
+    if let Command::Openapi = command {
+        let document = crate::app::openapi_for(&config.public_base());
+        println!("{}", serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     let listen = config.listen_addr().ok_or("invalid listen address")?;
     let bootstrap_demo = config.bootstrap_demo;
     let public_url = config.public_base();
@@ -230,6 +237,7 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
             println!("migrations applied");
             Ok(())
         }
+        Command::Openapi => Ok(()),
     }
 }
 

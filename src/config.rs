@@ -38,7 +38,18 @@ macro_rules! config_keys {
             $( $key: Option<$ty>, )*
         }
 
-        impl Config {
+        /// `scheme://host[:port]`, as browsers send in `Origin`.
+fn is_origin(text: &str) -> bool {
+    reqwest::Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.username().is_empty()
+    })
+}
+
+impl Config {
             /// Every configuration key, in declaration order.
             pub const KEYS: &'static [&'static str] = &[$( stringify!($key), )*];
 
@@ -130,6 +141,9 @@ config_keys! {
     turn_secret: String = String::new(),
     /// Seconds a set of TURN credentials stays valid.
     turn_ttl_secs: u64 = 3600,
+    /// Origins (`https://app.example.com`) whose browser apps may call the API (CORS).
+    /// Environment: comma-separated. Empty: no CORS headers at all.
+    cors_allowed_origins: Vec<String> = Vec::new(),
 }
 
 impl Config {
@@ -212,6 +226,13 @@ impl Config {
             .find(|p| p.parse::<std::net::IpAddr>().is_err())
         {
             return bad("trusted_proxies", format!("{proxy:?} is not an IP address"));
+        }
+        if let Some(origin) = self
+            .cors_allowed_origins
+            .iter()
+            .find(|origin| !is_origin(origin))
+        {
+            return bad("cors_allowed_origins", format!("{origin:?} is not an origin (scheme://host[:port])"));
         }
         let mut offsets = self.reminder_offsets_minutes.clone();
         offsets.sort_unstable();
