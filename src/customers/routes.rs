@@ -122,7 +122,7 @@ async fn create_customer(
 async fn get_customer(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Json<Data<Customer>>, ApiError> {
     Ok(ok(auth
         .db()
-        .read(move |conn| store::find(conn, &id.to_string()))
+        .write(move |conn| store::view(conn, &id.to_string()))
         .await?))
 }
 
