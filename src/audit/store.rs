@@ -111,7 +111,12 @@ pub fn erase_values(conn: &Connection, table: &str, column: &str, values: &[Stri
 fn replace_strings(json: &mut serde_json::Value, values: &[String]) -> bool {
     use serde_json::Value;
     match json {
-        Value::String(text) if values.iter().any(|v| !v.is_empty() && text.contains(v.as_str())) => {
+        // Short values (initials) only when they are the whole string.
+        Value::String(text)
+            if values
+                .iter()
+                .any(|v| text == v || (v.chars().count() >= 3 && text.contains(v.as_str()))) =>
+        {
             *json = Value::String("[erased]".into());
             true
         }
