@@ -103,6 +103,8 @@ pub struct Erased {
 /// bytes are removed by the caller once it has committed.
 pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
     let before = store::find(conn, id)?;
+    // Overwrite what is deleted or replaced instead of leaving it in free pages of the file.
+    conn.pragma_update(None, "secure_delete", true)?;
     let personal: Vec<String> = [
         Some(before.name.clone()),
         before.email.clone(),
@@ -150,6 +152,14 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
     .execute(params![id, now, before.email, before.phone])?;
     crate::audit::store::erase_values(conn, "audit_log", "changes", &personal)?;
     crate::audit::store::erase_values(conn, "webhook_deliveries", "body", &personal)?;
+    crate::audit::store::erase_values(conn, "notifications", "data", &personal)?;
+    for value in &personal {
+        conn.prepare_cached(
+            "UPDATE notifications SET title = replace(title, ?1, '[erased]'), body = replace(body, ?1, '[erased]')
+             WHERE instr(title, ?1) > 0 OR instr(body, ?1) > 0",
+        )?
+        .execute([value])?;
+    }
     let after = store::find(conn, id)?;
     let mut changes = serde_json::Map::new();
     for (field, had, now_value) in [
@@ -165,5 +175,6 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
     }
     changes.insert("files".into(), json!([files.len(), 0]));
     crate::audit::note(conn, "customer.erase", id, Value::Object(changes))?;
+    conn.pragma_update(None, "secure_delete", false)?;
     Ok(Erased { customer: after, files })
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod access_links;
 mod analytics;
+mod audit;
 mod appointments;
 mod auth;
 mod auth_extras;
@@ -15,6 +16,7 @@ mod conventions;
 mod customers;
 mod evaluations;
 mod export;
+mod integrations;
 mod notifications;
 mod organisation;
 mod providers_guide;
