@@ -160,7 +160,10 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
     });
     if let Command::Openapi = command {
         let document = crate::app::openapi_for(&config.public_base());
-        println!("{}", serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?
+        );
         return Ok(());
     }
     let listen = config.listen_addr().ok_or("invalid listen address")?;

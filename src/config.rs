@@ -227,12 +227,11 @@ impl Config {
         {
             return bad("trusted_proxies", format!("{proxy:?} is not an IP address"));
         }
-        if let Some(origin) = self
-            .cors_allowed_origins
-            .iter()
-            .find(|origin| !is_origin(origin))
-        {
-            return bad("cors_allowed_origins", format!("{origin:?} is not an origin (scheme://host[:port])"));
+        if let Some(origin) = self.cors_allowed_origins.iter().find(|origin| !is_origin(origin)) {
+            return bad(
+                "cors_allowed_origins",
+                format!("{origin:?} is not an origin (scheme://host[:port])"),
+            );
         }
         let mut offsets = self.reminder_offsets_minutes.clone();
         offsets.sort_unstable();

@@ -249,7 +249,12 @@ pub fn expire_due(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<()
         .query_map([now], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for id in expired {
-        crate::audit::note(conn, "access_link.expire", &id, serde_json::json!({"status": ["active", "expired"]}))?;
+        crate::audit::note(
+            conn,
+            "access_link.expire",
+            &id,
+            serde_json::json!({"status": ["active", "expired"]}),
+        )?;
     }
     Ok(())
 }

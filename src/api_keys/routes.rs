@@ -74,7 +74,9 @@ async fn create_api_key(
     errors.into_result()?;
     let role = role.unwrap_or(Role::Attendant);
     if role == Role::Owner || role > auth.role() {
-        return Err(ApiError::Forbidden("A key cannot have a role above yours, or owner".into()));
+        return Err(ApiError::Forbidden(
+            "A key cannot have a role above yours, or owner".into(),
+        ));
     }
     let new = NewKey {
         name: name.unwrap_or_default(),

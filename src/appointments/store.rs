@@ -559,6 +559,12 @@ pub fn act(
     .execute(params![id, to.as_str(), time::format(now), cancel_reason])?;
     let appointment = find_visible(conn, id, viewer)?;
     announce(conn, &format!("appointment.{}", to.as_str()), &appointment)?;
-    crate::audit::act(conn, &format!("appointment.{}", action.as_str()), id, &current, &appointment)?;
+    crate::audit::act(
+        conn,
+        &format!("appointment.{}", action.as_str()),
+        id,
+        &current,
+        &appointment,
+    )?;
     Ok(appointment)
 }

@@ -78,7 +78,12 @@ const CUSTOMER_PATHS: &[&str] = &["/api/v1/call/", "/api/v1/book/", "/api/v1/man
 
 /// Runs the request in an actor scope: the customer on the public patient endpoints, the
 /// system elsewhere until the `Auth` extractor names the caller.
-pub async fn request_scope(State(_): State<AppState>, ClientIp(ip): ClientIp, request: Request, next: Next) -> Response {
+pub async fn request_scope(
+    State(_): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let kind = if CUSTOMER_PATHS.iter().any(|prefix| path.starts_with(prefix)) {
         ActorType::Customer
@@ -209,7 +214,13 @@ pub fn delete(conn: &Connection, object_type: &str, id: &str, before: &impl Seri
 
 /// An action such as `appointment.cancel` (the object type is the part before the dot),
 /// with the fields it changed.
-pub fn act(conn: &Connection, action: &str, id: &str, before: &impl Serialize, after: &impl Serialize) -> Result<(), ApiError> {
+pub fn act(
+    conn: &Connection,
+    action: &str,
+    id: &str,
+    before: &impl Serialize,
+    after: &impl Serialize,
+) -> Result<(), ApiError> {
     let object_type = object_type_of(action);
     let diff = changes(object_type, Some(&to_fields(before)?), Some(&to_fields(after)?));
     write(conn, action, object_type, Some(id), &diff)
@@ -225,7 +236,13 @@ fn object_type_of(action: &str) -> &str {
     action.split_once('.').map_or(action, |(object_type, _)| object_type)
 }
 
-fn write(conn: &Connection, action: &str, object_type: &str, id: Option<&str>, changes: &Value) -> Result<(), ApiError> {
+fn write(
+    conn: &Connection,
+    action: &str,
+    object_type: &str,
+    id: Option<&str>,
+    changes: &Value,
+) -> Result<(), ApiError> {
     let actor = writing_actor();
     conn.prepare_cached(
         "INSERT INTO audit_log (id, at, actor_type, actor_id, actor_name, ip, action, object_type, object_id, changes)
@@ -265,7 +282,11 @@ mod tests {
             json!({"name": ["A", "B"]})
         );
         assert_eq!(
-            changes("access_link", None, Some(&map(json!({"url": "http://x/call/t", "status": "active"})))),
+            changes(
+                "access_link",
+                None,
+                Some(&map(json!({"url": "http://x/call/t", "status": "active"})))
+            ),
             json!({"status": [null, "active"]})
         );
         assert_eq!(

@@ -51,5 +51,7 @@ async fn list_audit_log(
         action: query.action,
         dates: DateRange::parse(query.date_from.as_deref(), query.date_to.as_deref())?,
     };
-    Ok(Json(auth.db().read(move |conn| store::list(conn, &filters, &order)).await?))
+    Ok(Json(
+        auth.db().read(move |conn| store::list(conn, &filters, &order)).await?,
+    ))
 }

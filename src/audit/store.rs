@@ -91,7 +91,9 @@ pub fn erase_values(conn: &Connection, table: &str, column: &str, values: &[Stri
     let mut rewritten = 0;
     for value in values.iter().filter(|v| !v.is_empty()) {
         let rows: Vec<(i64, String)> = conn
-            .prepare_cached(&format!("SELECT rowid, {column} FROM {table} WHERE instr({column}, ?1) > 0"))?
+            .prepare_cached(&format!(
+                "SELECT rowid, {column} FROM {table} WHERE instr({column}, ?1) > 0"
+            ))?
             .query_map([value], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (rowid, text) in rows {
@@ -120,7 +122,9 @@ fn replace_strings(json: &mut serde_json::Value, values: &[String]) -> bool {
             *json = Value::String("[erased]".into());
             true
         }
-        Value::Array(items) => items.iter_mut().fold(false, |any, item| replace_strings(item, values) | any),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, item| replace_strings(item, values) | any),
         Value::Object(map) => map
             .values_mut()
             .fold(false, |any, item| replace_strings(item, values) | any),
@@ -135,7 +139,10 @@ mod tests {
     #[test]
     fn erased_values_are_replaced_wherever_they_are_quoted() {
         let mut body = json!({"data": {"customer_name": "Ana Lima", "tags": ["x"], "email": "ana@x.org", "n": 3}});
-        assert!(super::replace_strings(&mut body, &["Ana Lima".into(), "ana@x.org".into()]));
+        assert!(super::replace_strings(
+            &mut body,
+            &["Ana Lima".into(), "ana@x.org".into()]
+        ));
         assert_eq!(
             body,
             json!({"data": {"customer_name": "[erased]", "tags": ["x"], "email": "[erased]", "n": 3}})

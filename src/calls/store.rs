@@ -410,7 +410,12 @@ pub fn miss_overdue(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<
     for id in missed {
         let call = find(conn, &id)?;
         announce(conn, "call.missed", &call)?;
-        crate::audit::note(conn, "call.miss", &id, serde_json::json!({"status": ["queued", "missed"]}))?;
+        crate::audit::note(
+            conn,
+            "call.miss",
+            &id,
+            serde_json::json!({"status": ["queued", "missed"]}),
+        )?;
         tell_status(CallStatus::Queued, &call);
     }
     Ok(())
@@ -423,7 +428,12 @@ pub fn add_note(conn: &Connection, call_id: &str, author_id: &str, note: &str) -
         "INSERT INTO call_manager_notes (id, call_id, note, author_id, inserted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id, call_id, note, author_id, now])?;
-    crate::audit::note(conn, "call.add_note", call_id, serde_json::json!({"manager_note": [null, note]}))?;
+    crate::audit::note(
+        conn,
+        "call.add_note",
+        call_id,
+        serde_json::json!({"manager_note": [null, note]}),
+    )?;
     let author_name: String = conn
         .prepare_cached("SELECT name FROM users WHERE id = ?1")?
         .query_row([author_id], |row| row.get(0))?;
@@ -485,6 +495,11 @@ pub fn insert_file(
         uploaded_by,
         time::now_text()
     ])?;
-    crate::audit::note(conn, "call.upload", call_id, serde_json::json!({"file": [null, filename]}))?;
+    crate::audit::note(
+        conn,
+        "call.upload",
+        call_id,
+        serde_json::json!({"file": [null, filename]}),
+    )?;
     find_file(conn, call_id, id)
 }

@@ -203,7 +203,10 @@ async fn merge_customers(
 #[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "The customer's data", body = Data<CustomerExport>),
         (status = 404, description = "No such customer", body = ErrorBody)))]
-async fn export_customer(auth: Auth<min::Manager>, Path(id): Path<Uuid>) -> Result<Json<Data<CustomerExport>>, ApiError> {
+async fn export_customer(
+    auth: Auth<min::Manager>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Data<CustomerExport>>, ApiError> {
     Ok(ok(auth
         .db()
         .write(move |conn| privacy::export(conn, &id.to_string()))

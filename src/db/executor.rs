@@ -124,8 +124,7 @@ impl Database {
         let sink = self.live.clone();
         let actor = crate::audit::current_actor();
         let job: WriteJob = Box::new(move |conn| {
-            let (result, live) =
-                crate::audit::with_actor(actor, || realtime::collecting(|| run_in_savepoint(conn, f)));
+            let (result, live) = crate::audit::with_actor(actor, || realtime::collecting(|| run_in_savepoint(conn, f)));
             Box::new(move |committed| {
                 let result = committed
                     .map_err(|e| ApiError::internal(format!("commit failed: {e}")))

@@ -3,8 +3,8 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
-use utoipa::ToSchema;
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, unique_violation_as};
@@ -209,14 +209,20 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool, ApiError> {
 
 /// Adds a member; adding one twice changes nothing.
 pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
-    if conn.prepare_cached(
-        "INSERT INTO department_members (department_id, user_id, inserted_at) VALUES (?1, ?2, ?3)
+    if conn
+        .prepare_cached(
+            "INSERT INTO department_members (department_id, user_id, inserted_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (department_id, user_id) DO NOTHING",
-    )?
-    .execute(params![department_id, user_id, crate::time::now_text()])?
+        )?
+        .execute(params![department_id, user_id, crate::time::now_text()])?
         > 0
     {
-        crate::audit::note(conn, "department.add_member", department_id, json!({"user_id": [null, user_id]}))?;
+        crate::audit::note(
+            conn,
+            "department.add_member",
+            department_id,
+            json!({"user_id": [null, user_id]}),
+        )?;
     }
     Ok(())
 }
@@ -227,7 +233,12 @@ pub fn remove_member(conn: &Connection, department_id: &str, user_id: &str) -> R
         .execute(params![department_id, user_id])?
         > 0
     {
-        crate::audit::note(conn, "department.remove_member", department_id, json!({"user_id": [user_id, null]}))?;
+        crate::audit::note(
+            conn,
+            "department.remove_member",
+            department_id,
+            json!({"user_id": [user_id, null]}),
+        )?;
     }
     Ok(())
 }

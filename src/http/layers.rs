@@ -79,11 +79,7 @@ pub async fn json_errors(request: Request<Body>, next: Next) -> Response {
 pub struct RoutePattern(pub String);
 
 /// Runs inside the router (`route_layer`): records the matched route pattern.
-pub async fn record_route(
-    matched: Option<axum::extract::MatchedPath>,
-    request: Request<Body>,
-    next: Next,
-) -> Response {
+pub async fn record_route(matched: Option<axum::extract::MatchedPath>, request: Request<Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Some(matched) = matched {
         response
@@ -142,18 +138,14 @@ pub async fn cors(
     request: Request<Body>,
     next: Next,
 ) -> Response {
-    let allowed = request
-        .headers()
-        .get(header::ORIGIN)
-        .cloned()
-        .filter(|origin| {
-            let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
-            state
-                .config
-                .cors_allowed_origins
-                .iter()
-                .any(|listed| listed.trim_end_matches('/') == origin)
-        });
+    let allowed = request.headers().get(header::ORIGIN).cloned().filter(|origin| {
+        let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+        state
+            .config
+            .cors_allowed_origins
+            .iter()
+            .any(|listed| listed.trim_end_matches('/') == origin)
+    });
     let preflight = request.method() == axum::http::Method::OPTIONS
         && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let Some(origin) = allowed else {
@@ -185,14 +177,14 @@ pub async fn cors(
     response
 }
 
+/// Whether a response's content type is worth compressing.
+type ContentPredicate = fn(StatusCode, axum::http::Version, &axum::http::HeaderMap, &axum::http::Extensions) -> bool;
+
 /// What is compressed (gzip or brotli, as the client accepts): JSON, CSV and the text
-/// assets of 1 KiB or more (streams of unknown length count as more). Images and the
-/// uploaded files are sent as they are.
+/// assets of 1 KiB or more (streams of unknown length count as more). Images and other
+/// binary types are sent as they are.
 pub fn compression() -> tower_http::compression::CompressionLayer<
-    tower_http::compression::predicate::And<
-        tower_http::compression::predicate::SizeAbove,
-        fn(StatusCode, axum::http::Version, &axum::http::HeaderMap, &axum::http::Extensions) -> bool,
-    >,
+    tower_http::compression::predicate::And<tower_http::compression::predicate::SizeAbove, ContentPredicate>,
 > {
     use tower_http::compression::predicate::{Predicate, SizeAbove};
     fn compressible(
@@ -210,9 +202,7 @@ pub fn compression() -> tower_http::compression::CompressionLayer<
             .any(|kind| content_type.starts_with(kind))
             && !content_type.starts_with("text/event-stream")
     }
-    let predicate = SizeAbove::new(1024).and(
-        compressible as fn(StatusCode, axum::http::Version, &axum::http::HeaderMap, &axum::http::Extensions) -> bool,
-    );
+    let predicate = SizeAbove::new(1024).and(compressible as ContentPredicate);
     tower_http::compression::CompressionLayer::new()
         .gzip(true)
         .br(true)

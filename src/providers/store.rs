@@ -3,8 +3,8 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
-use utoipa::ToSchema;
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, FieldErrors};
@@ -171,7 +171,12 @@ pub fn associate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<
         Some(None) => {
             conn.prepare_cached("UPDATE users SET provider_id = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![user_id, provider_id, crate::time::now_text()])?;
-            crate::audit::note(conn, "service_provider.associate", provider_id, json!({"user_id": [null, user_id]}))
+            crate::audit::note(
+                conn,
+                "service_provider.associate",
+                provider_id,
+                json!({"user_id": [null, user_id]}),
+            )
         }
     }
 }
@@ -182,7 +187,12 @@ pub fn dissociate(conn: &Connection, provider_id: &str, user_id: &str) -> Result
         .execute(params![user_id, provider_id, crate::time::now_text()])?
         > 0
     {
-        crate::audit::note(conn, "service_provider.dissociate", provider_id, json!({"user_id": [user_id, null]}))?;
+        crate::audit::note(
+            conn,
+            "service_provider.dissociate",
+            provider_id,
+            json!({"user_id": [user_id, null]}),
+        )?;
     }
     Ok(())
 }

@@ -241,7 +241,12 @@ pub fn detach(conn: &Connection, call_id: &str, tag_id: &str) -> Result<(), ApiE
         .prepare_cached("DELETE FROM call_tags WHERE call_id = ?1 AND tag_id = ?2")?
         .execute([call_id, tag_id])?;
     if removed > 0 {
-        crate::audit::note(conn, "call.untag", call_id, serde_json::json!({"tag_id": [tag_id, null]}))?;
+        crate::audit::note(
+            conn,
+            "call.untag",
+            call_id,
+            serde_json::json!({"tag_id": [tag_id, null]}),
+        )?;
     }
     Ok(())
 }

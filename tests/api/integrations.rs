@@ -7,8 +7,18 @@ use serde_json::{Value, json};
 use crate::helpers::{Reply, Session, TestApp, from_now};
 
 /// A request with `Authorization: Bearer <key>` and, when given, `X-Tenant`.
-async fn with_key(app: &TestApp, method: Method, path: &str, key: &str, tenant: Option<&str>, body: Option<Value>) -> Reply {
-    let mut request = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(key);
+async fn with_key(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: &str,
+    tenant: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(key);
     if let Some(tenant) = tenant {
         request = request.header("X-Tenant", tenant);
     }
@@ -29,7 +39,11 @@ async fn with_key(app: &TestApp, method: Method, path: &str, key: &str, tenant: 
 
 async fn create_key(app: &TestApp, session: &Session, role: &str) -> (String, String) {
     let reply = app
-        .post("/api/v1/api-keys", session, json!({"api_key": {"name": format!("ERP {role}"), "role": role}}))
+        .post(
+            "/api/v1/api-keys",
+            session,
+            json!({"api_key": {"name": format!("ERP {role}"), "role": role}}),
+        )
         .await
         .expect(201);
     let key = reply.data()["key"].as_str().expect("key shown on create").to_string();
@@ -45,12 +59,18 @@ async fn api_key_works_without_x_tenant_is_capped_by_its_role_and_is_refused_at_
     assert!(key.len() >= "vk_acme_".len() + 22, "≥128 random bits: {key}");
 
     // Without X-Tenant, with the right one, with another one.
-    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None).await.expect(200);
-    with_key(&app, Method::GET, "/api/v1/customers", &key, Some("acme"), None).await.expect(200);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None)
+        .await
+        .expect(200);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, Some("acme"), None)
+        .await
+        .expect(200);
     let mismatched = with_key(&app, Method::GET, "/api/v1/customers", &key, Some("other"), None).await;
     assert_eq!(mismatched.status, 401, "{}", mismatched.text);
     // It acts with its role: supervisor may merge, not manage webhooks.
-    with_key(&app, Method::GET, "/api/v1/webhooks", &key, None, None).await.expect(403);
+    with_key(&app, Method::GET, "/api/v1/webhooks", &key, None, None)
+        .await
+        .expect(403);
     with_key(
         &app,
         Method::POST,
@@ -72,7 +92,9 @@ async fn api_key_works_without_x_tenant_is_capped_by_its_role_and_is_refused_at_
     assert!(!listed.text.contains(&key));
 
     app.delete(&format!("/api/v1/api-keys/{id}"), &owner).await.expect(204);
-    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None).await.expect(401);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None)
+        .await
+        .expect(401);
     let listed = app.get("/api/v1/api-keys", &owner).await.expect(200);
     assert_eq!(listed.body["meta"]["total_count"], 0, "deleted keys are not listed");
     app.delete(&format!("/api/v1/api-keys/{id}"), &owner).await.expect(404);
@@ -87,12 +109,19 @@ async fn api_key_role_above_the_caller_or_owner_is_403_and_bad_input_is_422() {
     let body = |role: &str| json!({"name": "Billing", "role": role});
     app.post("/api/v1/api-keys", &owner, body("owner")).await.expect(403);
     app.post("/api/v1/api-keys", &manager, body("owner")).await.expect(403);
-    app.post("/api/v1/api-keys", &manager, body("manager")).await.expect(201);
+    app.post("/api/v1/api-keys", &manager, body("manager"))
+        .await
+        .expect(201);
     // Creating keys is for managers and up.
-    app.post("/api/v1/api-keys", &supervisor, body("attendant")).await.expect(403);
+    app.post("/api/v1/api-keys", &supervisor, body("attendant"))
+        .await
+        .expect(403);
     app.get("/api/v1/api-keys", &supervisor).await.expect(403);
 
-    let reply = app.post("/api/v1/api-keys", &manager, json!({"name": "", "role": "chief"})).await.expect(422);
+    let reply = app
+        .post("/api/v1/api-keys", &manager, json!({"name": "", "role": "chief"}))
+        .await
+        .expect(422);
     assert_eq!(reply.field_errors("name"), ["can't be blank"]);
     assert_eq!(reply.field_errors("role"), ["is invalid"]);
     let reply = app
@@ -119,9 +148,13 @@ async fn an_expired_api_key_is_refused() {
         .await
         .expect(201);
     let key = reply.data()["key"].as_str().unwrap().to_string();
-    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None).await.expect(200);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None)
+        .await
+        .expect(200);
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
-    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None).await.expect(401);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None)
+        .await
+        .expect(401);
 }
 
 #[tokio::test]
@@ -129,15 +162,32 @@ async fn api_key_is_refused_on_auth_and_me_endpoints_and_on_the_socket() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;
     let (_, key) = create_key(&app, &owner, "manager").await;
-    with_key(&app, Method::GET, "/api/v1/users/me", &key, None, None).await.expect(401);
-    with_key(&app, Method::GET, "/api/v1/users/me", &key, Some("acme"), None).await.expect(401);
-    with_key(&app, Method::POST, "/api/auth/logout", &key, Some("acme"), Some(json!({"all": true})))
+    with_key(&app, Method::GET, "/api/v1/users/me", &key, None, None)
         .await
         .expect(401);
-    let url = format!("{}/socket/websocket?token={key}&vsn=2.0.0", app.base.replace("http://", "ws://"));
+    with_key(&app, Method::GET, "/api/v1/users/me", &key, Some("acme"), None)
+        .await
+        .expect(401);
+    with_key(
+        &app,
+        Method::POST,
+        "/api/auth/logout",
+        &key,
+        Some("acme"),
+        Some(json!({"all": true})),
+    )
+    .await
+    .expect(401);
+    let url = format!(
+        "{}/socket/websocket?token={key}&vsn=2.0.0",
+        app.base.replace("http://", "ws://")
+    );
     match tokio_tungstenite::connect_async(url.as_str()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
-        other => panic!("expected 403 before the upgrade, got {:?}", other.map(|_| "a connection")),
+        other => panic!(
+            "expected 403 before the upgrade, got {:?}",
+            other.map(|_| "a connection")
+        ),
     }
 }
 
@@ -148,15 +198,21 @@ async fn api_keys_of_one_tenant_do_not_reach_another() {
     let owner = app.owner("acme").await;
     let other = app.owner("other").await;
     let (id, key) = create_key(&app, &owner, "manager").await;
-    with_key(&app, Method::GET, "/api/v1/customers", &key, Some("other"), None).await.expect(401);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, Some("other"), None)
+        .await
+        .expect(401);
     // Another tenant's manager cannot see or delete it.
     let listed = app.get("/api/v1/api-keys", &other).await.expect(200);
     assert_eq!(listed.body["meta"]["total_count"], 0);
     app.delete(&format!("/api/v1/api-keys/{id}"), &other).await.expect(404);
-    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None).await.expect(200);
+    with_key(&app, Method::GET, "/api/v1/customers", &key, None, None)
+        .await
+        .expect(200);
     // A forged key naming another tenant is simply unknown.
     let forged = key.replacen("vk_acme_", "vk_other_", 1);
-    with_key(&app, Method::GET, "/api/v1/customers", &forged, None, None).await.expect(401);
+    with_key(&app, Method::GET, "/api/v1/customers", &forged, None, None)
+        .await
+        .expect(401);
 }
 
 #[tokio::test]
@@ -176,11 +232,18 @@ async fn openapi_every_response_has_a_description_and_every_tenant_operation_lis
             }
             for (status, response) in operation["responses"].as_object().unwrap() {
                 let description = response["description"].as_str().unwrap_or_default();
-                assert!(!description.trim().is_empty(), "{method} {path} {status} has no description");
+                assert!(
+                    !description.trim().is_empty(),
+                    "{method} {path} {status} has no description"
+                );
             }
             let security: Vec<String> = operation["security"]
                 .as_array()
-                .map(|list| list.iter().flat_map(|s| s.as_object().unwrap().keys().cloned()).collect())
+                .map(|list| {
+                    list.iter()
+                        .flat_map(|s| s.as_object().unwrap().keys().cloned())
+                        .collect()
+                })
                 .unwrap_or_default();
             let x_tenant = operation["parameters"]
                 .as_array()
@@ -200,7 +263,11 @@ async fn openapi_every_response_has_a_description_and_every_tenant_operation_lis
                 assert_eq!(x_tenant["required"], false);
                 assert!(security.contains(&"bearer".to_string()), "{method} {path}");
                 let keys_refused = path.starts_with("/api/v1/users/me");
-                assert_eq!(security.contains(&"api_key".to_string()), !keys_refused, "{method} {path}");
+                assert_eq!(
+                    security.contains(&"api_key".to_string()),
+                    !keys_refused,
+                    "{method} {path}"
+                );
             }
         }
     }
@@ -228,15 +295,24 @@ async fn cors_preflight_for_an_allowed_origin_is_204_and_a_refused_origin_gets_n
             .request(Method::OPTIONS, format!("{}/api/v1/customers", app.base))
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
-            .header("Access-Control-Request-Headers", "authorization, x-tenant, content-type")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, x-tenant, content-type",
+            )
             .send()
     };
     let allowed = preflight("https://erp.clinic.example").await.unwrap();
     assert_eq!(allowed.status(), 204);
     let headers = allowed.headers();
     assert_eq!(headers["access-control-allow-origin"], "https://erp.clinic.example");
-    assert_eq!(headers["access-control-allow-methods"], "GET, POST, PUT, DELETE, OPTIONS");
-    assert_eq!(headers["access-control-allow-headers"], "Authorization, Content-Type, X-Tenant");
+    assert_eq!(
+        headers["access-control-allow-methods"],
+        "GET, POST, PUT, DELETE, OPTIONS"
+    );
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "Authorization, Content-Type, X-Tenant"
+    );
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
     assert_ne!(refused.status(), 204);
@@ -252,7 +328,10 @@ async fn cors_preflight_for_an_allowed_origin_is_204_and_a_refused_origin_gets_n
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
-    assert_eq!(answer.headers()["access-control-allow-origin"], "https://erp.clinic.example");
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://erp.clinic.example"
+    );
     assert!(answer.headers().contains_key("x-request-id"));
 }
 
@@ -304,7 +383,12 @@ async fn json_of_1_kib_or_more_is_gzip_or_brotli_compressed_when_accepted() {
         .await
         .unwrap();
     assert!(small.headers().get("content-encoding").is_none());
-    let plain = app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap();
+    let plain = app
+        .client
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
 }
 
@@ -334,11 +418,18 @@ async fn webhook_ping_is_delivered_at_once_and_redeliver_sends_the_same_body_aga
     let owner = app.owner("acme").await;
     let (url, seen) = receiver().await;
     let hook = app
-        .post("/api/v1/webhooks", &owner, json!({"url": url, "events": ["customer.created"]}))
+        .post(
+            "/api/v1/webhooks",
+            &owner,
+            json!({"url": url, "events": ["customer.created"]}),
+        )
         .await
         .expect(201)
         .id();
-    let ping = app.post(&format!("/api/v1/webhooks/{hook}/ping"), &owner, json!({})).await.expect(200);
+    let ping = app
+        .post(&format!("/api/v1/webhooks/{hook}/ping"), &owner, json!({}))
+        .await
+        .expect(200);
     assert_eq!(ping.data()["event"], "ping");
     assert_eq!(ping.data()["status"], "delivered", "{}", ping.text);
     assert_eq!(ping.data()["attempt_log"][0]["status_code"], 200);
@@ -347,7 +438,11 @@ async fn webhook_ping_is_delivered_at_once_and_redeliver_sends_the_same_body_aga
 
     let delivery = ping.data()["id"].as_str().unwrap().to_string();
     let again = app
-        .post(&format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/redeliver"), &owner, json!({}))
+        .post(
+            &format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/redeliver"),
+            &owner,
+            json!({}),
+        )
         .await
         .expect(201);
     assert_ne!(again.data()["id"], delivery.as_str());
@@ -358,18 +453,34 @@ async fn webhook_ping_is_delivered_at_once_and_redeliver_sends_the_same_body_aga
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(seen.lock().unwrap().get(1), Some(&first_body), "the same body, sent again");
+    assert_eq!(
+        seen.lock().unwrap().get(1),
+        Some(&first_body),
+        "the same body, sent again"
+    );
 
     // Role matrix and isolation: a supervisor cannot; another tenant's id is unknown.
     let supervisor = app.user(&owner, "supervisor").await;
-    app.post(&format!("/api/v1/webhooks/{hook}/ping"), &supervisor, json!({})).await.expect(403);
+    app.post(&format!("/api/v1/webhooks/{hook}/ping"), &supervisor, json!({}))
+        .await
+        .expect(403);
     app.create_tenant("other").await;
     let other = app.owner("other").await;
-    app.post(&format!("/api/v1/webhooks/{hook}/ping"), &other, json!({})).await.expect(404);
-    app.post(&format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/redeliver"), &other, json!({}))
+    app.post(&format!("/api/v1/webhooks/{hook}/ping"), &other, json!({}))
         .await
         .expect(404);
-    app.post(&format!("/api/v1/webhooks/{hook}/deliveries/not-a-delivery/redeliver"), &owner, json!({}))
-        .await
-        .expect(404);
+    app.post(
+        &format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/redeliver"),
+        &other,
+        json!({}),
+    )
+    .await
+    .expect(404);
+    app.post(
+        &format!("/api/v1/webhooks/{hook}/deliveries/not-a-delivery/redeliver"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(404);
 }

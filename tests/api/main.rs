@@ -4,8 +4,8 @@ mod helpers;
 
 mod access_links;
 mod analytics;
-mod audit;
 mod appointments;
+mod audit;
 mod auth;
 mod auth_extras;
 mod billing;
