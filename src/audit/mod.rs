@@ -226,8 +226,8 @@ pub fn act(
     write(conn, action, object_type, Some(id), &diff)
 }
 
-/// An action with changes given as they are (`customer.view` with `{}`; a password
-/// change as `{"password": ["[changed]", …]}` is never written: see the users store).
+/// An action whose `changes` the caller states itself: `customer.view` with `{}`, an
+/// association such as `{"user_id": [null, id]}`.
 pub fn note(conn: &Connection, action: &str, id: &str, changes: Value) -> Result<(), ApiError> {
     write(conn, action, object_type_of(action), Some(id), &changes)
 }
