@@ -39,6 +39,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The live socket connections and their topics.
     pub hub: Arc<Hub>,
+    /// API keys recently used, by hash.
+    pub api_keys: Arc<crate::api_keys::KeyCache>,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             keys: Arc::new(keys),
             ready: Arc::new(AtomicBool::new(false)),
             hub,
+            api_keys: Arc::default(),
         })
     }
 }
@@ -96,20 +99,27 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::evaluations::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::export::routes::router())
+        .merge(crate::api_keys::routes::router())
+        .merge(crate::audit::routes::router())
         .routes(routes!(crate::realtime::socket::upgrade))
 }
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi_for("http://127.0.0.1:8080")
+}
+
+/// The OpenAPI document of every route, served from `public_url`.
+pub fn openapi_for(public_url: &str) -> utoipa::openapi::OpenApi {
     let mut document = api_routes().split_for_parts().1;
-    crate::http::openapi::add_common_responses(&mut document);
+    crate::http::openapi::complete(&mut document, public_url);
     document
 }
 
 /// The complete router with its middleware.
 pub fn router(state: AppState) -> Router {
     let (routes, mut document) = api_routes().split_for_parts();
-    crate::http::openapi::add_common_responses(&mut document);
+    crate::http::openapi::complete(&mut document, &state.config.public_base());
     let document = Arc::new(document);
     routes
         .route(
@@ -117,17 +127,31 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { axum::Json(document.as_ref().clone()) }),
         )
         .merge(crate::console::router())
+        .merge(crate::http::docs::router())
+        .route_layer(axum::middleware::from_fn(layers::record_route))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::http::rate_limit::widget_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::request_scope,
         ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::refuse_oversized))
         .layer(axum::middleware::from_fn(layers::json_errors))
         .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
+        .layer(layers::compression())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::cors))
+        .layer(axum::middleware::from_fn(layers::access_log))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(layers::redacted_span))
+        // The access log reports every request; failures are logged where they happen.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(layers::redacted_span)
+                .on_failure(()),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

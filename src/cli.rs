@@ -61,6 +61,8 @@ enum Command {
     },
     /// Apply migrations to the registry and every tenant, then exit.
     Migrate,
+    /// Print the OpenAPI document (as served at /api/openapi.json) and exit.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +203,14 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
         Command::Restore { from } => return restore(&from, &config).await,
         _ => {}
     }
+    if let Command::Openapi = command {
+        let document = crate::app::openapi_for(&config.public_base());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
     let listen = config.listen_addr().ok_or("invalid listen address")?;
     let bootstrap_demo = config.bootstrap_demo;
     let public_url = config.public_base();
@@ -282,6 +292,7 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
             println!("migrations applied");
             Ok(())
         }
+        Command::Openapi => Ok(()),
     }
 }
 

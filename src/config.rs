@@ -38,7 +38,18 @@ macro_rules! config_keys {
             $( $key: Option<$ty>, )*
         }
 
-        impl Config {
+        /// `scheme://host[:port]`, as browsers send in `Origin`.
+fn is_origin(text: &str) -> bool {
+    reqwest::Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.username().is_empty()
+    })
+}
+
+impl Config {
             /// Every configuration key, in declaration order.
             pub const KEYS: &'static [&'static str] = &[$( stringify!($key), )*];
 
@@ -139,6 +150,9 @@ config_keys! {
     /// WAL pages after which SQLite checkpoints on commit. 0: never; leave checkpoints to
     /// Litestream (docs/replication.md), and voki's own on close become PASSIVE.
     wal_autocheckpoint: u64 = 1000,
+    /// Origins (`https://app.example.com`) whose browser apps may call the API (CORS).
+    /// Environment: comma-separated. Empty: no CORS headers at all.
+    cors_allowed_origins: Vec<String> = Vec::new(),
 }
 
 impl Config {
@@ -221,6 +235,12 @@ impl Config {
             .find(|p| p.parse::<std::net::IpAddr>().is_err())
         {
             return bad("trusted_proxies", format!("{proxy:?} is not an IP address"));
+        }
+        if let Some(origin) = self.cors_allowed_origins.iter().find(|origin| !is_origin(origin)) {
+            return bad(
+                "cors_allowed_origins",
+                format!("{origin:?} is not an origin (scheme://host[:port])"),
+            );
         }
         let mut offsets = self.reminder_offsets_minutes.clone();
         offsets.sort_unstable();

@@ -5,8 +5,10 @@
 
 pub mod access_links;
 pub mod analytics;
+pub mod api_keys;
 pub mod app;
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod billing;

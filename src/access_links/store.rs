@@ -202,7 +202,9 @@ pub fn insert(
         created_by,
         crate::time::now_text()
     ])?;
-    find(conn, base, &id)
+    let created = find(conn, base, &id)?;
+    crate::audit::create(conn, "access_link", &id, &created)?;
+    Ok(created)
 }
 
 /// Cancels a link; cancelling a cancelled link changes nothing, `used`/`expired` → 422.
@@ -214,6 +216,7 @@ pub fn cancel(conn: &Connection, base: &str, id: &str) -> Result<AccessLink, Api
             "UPDATE access_links SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
         )?
         .execute(params![id, now])?;
+        crate::audit::act(conn, "access_link.cancel", id, &link, &find(conn, base, id)?)?;
     }
     find(conn, base, id)
 }
@@ -231,15 +234,27 @@ pub fn record_use(conn: &Connection, link: &AccessLink) -> Result<(), ApiError> 
         "UPDATE access_links SET status = ?2, use_count = use_count + 1, used_at = ?3, updated_at = ?3 WHERE id = ?1",
     )?
     .execute(params![link.id, next.as_str(), crate::time::now_text()])?;
-    Ok(())
+    let changes = serde_json::json!({"status": [link.status.as_str(), next.as_str()], "use_count": [link.use_count, link.use_count + 1]});
+    crate::audit::note(conn, "access_link.use", &link.id, changes)
 }
 
 /// Sweeper job: persists `expired` on every active link past its `expires_at`.
 pub fn expire_due(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<(), ApiError> {
     let now = crate::time::format(sweep.now);
-    conn.prepare_cached(
-        "UPDATE access_links SET status = 'expired', updated_at = ?1 WHERE status = 'active' AND expires_at <= ?1",
-    )?
-    .execute([now])?;
+    let expired: Vec<String> = conn
+        .prepare_cached(
+            "UPDATE access_links SET status = 'expired', updated_at = ?1 WHERE status = 'active' AND expires_at <= ?1
+             RETURNING id",
+        )?
+        .query_map([now], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in expired {
+        crate::audit::note(
+            conn,
+            "access_link.expire",
+            &id,
+            serde_json::json!({"status": ["active", "expired"]}),
+        )?;
+    }
     Ok(())
 }

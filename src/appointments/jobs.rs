@@ -46,6 +46,7 @@ pub fn flag_overdue(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
         if let Some(appointment) = crate::appointments::store::get(conn, &id)? {
             crate::appointments::store::announce(conn, "appointment.overdue", &appointment)?;
         }
+        crate::audit::note(conn, "appointment.overdue", &id, json!({"overdue": [false, true]}))?;
     }
     Ok(())
 }

@@ -448,6 +448,7 @@ pub fn book(conn: &Connection, viewer: &Viewer, booking: &Booking) -> Result<App
     ])?;
     let appointment = get(conn, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))?;
     announce(conn, "appointment.created", &appointment)?;
+    crate::audit::create(conn, "appointment", &id, &appointment)?;
     Ok(appointment)
 }
 
@@ -534,7 +535,9 @@ pub fn update(
     ])?;
     // Answered even when the edit moved it out of the caller's sight (an attendant handing
     // their own appointment to a colleague): they just saw and changed it.
-    get(conn, id)?.ok_or_else(|| ApiError::not_found("Appointment"))
+    let updated = get(conn, id)?.ok_or_else(|| ApiError::not_found("Appointment"))?;
+    crate::audit::update(conn, "appointment", id, &current, &updated)?;
+    Ok(updated)
 }
 
 /// Runs an action endpoint: the transition table decides, a repeat changes nothing, and a
@@ -567,5 +570,12 @@ pub fn act(
     .execute(params![id, to.as_str(), time::format(now), cancel_reason])?;
     let appointment = find_visible(conn, id, viewer)?;
     announce(conn, &format!("appointment.{}", to.as_str()), &appointment)?;
+    crate::audit::act(
+        conn,
+        &format!("appointment.{}", action.as_str()),
+        id,
+        &current,
+        &appointment,
+    )?;
     Ok(appointment)
 }

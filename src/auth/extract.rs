@@ -33,6 +33,8 @@ pub struct Auth<R: MinRole = min::Attendant> {
     pub tenant: Tenant,
     /// The refresh-token session the access token was issued from.
     pub session_id: Option<String>,
+    /// The API key the request came with (its id), when it did not carry a JWT.
+    pub api_key_id: Option<String>,
     minimum: PhantomData<R>,
 }
 
@@ -50,6 +52,25 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer(&parts.headers).filter(|token| crate::api_keys::key_tenant(token).is_some()) {
+            // Keys act on the tenant API only: not on sessions, nor as a person.
+            let path = parts.uri.path();
+            if path.starts_with("/api/auth/") || path.starts_with(MFA_SETUP_PATHS) {
+                return Err(ApiError::Unauthorized);
+            }
+            let (user, tenant, key) = authenticate_key(state, &parts.headers, token).await?;
+            if !user.role.at_least(R::ROLE) {
+                return Err(ApiError::Forbidden("Forbidden".into()));
+            }
+            crate::audit::set_request_actor(crate::audit::ActorType::ApiKey, &key.id, &key.name);
+            return Ok(Auth {
+                user,
+                tenant,
+                session_id: None,
+                api_key_id: Some(key.id),
+                minimum: PhantomData,
+            });
+        }
         let Authenticated {
             user,
             tenant,
@@ -62,10 +83,12 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
         if !user.role.at_least(R::ROLE) {
             return Err(ApiError::Forbidden("Forbidden".into()));
         }
+        crate::audit::set_request_actor(crate::audit::ActorType::User, &user.id, &user.name);
         Ok(Auth {
             user,
             tenant,
             session_id,
+            api_key_id: None,
             minimum: PhantomData,
         })
     }
@@ -86,12 +109,7 @@ pub struct Authenticated {
 /// Checks the bearer token and `X-Tenant` of a request and loads the active user; the
 /// role is not checked here. Every failure is the same 401.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authenticated, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or(ApiError::Unauthorized)?;
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
     let slug = headers
         .get("x-tenant")
         .and_then(|v| v.to_str().ok())
@@ -132,4 +150,63 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         session_id: claims.sid,
         mfa_setup_required: claims.mfa_setup_required,
     })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+/// Checks an API key: live, not expired, `X-Tenant` (optional) equal to the key's tenant,
+/// its creator still active. The key acts as its creator with the key's role, capped by
+/// the creator's current role. Every failure is the same 401.
+async fn authenticate_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(User, Tenant, crate::api_keys::ActiveKey), ApiError> {
+    let slug = crate::api_keys::key_tenant(token).ok_or(ApiError::Unauthorized)?;
+    if let Some(sent) = headers.get("x-tenant")
+        && sent.to_str().ok().map(str::trim) != Some(slug)
+    {
+        return Err(ApiError::Unauthorized);
+    }
+    let db = state.tenants.get(slug).await?.ok_or(ApiError::Unauthorized)?;
+    let (key, touch) = match state.api_keys.get(token) {
+        Some(found) => found,
+        None => {
+            let (hash, tenant) = (super::token::hash_token(token), slug.to_string());
+            let key = db
+                .read(move |conn| crate::api_keys::store::by_hash(conn, &tenant, &hash))
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            state.api_keys.insert(token, key.clone());
+            (key, true)
+        }
+    };
+    if key.tenant != slug || key.expires_at.is_some_and(|at| at <= crate::time::now()) {
+        return Err(ApiError::Unauthorized);
+    }
+    let user_id = key.user_id.clone();
+    let mut user = db
+        .read(move |conn| users::store::get(conn, &user_id))
+        .await?
+        .filter(|user| user.active)
+        .ok_or(ApiError::Unauthorized)?;
+    user.role = user.role.min(key.role);
+    if touch {
+        let id = key.id.clone();
+        db.write(move |conn| crate::api_keys::store::touch(conn, &id)).await?;
+    }
+    Ok((
+        user,
+        Tenant {
+            slug: slug.to_string(),
+            db,
+        },
+        key,
+    ))
 }

@@ -66,7 +66,7 @@ pub enum CallAction {
 }
 
 impl CallAction {
-    fn verb(self) -> &'static str {
+    pub fn verb(self) -> &'static str {
         match self {
             CallAction::Assign => "assign",
             CallAction::Start => "start",

@@ -306,6 +306,7 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<(Call, i64), A
     crate::customers::store::record_call(conn, &call.customer_id, &now)?;
     let created = find(conn, &call.id)?;
     announce(conn, "call.created", &created)?;
+    crate::audit::create(conn, "call", &created.id, &created)?;
     let position = super::queue::position(conn, &created)?.unwrap_or(1);
     realtime::after_commit(Live::broadcast(
         topics::queue(&created.department_id),
@@ -343,6 +344,7 @@ fn tell_status(before: CallStatus, call: &Call) {
 /// nobody holds is taken, so of two agents racing exactly one wins and the other gets 409
 /// `Call already assigned`. Assigning it again to the same agent changes nothing.
 pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, ApiError> {
+    let before = find(conn, call_id)?;
     let taken = conn
         .prepare_cached(
             "UPDATE calls SET user_id = ?2, assigned_at = ?3, updated_at = ?3,
@@ -355,6 +357,7 @@ pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, A
     let call = find(conn, call_id)?;
     if taken == 1 {
         announce(conn, "call.assigned", &call)?;
+        crate::audit::act(conn, "call.assign", call_id, &before, &call)?;
         realtime::after_commit(Live::broadcast(
             topics::queue(&call.department_id),
             "call_assigned",
@@ -393,6 +396,7 @@ pub fn transition(conn: &Connection, call_id: &str, action: CallAction) -> Resul
     if let Some(event) = event {
         announce(conn, event, &moved)?;
     }
+    crate::audit::act(conn, &format!("call.{}", action.verb()), call_id, &call, &moved)?;
     tell_status(call.status, &moved);
     Ok(moved)
 }
@@ -421,6 +425,12 @@ pub fn miss_overdue(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<
     for id in missed {
         let call = find(conn, &id)?;
         announce(conn, "call.missed", &call)?;
+        crate::audit::note(
+            conn,
+            "call.miss",
+            &id,
+            serde_json::json!({"status": ["queued", "missed"]}),
+        )?;
         tell_status(CallStatus::Queued, &call);
     }
     Ok(())
@@ -433,6 +443,12 @@ pub fn add_note(conn: &Connection, call_id: &str, author_id: &str, note: &str) -
         "INSERT INTO call_manager_notes (id, call_id, note, author_id, inserted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id, call_id, note, author_id, now])?;
+    crate::audit::note(
+        conn,
+        "call.add_note",
+        call_id,
+        serde_json::json!({"manager_note": [null, note]}),
+    )?;
     let author_name: String = conn
         .prepare_cached("SELECT name FROM users WHERE id = ?1")?
         .query_row([author_id], |row| row.get(0))?;
@@ -494,5 +510,11 @@ pub fn insert_file(
         uploaded_by,
         time::now_text()
     ])?;
+    crate::audit::note(
+        conn,
+        "call.upload",
+        call_id,
+        serde_json::json!({"file": [null, filename]}),
+    )?;
     find_file(conn, call_id, id)
 }

@@ -107,6 +107,7 @@ pub fn update(
     changes: &CompanyChanges,
     max_concurrent_calls: Option<i64>,
 ) -> Result<Company, ApiError> {
+    let before = get(conn, max_concurrent_calls)?;
     conn.prepare_cached(
         "UPDATE company SET
             name = coalesce(?1, name),
@@ -138,5 +139,7 @@ pub fn update(
         changes.welcome_message.clone().flatten(),
         crate::time::now_text()
     ])?;
-    get(conn, max_concurrent_calls)
+    let after = get(conn, max_concurrent_calls)?;
+    crate::audit::update(conn, "company", &after.id, &before, &after)?;
+    Ok(after)
 }

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::Customer;
+use super::privacy::{self, CustomerExport};
 use super::store::{self, CustomerFields};
 use crate::app::AppState;
 use crate::auth::{Auth, min};
@@ -23,6 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_customers, create_customer))
         .routes(routes!(merge_customers))
         .routes(routes!(get_customer, update_customer, delete_customer))
+        .routes(routes!(export_customer))
+        .routes(routes!(erase_customer))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -122,7 +125,7 @@ async fn create_customer(
 async fn get_customer(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Json<Data<Customer>>, ApiError> {
     Ok(ok(auth
         .db()
-        .read(move |conn| store::find(conn, &id.to_string()))
+        .write(move |conn| store::view(conn, &id.to_string()))
         .await?))
 }
 
@@ -193,4 +196,45 @@ async fn merge_customers(
         .db()
         .write(move |conn| store::merge(conn, &primary, &secondary_ids))
         .await?))
+}
+
+/// Everything held about the customer (record, appointments, calls with their file names,
+/// chat messages, evaluations) as one JSON document; recorded as `customer.export`.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "The customer's data", body = Data<CustomerExport>),
+        (status = 404, description = "No such customer", body = ErrorBody)))]
+async fn export_customer(
+    auth: Auth<min::Manager>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Data<CustomerExport>>, ApiError> {
+    Ok(ok(auth
+        .db()
+        .write(move |conn| privacy::export(conn, &id.to_string()))
+        .await?))
+}
+
+/// Erases the customer's personal data for good (irreversible): the name becomes
+/// `Erased customer`; e-mail, phone, document, notes, chat message bodies, uploaded files
+/// and access-link contact fields are removed; calls, appointments and figures stay.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "The erased customer", body = Data<Customer>),
+        (status = 404, description = "No such customer", body = ErrorBody)))]
+async fn erase_customer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth<min::Manager>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Data<Customer>>, ApiError> {
+    let erased = auth
+        .db()
+        .write(move |conn| privacy::erase(conn, &id.to_string()))
+        .await?;
+    for (call_id, file_id) in &erased.files {
+        let dir = crate::calls::files::call_dir(state.tenants.data_dir(), &auth.tenant.slug, call_id);
+        if let Err(err) = tokio::fs::remove_file(dir.join(file_id)).await
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::error!(call = %call_id, file = %file_id, error = %err, "cannot remove an erased customer's file");
+        }
+    }
+    Ok(ok(erased.customer))
 }

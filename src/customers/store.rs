@@ -118,10 +118,12 @@ pub fn create(conn: &Connection, fields: &CustomerFields) -> Result<Customer, Ap
     let customer = insert(conn, fields)?;
     let data = serde_json::to_value(&customer).map_err(ApiError::internal)?;
     crate::webhooks::emit(conn, "customer.created", data)?;
+    crate::audit::create(conn, "customer", &customer.id, &customer)?;
     Ok(customer)
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &CustomerFields) -> Result<Customer, ApiError> {
+    let before = find(conn, id)?;
     let phone = fields.phone.clone().flatten();
     let changed = conn
         .prepare_cached(
@@ -152,7 +154,9 @@ pub fn update(conn: &Connection, id: &str, fields: &CustomerFields) -> Result<Cu
     if changed == 0 {
         return Err(ApiError::not_found("Customer"));
     }
-    find(conn, id)
+    let after = find(conn, id)?;
+    crate::audit::update(conn, "customer", id, &before, &after)?;
+    Ok(after)
 }
 
 /// Deletes a customer without calls or appointments → else 422 (merge instead).
@@ -163,7 +167,14 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     }
     conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?
         .execute([id])?;
-    Ok(())
+    crate::audit::delete(conn, "customer", id, &customer)
+}
+
+/// A staff member reads a customer's record: `customer.view` in the audit log.
+pub fn view(conn: &Connection, id: &str) -> Result<Customer, ApiError> {
+    let customer = find(conn, id)?;
+    crate::audit::note(conn, "customer.view", id, serde_json::json!({}))?;
+    Ok(customer)
 }
 
 /// Counts a new call on its customer (`call_count`, `last_call_at`).
@@ -242,6 +253,7 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
         };
         return Ok((create(conn, &fields)?, true));
     };
+    let before = find(conn, &id)?;
     conn.prepare_cached(
         "UPDATE customers SET
             email = coalesce(email, ?2),
@@ -258,7 +270,11 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
         digits,
         crate::time::now_text()
     ])?;
-    Ok((find(conn, &id)?, false))
+    let after = find(conn, &id)?;
+    if after.updated_at != before.updated_at {
+        crate::audit::update(conn, "customer", &id, &before, &after)?;
+    }
+    Ok((after, false))
 }
 
 /// Merges `secondary_ids` into `primary_id`: their rows in [`REFERENCES`] move to the
@@ -275,6 +291,7 @@ pub fn merge(conn: &Connection, primary_id: &str, secondary_ids: &[String]) -> R
         }
     }
     errors.into_result()?;
+    let before = find(conn, primary_id)?;
     let now = crate::time::now_text();
     for secondary in secondary_ids {
         for table in REFERENCES {
@@ -299,5 +316,9 @@ pub fn merge(conn: &Connection, primary_id: &str, secondary_ids: &[String]) -> R
     }
     conn.prepare_cached("UPDATE customers SET last_call_at = NULL WHERE id = ?1 AND last_call_at = ''")?
         .execute([primary_id])?;
-    find(conn, primary_id)
+    let merged = find(conn, primary_id)?;
+    let mut after = serde_json::to_value(&merged).map_err(ApiError::internal)?;
+    after["merged_ids"] = serde_json::json!(secondary_ids);
+    crate::audit::act(conn, "customer.merge", primary_id, &before, &after)?;
+    Ok(merged)
 }

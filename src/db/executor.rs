@@ -141,8 +141,9 @@ impl Database {
     {
         let (reply, outcome) = oneshot::channel::<Result<T, ApiError>>();
         let sink = self.live.clone();
+        let actor = crate::audit::current_actor();
         let job: WriteJob = Box::new(move |conn| {
-            let (result, live) = realtime::collecting(|| run_in_savepoint(conn, f));
+            let (result, live) = crate::audit::with_actor(actor, || realtime::collecting(|| run_in_savepoint(conn, f)));
             Box::new(move |committed| {
                 let result = committed
                     .map_err(|e| ApiError::internal(format!("commit failed: {e}")))

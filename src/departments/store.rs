@@ -3,6 +3,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -144,10 +145,13 @@ pub fn insert(conn: &Connection, fields: &DepartmentFields) -> Result<Department
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("identifier"))?;
-    find(conn, &id)
+    let created = find(conn, &id)?;
+    crate::audit::create(conn, "department", &id, &created)?;
+    Ok(created)
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<Department, ApiError> {
+    let before = find(conn, id)?;
     let changed = conn
         .prepare_cached(
             "UPDATE departments SET
@@ -178,11 +182,13 @@ pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<
     if changed == 0 {
         return Err(ApiError::not_found("Department"));
     }
-    find(conn, id)
+    let after = find(conn, id)?;
+    crate::audit::update(conn, "department", id, &before, &after)?;
+    Ok(after)
 }
 
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    find(conn, id)?;
+    let before = find(conn, id)?;
     if crate::db::referenced_by(conn, HISTORY, "department_id", id)? {
         return Err(ApiError::Unprocessable(
             "Department has history; deactivate it instead".into(),
@@ -190,7 +196,7 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     }
     conn.prepare_cached("DELETE FROM departments WHERE id = ?1")?
         .execute([id])?;
-    Ok(())
+    crate::audit::delete(conn, "department", id, &before)
 }
 
 pub fn exists(conn: &Connection, id: &str) -> Result<bool, ApiError> {
@@ -203,17 +209,37 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool, ApiError> {
 
 /// Adds a member; adding one twice changes nothing.
 pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
-    conn.prepare_cached(
-        "INSERT INTO department_members (department_id, user_id, inserted_at) VALUES (?1, ?2, ?3)
+    if conn
+        .prepare_cached(
+            "INSERT INTO department_members (department_id, user_id, inserted_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (department_id, user_id) DO NOTHING",
-    )?
-    .execute(params![department_id, user_id, crate::time::now_text()])?;
+        )?
+        .execute(params![department_id, user_id, crate::time::now_text()])?
+        > 0
+    {
+        crate::audit::note(
+            conn,
+            "department.add_member",
+            department_id,
+            json!({"user_id": [null, user_id]}),
+        )?;
+    }
     Ok(())
 }
 
 pub fn remove_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
-    conn.prepare_cached("DELETE FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
-        .execute(params![department_id, user_id])?;
+    if conn
+        .prepare_cached("DELETE FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
+        .execute(params![department_id, user_id])?
+        > 0
+    {
+        crate::audit::note(
+            conn,
+            "department.remove_member",
+            department_id,
+            json!({"user_id": [user_id, null]}),
+        )?;
+    }
     // Their sockets leave the department's queue and presence topics at once.
     crate::realtime::after_commit(crate::realtime::Live::Recheck {
         user_id: user_id.to_string(),

@@ -2,6 +2,7 @@
 //! extractors that answer bad input properly, lists, security headers, health.
 
 pub mod dates;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod layers;

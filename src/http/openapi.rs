@@ -11,7 +11,10 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "voki",
         description = "Video-call customer service for clinics, compatible with the Voki v4.0 API. \
-            Tenant endpoints need `Authorization: Bearer <access_token>` and `X-Tenant: <slug>`.",
+            Tenant endpoints take `Authorization: Bearer <access_token>` with `X-Tenant: <slug>`, \
+            or `Authorization: Bearer vk_<slug>_…` (an API key, which names its tenant; `X-Tenant` \
+            is then optional and must match when sent). The widget, booking and manage endpoints \
+            are public.",
     ),
     modifiers(&BearerAuth),
     tags(
@@ -34,6 +37,8 @@ use utoipa::{Modify, OpenApi};
         (name = "export", description = "CSV exports of calls, customers and access links, streamed"),
         (name = "realtime", description = "The Phoenix Channels v2 WebSocket: queue, presence, notifications, call signalling and chat, dashboard"),
         (name = "operations", description = "Health and readiness"),
+        (name = "api-keys", description = "API keys for integrators: shown once, role-capped, revocable at once"),
+        (name = "audit", description = "The audit log: who created, changed, deleted, acted on or read what"),
     )
 )]
 pub struct ApiDoc;
@@ -49,6 +54,17 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some("An access token from /api/auth/login, with the X-Tenant header"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("vk_<slug>_<random>")
+                    .description(Some("An API key from POST /api/v1/api-keys; X-Tenant optional"))
                     .build(),
             ),
         );
@@ -120,5 +136,90 @@ pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
                 );
             }
         }
+    }
+}
+
+/// Finishes the generated document so that `openapi-spec-validator` accepts it and
+/// generated clients work (SPEC §7.4, §7.8): the common error answers, a description on
+/// every response, `servers` = the public URL, and on every authenticated tenant
+/// operation the optional `X-Tenant` header and both ways to authenticate (a JWT, or an
+/// API key except where keys are refused: `/api/auth/*`, `/api/v1/users/me*`).
+pub fn complete(document: &mut utoipa::openapi::OpenApi, public_url: &str) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{Required, ServerBuilder};
+
+    add_common_responses(document);
+    document.servers = Some(vec![
+        ServerBuilder::new()
+            .url(public_url)
+            .description(Some("This server"))
+            .build(),
+    ]);
+    let x_tenant = ParameterBuilder::new()
+        .name("X-Tenant")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "The tenant slug. Required with a JWT (it must equal the token's tenant); optional with \
+             an API key (it must match the key's tenant when sent).",
+        ))
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .pattern(Some("^[a-z0-9][a-z0-9-]{1,62}$")),
+        ))
+        .build();
+    for (path, item) in document.paths.paths.iter_mut() {
+        let keys_allowed = !(path.starts_with("/api/auth/") || path.starts_with("/api/v1/users/me"));
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && response.description.trim().is_empty()
+                {
+                    response.description = describe_status(status).to_string();
+                }
+            }
+            let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            if !authenticated || path == "/metrics" || path.starts_with("/socket/") {
+                continue;
+            }
+            let parameters = operation.parameters.get_or_insert_with(Vec::new);
+            if !parameters
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if p.name == "X-Tenant"))
+            {
+                parameters.push(RefOr::T(x_tenant.clone()));
+            }
+            if keys_allowed {
+                let security = operation.security.get_or_insert_with(Vec::new);
+                security.push(SecurityRequirement::new("api_key", Vec::<String>::new()));
+            }
+        }
+    }
+}
+
+fn describe_status(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "204" => "No content",
+        "400" => "Malformed request",
+        "401" => "Not authenticated",
+        "403" => "Forbidden",
+        "404" => "Not found",
+        "409" => "Conflict",
+        "413" => "Body over the limit",
+        "422" => "Validation failed",
+        "429" => "Rate limited",
+        "503" => "Unavailable",
+        _ => "Response",
     }
 }

@@ -3,6 +3,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -102,10 +103,13 @@ pub fn insert(conn: &Connection, fields: &ProviderFields) -> Result<ServiceProvi
         fields.active.unwrap_or(true),
         crate::time::now_text()
     ])?;
-    find(conn, &id)
+    let created = find(conn, &id)?;
+    crate::audit::create(conn, "service_provider", &id, &created)?;
+    Ok(created)
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &ProviderFields) -> Result<ServiceProvider, ApiError> {
+    let before = find(conn, id)?;
     let changed = conn
         .prepare_cached(
             "UPDATE service_providers SET
@@ -132,13 +136,15 @@ pub fn update(conn: &Connection, id: &str, fields: &ProviderFields) -> Result<Se
     if changed == 0 {
         return Err(ApiError::not_found("Service provider"));
     }
-    find(conn, id)
+    let after = find(conn, id)?;
+    crate::audit::update(conn, "service_provider", id, &before, &after)?;
+    Ok(after)
 }
 
 /// Deletes a provider without attributed calls; its users are dissociated (the foreign
 /// key says `ON DELETE SET NULL`).
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    find(conn, id)?;
+    let before = find(conn, id)?;
     if crate::db::referenced_by(conn, HISTORY, "provider_id", id)? {
         return Err(ApiError::Unprocessable(
             "Provider has attributed calls; deactivate it instead".into(),
@@ -146,7 +152,7 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     }
     conn.prepare_cached("DELETE FROM service_providers WHERE id = ?1")?
         .execute([id])?;
-    Ok(())
+    crate::audit::delete(conn, "service_provider", id, &before)
 }
 
 /// Associates a user: a no-op when already with this provider, 422 when with another.
@@ -165,13 +171,28 @@ pub fn associate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<
         Some(None) => {
             conn.prepare_cached("UPDATE users SET provider_id = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![user_id, provider_id, crate::time::now_text()])?;
-            Ok(())
+            crate::audit::note(
+                conn,
+                "service_provider.associate",
+                provider_id,
+                json!({"user_id": [null, user_id]}),
+            )
         }
     }
 }
 
 pub fn dissociate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE users SET provider_id = NULL, updated_at = ?3 WHERE id = ?1 AND provider_id = ?2")?
-        .execute(params![user_id, provider_id, crate::time::now_text()])?;
+    if conn
+        .prepare_cached("UPDATE users SET provider_id = NULL, updated_at = ?3 WHERE id = ?1 AND provider_id = ?2")?
+        .execute(params![user_id, provider_id, crate::time::now_text()])?
+        > 0
+    {
+        crate::audit::note(
+            conn,
+            "service_provider.dissociate",
+            provider_id,
+            json!({"user_id": [user_id, null]}),
+        )?;
+    }
     Ok(())
 }

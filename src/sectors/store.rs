@@ -88,10 +88,13 @@ pub fn insert(conn: &Connection, fields: &SectorFields) -> Result<Sector, ApiErr
         fields.active.unwrap_or(true),
         crate::time::now_text()
     ])?;
-    find(conn, &id)
+    let created = find(conn, &id)?;
+    crate::audit::create(conn, "sector", &id, &created)?;
+    Ok(created)
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &SectorFields) -> Result<Sector, ApiError> {
+    let before = find(conn, id)?;
     let changed = conn
         .prepare_cached(
             "UPDATE sectors SET
@@ -112,12 +115,15 @@ pub fn update(conn: &Connection, id: &str, fields: &SectorFields) -> Result<Sect
     if changed == 0 {
         return Err(ApiError::not_found("Sector"));
     }
-    find(conn, id)
+    let after = find(conn, id)?;
+    crate::audit::update(conn, "sector", id, &before, &after)?;
+    Ok(after)
 }
 
 /// Deletes a sector; its departments keep existing with `sector_id = null` (the foreign
 /// key says `ON DELETE SET NULL`).
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
+    let before = find(conn, id)?;
     if conn
         .prepare_cached("DELETE FROM sectors WHERE id = ?1")?
         .execute([id])?
@@ -125,5 +131,5 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
     {
         return Err(ApiError::not_found("Sector"));
     }
-    Ok(())
+    crate::audit::delete(conn, "sector", id, &before)
 }

@@ -162,11 +162,13 @@ pub fn insert(conn: &Connection, fields: &TagFields) -> Result<Tag, ApiError> {
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("name"))?;
-    find(conn, &id)
+    let created = find(conn, &id)?;
+    crate::audit::create(conn, "tag", &id, &created)?;
+    Ok(created)
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &TagFields) -> Result<Tag, ApiError> {
-    find(conn, id)?;
+    let before = find(conn, id)?;
     if let Some(parent_id) = &fields.parent_id {
         check_parent(conn, Some(id), parent_id.as_deref())?;
     }
@@ -187,12 +189,14 @@ pub fn update(conn: &Connection, id: &str, fields: &TagFields) -> Result<Tag, Ap
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("name"))?;
-    find(conn, id)
+    let after = find(conn, id)?;
+    crate::audit::update(conn, "tag", id, &before, &after)?;
+    Ok(after)
 }
 
 /// Deletes a tag without children (else 422); calls that carried it lose it.
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    find(conn, id)?;
+    let before = find(conn, id)?;
     let has_children = conn
         .prepare_cached("SELECT 1 FROM tags WHERE parent_id = ?1 LIMIT 1")?
         .query_row([id], |_| Ok(()))
@@ -204,7 +208,7 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
         ));
     }
     conn.prepare_cached("DELETE FROM tags WHERE id = ?1")?.execute([id])?;
-    Ok(())
+    crate::audit::delete(conn, "tag", id, &before)
 }
 
 /// The tags of a call, by name.
@@ -220,16 +224,29 @@ pub fn of_call(conn: &Connection, call_id: &str) -> Result<Vec<Tag>, ApiError> {
 
 /// Puts a tag on a call; putting it on twice changes nothing.
 pub fn attach(conn: &Connection, call_id: &str, tag_id: &str) -> Result<(), ApiError> {
-    conn.prepare_cached(
-        "INSERT INTO call_tags (call_id, tag_id, inserted_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (call_id, tag_id) DO NOTHING",
-    )?
-    .execute(params![call_id, tag_id, crate::time::now_text()])?;
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO call_tags (call_id, tag_id, inserted_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (call_id, tag_id) DO NOTHING",
+        )?
+        .execute(params![call_id, tag_id, crate::time::now_text()])?;
+    if added > 0 {
+        crate::audit::note(conn, "call.tag", call_id, serde_json::json!({"tag_id": [null, tag_id]}))?;
+    }
     Ok(())
 }
 
 pub fn detach(conn: &Connection, call_id: &str, tag_id: &str) -> Result<(), ApiError> {
-    conn.prepare_cached("DELETE FROM call_tags WHERE call_id = ?1 AND tag_id = ?2")?
+    let removed = conn
+        .prepare_cached("DELETE FROM call_tags WHERE call_id = ?1 AND tag_id = ?2")?
         .execute([call_id, tag_id])?;
+    if removed > 0 {
+        crate::audit::note(
+            conn,
+            "call.untag",
+            call_id,
+            serde_json::json!({"tag_id": [tag_id, null]}),
+        )?;
+    }
     Ok(())
 }

@@ -155,7 +155,9 @@ pub fn insert(conn: &Connection, new: &NewUser) -> Result<User, ApiError> {
         now
     ])
     .map_err(unique_violation_as("email"))?;
-    find(conn, &id)
+    let user = find(conn, &id)?;
+    crate::audit::create(conn, "user", &id, &user)?;
+    Ok(user)
 }
 
 /// The changes of an update; `None` leaves a field as it is.
@@ -171,6 +173,7 @@ pub struct UserChanges {
 }
 
 pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User, ApiError> {
+    let before = get(conn, id)?;
     let now = crate::time::now_text();
     let avatar_set = changes.avatar_url.is_some();
     let avatar = changes.avatar_url.clone().flatten();
@@ -209,7 +212,12 @@ pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User
             user_id: id.to_string(),
         });
     }
-    find(conn, id)
+    let user = find(conn, id)?;
+    // The password itself never reaches the log, only the fact that it changed.
+    let mut after = serde_json::to_value(&user).map_err(ApiError::internal)?;
+    after["password_changed"] = changes.password_hash.is_some().then_some(true).into();
+    crate::audit::update(conn, "user", id, &before, &after)?;
+    Ok(user)
 }
 
 /// What login needs to know about an e-mail address.

@@ -91,7 +91,8 @@ pub async fn deliver_due(db: &Arc<Database>, client: &reqwest::Client, retry_bas
     count
 }
 
-async fn attempt(db: &Arc<Database>, client: &reqwest::Client, delivery: Due, retry_base_secs: u64) {
+/// Sends one delivery now and records the attempt (and its retry, when it failed).
+pub async fn attempt(db: &Arc<Database>, client: &reqwest::Client, delivery: Due, retry_base_secs: u64) {
     let number = delivery.attempts + 1;
     let started = Instant::now();
     let sent = client

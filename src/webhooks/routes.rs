@@ -22,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(list_deliveries))
+        .routes(routes!(ping_webhook))
+        .routes(routes!(redeliver))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -165,6 +167,51 @@ async fn list_deliveries(
     Ok(Json(
         auth.db()
             .read(move |conn| store::deliveries(conn, &id.to_string(), &order))
+            .await?,
+    ))
+}
+
+/// Sends a `ping` event to the webhook now (whether active or not) and answers with that
+/// delivery and its first attempt; a failed ping is retried like any delivery.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/ping", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "The ping delivery with its attempt", body = Data<Delivery>),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
+async fn ping_webhook(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth<min::Manager>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Data<Delivery>>, ApiError> {
+    let webhook_id = id.to_string();
+    let hook = webhook_id.clone();
+    let due = auth.db().write(move |conn| store::ping(conn, &hook)).await?;
+    let delivery_id = due.id.clone();
+    super::delivery::attempt(
+        auth.db(),
+        &super::delivery::client(),
+        due,
+        state.config.webhook_retry_base_secs,
+    )
+    .await;
+    Ok(ok(auth
+        .db()
+        .read(move |conn| store::delivery(conn, &webhook_id, &delivery_id))
+        .await?))
+}
+
+/// Queues a new delivery of the same event body as `delivery_id` (sent within a second
+/// by the delivery task).
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks", security(("bearer" = [])),
+    params(("id" = String, Path), ("delivery_id" = String, Path)),
+    responses((status = 201, description = "The new delivery", body = Data<Delivery>),
+        (status = 404, description = "No such webhook or delivery", body = ErrorBody)))]
+async fn redeliver(
+    auth: Auth<min::Manager>,
+    Path((id, delivery_id)): Path<(Uuid, String)>,
+) -> Result<(StatusCode, Json<Data<Delivery>>), ApiError> {
+    let webhook_id = id.to_string();
+    Ok(created(
+        auth.db()
+            .write(move |conn| store::redeliver(conn, &webhook_id, &delivery_id))
             .await?,
     ))
 }

@@ -77,13 +77,16 @@ pub fn insert(conn: &Connection, fields: &WebhookFields) -> Result<Webhook, ApiE
         fields.active.unwrap_or(true),
         crate::time::now_text()
     ])?;
+    let created = find(conn, &id)?;
+    crate::audit::create(conn, "webhook", &id, &created)?;
     Ok(Webhook {
         secret: fields.secret.clone(),
-        ..find(conn, &id)?
+        ..created
     })
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &WebhookFields) -> Result<Webhook, ApiError> {
+    let before = find(conn, id)?;
     let events = fields
         .events
         .as_ref()
@@ -107,21 +110,19 @@ pub fn update(conn: &Connection, id: &str, fields: &WebhookFields) -> Result<Web
     if changed == 0 {
         return Err(ApiError::not_found("Webhook"));
     }
+    let after = find(conn, id)?;
+    crate::audit::update(conn, "webhook", id, &before, &after)?;
     Ok(Webhook {
         secret: fields.secret.clone(),
-        ..find(conn, id)?
+        ..after
     })
 }
 
 pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    if conn
-        .prepare_cached("DELETE FROM webhooks WHERE id = ?1")?
-        .execute([id])?
-        == 0
-    {
-        return Err(ApiError::not_found("Webhook"));
-    }
-    Ok(())
+    let before = find(conn, id)?;
+    conn.prepare_cached("DELETE FROM webhooks WHERE id = ?1")?
+        .execute([id])?;
+    crate::audit::delete(conn, "webhook", id, &before)
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -158,49 +159,125 @@ pub const DELIVERY_SORT: SortSpec = SortSpec {
     tie_breaker: "d.id",
 };
 
+const DELIVERY_COLUMNS: &str = "d.id, d.event, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at, d.body, d.inserted_at";
+
+fn map_delivery(row: &Row<'_>) -> rusqlite::Result<Delivery> {
+    let body: String = row.get(8)?;
+    Ok(Delivery {
+        id: row.get(0)?,
+        event: row.get(1)?,
+        status: row.get(2)?,
+        attempts: row.get(3)?,
+        next_attempt_at: row.get(4)?,
+        last_status_code: row.get(5)?,
+        last_error: row.get(6)?,
+        delivered_at: row.get(7)?,
+        payload: serde_json::from_str(&body).unwrap_or_default(),
+        attempt_log: Vec::new(),
+        inserted_at: row.get(9)?,
+    })
+}
+
+/// One delivery of webhook `webhook_id`, with its attempts.
+pub fn delivery(conn: &Connection, webhook_id: &str, id: &str) -> Result<Delivery, ApiError> {
+    let mut delivery = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.id = ?1 AND d.webhook_id = ?2"
+        ))?
+        .query_row([id, webhook_id], map_delivery)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("Delivery"))?;
+    delivery.attempt_log = attempts_of(conn, id)?;
+    Ok(delivery)
+}
+
+fn attempts_of(conn: &Connection, delivery_id: &str) -> Result<Vec<Attempt>, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT number, status_code, error, duration_ms, inserted_at FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY number",
+        )?
+        .query_map([delivery_id], |row| {
+            Ok(Attempt {
+                number: row.get(0)?,
+                status_code: row.get(1)?,
+                error: row.get(2)?,
+                duration_ms: row.get(3)?,
+                inserted_at: row.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Queues a new pending delivery of `event` with `body` to webhook `webhook_id`, due now.
+fn queue(conn: &Connection, webhook_id: &str, event: &str, body: &str) -> Result<String, ApiError> {
+    let id = format!("{}-{webhook_id}", Uuid::new_v4());
+    let now = crate::time::now_text();
+    conn.prepare_cached(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event, body, next_attempt_at, inserted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![id, webhook_id, event, body, now])?;
+    Ok(id)
+}
+
+/// A `ping` delivery to webhook `id` (active or not), to test the receiver. Returns
+/// what is needed to send it at once.
+pub fn ping(conn: &Connection, id: &str) -> Result<Due, ApiError> {
+    let webhook = find(conn, id)?;
+    let body = serde_json::json!({
+        "event": "ping",
+        "timestamp": crate::time::now_text(),
+        "data": {"webhook_id": webhook.id, "url": webhook.url, "events": webhook.events},
+    })
+    .to_string();
+    let delivery_id = queue(conn, id, "ping", &body)?;
+    crate::audit::note(conn, "webhook.ping", id, serde_json::json!({}))?;
+    let secret: String = conn
+        .prepare_cached("SELECT secret FROM webhooks WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))?;
+    Ok(Due {
+        id: delivery_id,
+        url: webhook.url,
+        secret,
+        event: "ping".into(),
+        body,
+        attempts: 0,
+    })
+}
+
+/// A new delivery of the same event and body as delivery `delivery_id`, due now.
+pub fn redeliver(conn: &Connection, webhook_id: &str, delivery_id: &str) -> Result<Delivery, ApiError> {
+    find(conn, webhook_id)?;
+    let (event, body): (String, String) = conn
+        .prepare_cached("SELECT event, body FROM webhook_deliveries WHERE id = ?1 AND webhook_id = ?2")?
+        .query_row([delivery_id, webhook_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("Delivery"))?;
+    let id = queue(conn, webhook_id, &event, &body)?;
+    crate::audit::note(
+        conn,
+        "webhook.redeliver",
+        webhook_id,
+        serde_json::json!({"delivery_id": [delivery_id, id]}),
+    )?;
+    delivery(conn, webhook_id, &id)
+}
+
 pub fn deliveries(conn: &Connection, webhook_id: &str, order: &Order) -> Result<Page<Delivery>, ApiError> {
     find(conn, webhook_id)?;
     let mut filter = Filter::new();
     filter.push("d.webhook_id = ?", [SqlValue::Text(webhook_id.to_string())]);
     let page = fetch_page(
         conn,
-        "d.id, d.event, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.delivered_at, d.body, d.inserted_at",
+        DELIVERY_COLUMNS,
         "webhook_deliveries d",
         &filter,
         order,
-        |row| {
-            let body: String = row.get(8)?;
-            Ok(Delivery {
-                id: row.get(0)?,
-                event: row.get(1)?,
-                status: row.get(2)?,
-                attempts: row.get(3)?,
-                next_attempt_at: row.get(4)?,
-                last_status_code: row.get(5)?,
-                last_error: row.get(6)?,
-                delivered_at: row.get(7)?,
-                payload: serde_json::from_str(&body).unwrap_or_default(),
-                attempt_log: Vec::new(),
-                inserted_at: row.get(9)?,
-            })
-        },
-    )?;
-    let mut attempts = conn.prepare_cached(
-        "SELECT number, status_code, error, duration_ms, inserted_at FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY number",
+        map_delivery,
     )?;
     let mut data = Vec::with_capacity(page.data.len());
     for mut delivery in page.data {
-        delivery.attempt_log = attempts
-            .query_map([&delivery.id], |row| {
-                Ok(Attempt {
-                    number: row.get(0)?,
-                    status_code: row.get(1)?,
-                    error: row.get(2)?,
-                    duration_ms: row.get(3)?,
-                    inserted_at: row.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        delivery.attempt_log = attempts_of(conn, &delivery.id)?;
         data.push(delivery);
     }
     Ok(Page { data, meta: page.meta })

@@ -1,0 +1,311 @@
+//! The audit log (SPEC §7.5): who created, changed, deleted or acted on what, and who
+//! read a customer's record. A store write function records its change with one call
+//! ([`create`], [`update`], [`delete`], [`act`], [`note`]) on the connection of its own
+//! transaction, so a rolled-back change leaves no row and a committed one always has it.
+//!
+//! The actor is not passed down through every store signature: each request runs in a
+//! scope ([`request_scope`]) that the `Auth` extractor fills in (user or API key; the
+//! public widget, booking and manage endpoints act as the customer), and
+//! [`crate::db::Database::write`] carries that actor to the writer thread for the job.
+//! Writes outside any request (the sweeper) are the `system`.
+
+pub mod routes;
+pub mod store;
+
+use std::cell::RefCell;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::http::rate_limit::ClientIp;
+
+/// Who a change is attributed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorType {
+    User,
+    ApiKey,
+    Customer,
+    System,
+}
+
+impl ActorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorType::User => "user",
+            ActorType::ApiKey => "api_key",
+            ActorType::Customer => "customer",
+            ActorType::System => "system",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub kind: ActorType,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            kind: ActorType::System,
+            id: None,
+            name: None,
+            ip: None,
+        }
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_ACTOR: RefCell<Actor>;
+}
+
+thread_local! {
+    static WRITING_ACTOR: RefCell<Option<Actor>> = const { RefCell::new(None) };
+}
+
+/// Paths whose callers are patients, not staff: the widget, booking and manage APIs.
+const CUSTOMER_PATHS: &[&str] = &["/api/v1/call/", "/api/v1/book/", "/api/v1/manage/"];
+
+/// Runs the request in an actor scope: the customer on the public patient endpoints, the
+/// system elsewhere until the `Auth` extractor names the caller.
+pub async fn request_scope(
+    State(_): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let kind = if CUSTOMER_PATHS.iter().any(|prefix| path.starts_with(prefix)) {
+        ActorType::Customer
+    } else {
+        ActorType::System
+    };
+    let actor = Actor {
+        kind,
+        id: None,
+        name: None,
+        ip: Some(ip.to_string()),
+    };
+    REQUEST_ACTOR.scope(RefCell::new(actor), next.run(request)).await
+}
+
+/// Names the caller of the current request (no effect outside a request).
+pub fn set_request_actor(kind: ActorType, id: &str, name: &str) {
+    let _ = REQUEST_ACTOR.try_with(|actor| {
+        let mut actor = actor.borrow_mut();
+        actor.kind = kind;
+        actor.id = Some(id.to_string());
+        actor.name = Some(name.to_string());
+    });
+}
+
+/// The actor of the current request, or the system.
+pub fn current_actor() -> Actor {
+    REQUEST_ACTOR
+        .try_with(|actor| actor.borrow().clone())
+        .unwrap_or_else(|_| Actor::system())
+}
+
+/// Runs `job` (a write job on the writer thread) with `actor` as the author of the audit
+/// rows it records.
+pub fn with_actor<T>(actor: Actor, job: impl FnOnce() -> T) -> T {
+    let outer = WRITING_ACTOR.with(|slot| slot.replace(Some(actor)));
+    let result = job();
+    WRITING_ACTOR.with(|slot| slot.replace(outer));
+    result
+}
+
+fn writing_actor() -> Actor {
+    WRITING_ACTOR
+        .with(|slot| slot.borrow().clone())
+        .unwrap_or_else(Actor::system)
+}
+
+/// Fields never written into `changes`: secrets, tokens and the URLs that carry them, and
+/// timestamps every change moves.
+const HIDDEN: &[&str] = &[
+    "password",
+    "password_hash",
+    "current_password",
+    "new_password",
+    "secret",
+    "mfa_secret",
+    "token",
+    "key",
+    "key_hash",
+    "refresh_token",
+    "websocket_token",
+    "access_link_url",
+    "booking_url",
+    "manage_url",
+    "call_url",
+    "updated_at",
+    "inserted_at",
+];
+
+fn hidden(object_type: &str, field: &str) -> bool {
+    HIDDEN.contains(&field)
+        || field.ends_with("_token")
+        || field.ends_with("_secret")
+        // An access link's URL is its token.
+        || (object_type == "access_link" && field == "url")
+}
+
+fn to_fields(object: &impl Serialize) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::to_value(object).map_err(ApiError::internal)? {
+        Value::Object(map) => Ok(map),
+        other => Ok(Map::from_iter([("value".to_string(), other)])),
+    }
+}
+
+/// `{field: [old, new]}` for every field that differs (absent = null), secrets left out.
+pub fn changes(object_type: &str, before: Option<&Map<String, Value>>, after: Option<&Map<String, Value>>) -> Value {
+    let empty = Map::new();
+    let (before, after) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
+    let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut diff = Map::new();
+    for field in fields {
+        if hidden(object_type, field) {
+            continue;
+        }
+        let old = before.get(field).cloned().unwrap_or(Value::Null);
+        let new = after.get(field).cloned().unwrap_or(Value::Null);
+        if old != new {
+            diff.insert(field.clone(), Value::Array(vec![old, new]));
+        }
+    }
+    Value::Object(diff)
+}
+
+/// `<object_type>.create` with every set field as `[null, new]`.
+pub fn create(conn: &Connection, object_type: &str, id: &str, after: &impl Serialize) -> Result<(), ApiError> {
+    let diff = changes(object_type, None, Some(&to_fields(after)?));
+    write(conn, &format!("{object_type}.create"), object_type, Some(id), &diff)
+}
+
+/// `<object_type>.update` with the fields that changed.
+pub fn update(
+    conn: &Connection,
+    object_type: &str,
+    id: &str,
+    before: &impl Serialize,
+    after: &impl Serialize,
+) -> Result<(), ApiError> {
+    act(conn, &format!("{object_type}.update"), id, before, after)
+}
+
+/// `<object_type>.delete` with every field of the deleted object as `[old, null]`.
+pub fn delete(conn: &Connection, object_type: &str, id: &str, before: &impl Serialize) -> Result<(), ApiError> {
+    let diff = changes(object_type, Some(&to_fields(before)?), None);
+    write(conn, &format!("{object_type}.delete"), object_type, Some(id), &diff)
+}
+
+/// An action such as `appointment.cancel` (the object type is the part before the dot),
+/// with the fields it changed.
+pub fn act(
+    conn: &Connection,
+    action: &str,
+    id: &str,
+    before: &impl Serialize,
+    after: &impl Serialize,
+) -> Result<(), ApiError> {
+    let object_type = object_type_of(action);
+    let diff = changes(object_type, Some(&to_fields(before)?), Some(&to_fields(after)?));
+    write(conn, action, object_type, Some(id), &diff)
+}
+
+/// An action whose `changes` the caller states itself: `customer.view` with `{}`, an
+/// association such as `{"user_id": [null, id]}`.
+pub fn note(conn: &Connection, action: &str, id: &str, changes: Value) -> Result<(), ApiError> {
+    write(conn, action, object_type_of(action), Some(id), &changes)
+}
+
+fn object_type_of(action: &str) -> &str {
+    action.split_once('.').map_or(action, |(object_type, _)| object_type)
+}
+
+fn write(
+    conn: &Connection,
+    action: &str,
+    object_type: &str,
+    id: Option<&str>,
+    changes: &Value,
+) -> Result<(), ApiError> {
+    let actor = writing_actor();
+    conn.prepare_cached(
+        "INSERT INTO audit_log (id, at, actor_type, actor_id, actor_name, ip, action, object_type, object_id, changes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        Uuid::new_v4().to_string(),
+        crate::time::now_text(),
+        actor.kind.as_str(),
+        actor.id,
+        actor.name,
+        actor.ip,
+        action,
+        object_type,
+        id,
+        changes.to_string(),
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn changes_list_changed_fields_and_never_secrets() {
+        let before = map(json!({"name": "A", "email": "a@x", "secret": "s1", "updated_at": "t1"}));
+        let after = map(json!({"name": "B", "email": "a@x", "secret": "s2", "updated_at": "t2"}));
+        assert_eq!(
+            changes("webhook", Some(&before), Some(&after)),
+            json!({"name": ["A", "B"]})
+        );
+        assert_eq!(
+            changes(
+                "access_link",
+                None,
+                Some(&map(json!({"url": "http://x/call/t", "status": "active"})))
+            ),
+            json!({"status": [null, "active"]})
+        );
+        assert_eq!(
+            changes("tag", Some(&map(json!({"name": "x"}))), None),
+            json!({"name": ["x", null]})
+        );
+    }
+
+    #[test]
+    fn the_actor_of_a_job_is_the_one_it_was_given() {
+        assert_eq!(writing_actor().kind, ActorType::System);
+        let actor = Actor {
+            kind: ActorType::ApiKey,
+            id: Some("k1".into()),
+            name: Some("ERP".into()),
+            ip: None,
+        };
+        let seen = with_actor(actor, || writing_actor().id);
+        assert_eq!(seen.as_deref(), Some("k1"));
+        assert_eq!(writing_actor().kind, ActorType::System);
+    }
+}
