@@ -95,6 +95,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::evaluations::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::export::routes::router())
+        .merge(crate::scheduling::routes::router())
+        .merge(crate::scheduling::public::router())
         .routes(routes!(crate::realtime::socket::upgrade))
 }
 

@@ -26,6 +26,7 @@ pub mod http;
 pub mod notifications;
 pub mod providers;
 pub mod realtime;
+pub mod scheduling;
 pub mod sectors;
 pub mod sweeper;
 pub mod tags;

@@ -19,6 +19,7 @@ pub struct RateLimits {
     auth_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     refresh_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     widget_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    booking_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u64) -> Option<DefaultKeyedRateLimiter<K>> {
@@ -46,6 +47,7 @@ impl RateLimits {
             auth_ip: limiter(config.rate_limit_auth_ip_per_minute),
             refresh_ip: limiter(config.rate_limit_refresh_per_minute),
             widget_ip: limiter(config.rate_limit_widget_per_minute),
+            booking_ip: limiter(config.rate_limit_booking_per_minute),
         }
     }
 
@@ -63,9 +65,14 @@ impl RateLimits {
         check(&self.widget_ip, &ip)
     }
 
+    /// The booking page and the manage link share one bucket (SPEC §7.8).
+    pub fn booking(&self, ip: IpAddr) -> Result<(), ApiError> {
+        check(&self.booking_ip, &ip)
+    }
+
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
     pub fn forget_idle_keys(&self) {
-        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip].into_iter().flatten() {
+        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip, &self.booking_ip].into_iter().flatten() {
             limiter.retain_recent();
         }
         if let Some(limiter) = &self.auth_ip_email {
@@ -108,8 +115,9 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// The public widget's limit (`/api/v1/call/*`, no token): 30 requests per minute per
-/// client IP by default, counted before anything else is done.
+/// The public APIs' limits, counted before anything else is done: the widget
+/// (`/api/v1/call/*`) and, in a bucket of its own, the booking page and manage link
+/// (`/api/v1/book/*`, `/api/v1/manage/*`); 30 requests per minute per client IP by default.
 pub async fn widget_limit(
     axum::extract::State(state): axum::extract::State<AppState>,
     ClientIp(ip): ClientIp,
@@ -117,9 +125,15 @@ pub async fn widget_limit(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if request.uri().path().starts_with("/api/v1/call/")
-        && let Err(limited) = state.limits.widget(ip)
-    {
+    let path = request.uri().path();
+    let limited = if path.starts_with("/api/v1/call/") {
+        state.limits.widget(ip)
+    } else if path.starts_with("/api/v1/book/") || path.starts_with("/api/v1/manage/") {
+        state.limits.booking(ip)
+    } else {
+        Ok(())
+    };
+    if let Err(limited) = limited {
         return limited.into_response();
     }
     next.run(request).await
