@@ -20,6 +20,7 @@ mod organisation;
 mod providers_guide;
 mod realtime;
 mod roles;
+mod scheduling;
 mod tags;
 mod webhooks;
 mod widget;
