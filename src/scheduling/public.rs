@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(booking_page, book))
         .routes(routes!(booking_slots))
         .routes(routes!(manage_view))
+        .routes(routes!(manage_slots))
         .routes(routes!(manage_cancel))
         .routes(routes!(manage_reschedule))
 }
@@ -155,20 +156,7 @@ async fn booking_slots(
             let department = departments::store::by_booking_token(conn, &token)?;
             let zone = crate::company::store::timezone(conn)?;
             let now = time::now();
-            let today = now.with_timezone(&zone).date_naive();
-            let from = query.date_from.clone().unwrap_or_else(|| today.format("%Y-%m-%d").to_string());
-            let to = query.date_to.clone().unwrap_or_else(|| {
-                NaiveDate::parse_from_str(&from, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.checked_add_days(chrono::Days::new(DEFAULT_SLOT_DAYS - 1)))
-                    .map_or_else(|| from.clone(), |d| d.format("%Y-%m-%d").to_string())
-            });
-            let mut errors = FieldErrors::new();
-            let range = super::routes::date_range(&mut errors, Some(&from), Some(&to))?;
-            errors.into_result()?;
-            let Some((from, to)) = range else {
-                return Err(ApiError::internal("validated dates missing"));
-            };
+            let (from, to) = slot_days(&query, now.with_timezone(&zone).date_naive())?;
             let agents = store::agents(conn, &department.id)?;
             let query = SlotQuery {
                 from,
@@ -177,23 +165,46 @@ async fn booking_slots(
                 now,
                 exclude_id: None,
             };
-            let found = store::free_slots(conn, zone, &department, &agents, &query)?;
-            let mut merged: std::collections::BTreeMap<Timestamp, Vec<Agent>> = Default::default();
-            for (agent, slots) in found {
-                for slot in slots {
-                    merged.entry(slot).or_default().push(agent.clone());
-                }
-            }
-            Ok(merged
-                .into_iter()
-                .map(|(start, agents)| PublicSlot {
-                    start: time::format(start),
-                    agents,
-                })
-                .collect::<Vec<_>>())
+            Ok(by_start(store::free_slots(conn, zone, &department, &agents, &query)?))
         })
         .await?;
     Ok(ok(slots))
+}
+
+/// The days a slot list covers: `date_from` (default today) through `date_to` (default
+/// 13 days later), checked like the staff query.
+fn slot_days(query: &SlotsQuery, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let from = query
+        .date_from
+        .clone()
+        .unwrap_or_else(|| today.format("%Y-%m-%d").to_string());
+    let to = query.date_to.clone().unwrap_or_else(|| {
+        NaiveDate::parse_from_str(&from, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.checked_add_days(chrono::Days::new(DEFAULT_SLOT_DAYS - 1)))
+            .map_or_else(|| from.clone(), |d| d.format("%Y-%m-%d").to_string())
+    });
+    let mut errors = FieldErrors::new();
+    let range = super::routes::date_range(&mut errors, Some(&from), Some(&to))?;
+    errors.into_result()?;
+    range.ok_or_else(|| ApiError::internal("validated dates missing"))
+}
+
+/// Per-agent slots merged into one list by start, each with the agents free then.
+fn by_start(found: Vec<(Agent, Vec<Timestamp>)>) -> Vec<PublicSlot> {
+    let mut merged: std::collections::BTreeMap<Timestamp, Vec<Agent>> = Default::default();
+    for (agent, slots) in found {
+        for slot in slots {
+            merged.entry(slot).or_default().push(agent.clone());
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(start, agents)| PublicSlot {
+            start: time::format(start),
+            agents,
+        })
+        .collect()
 }
 
 /// The booking form.
@@ -414,6 +425,10 @@ pub struct ManageView {
     call_url: Option<String>,
     /// Open, and the start is still at least the department's `min_notice_minutes` away.
     can_change: bool,
+    /// For the page (our addition): the zone of local times, and the company's language
+    /// (null: the browser's).
+    timezone: String,
+    locale: Option<String>,
 }
 
 fn may_change(appointment: &Appointment, department: &Department, now: Timestamp) -> Result<bool, ApiError> {
@@ -432,6 +447,8 @@ fn view_of(conn: &Connection, appointment: Appointment, now: Timestamp) -> Resul
         department_name: appointment.department_name,
         user_name: appointment.user_name,
         call_url: appointment.access_link_url,
+        timezone: crate::company::store::timezone(conn)?.name().to_string(),
+        locale: company_locale(conn),
     })
 }
 
@@ -453,6 +470,46 @@ async fn manage_view(State(state): State<AppState>, Path(token): Path<String>) -
         })
         .await?;
     Ok(ok(view))
+}
+
+/// Where the appointment may move (our addition, for the manage page): the free slots of
+/// its agent for its duration, its own time not counting as busy; same shape as the
+/// booking page's slots. Empty once the appointment can no longer change.
+#[utoipa::path(get, path = "/api/v1/manage/{token}/slots", tag = "booking", params(("token" = String, Path), SlotsQuery),
+    responses((status = 200, body = Data<Vec<PublicSlot>>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn manage_slots(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<SlotsQuery>,
+) -> Result<Json<Data<Vec<PublicSlot>>>, ApiError> {
+    let tenant = manage_tenant(&state, &token).await?;
+    let slots = tenant
+        .db
+        .read(move |conn| {
+            let appointment = managed(conn, &token)?;
+            let department = departments::store::find(conn, &appointment.department_id)?;
+            let zone = crate::company::store::timezone(conn)?;
+            let now = time::now();
+            let (from, to) = slot_days(&query, now.with_timezone(&zone).date_naive())?;
+            if !may_change(&appointment, &department, now)? {
+                return Ok(Vec::new());
+            }
+            let agent = Agent {
+                user_id: appointment.user_id.clone(),
+                user_name: appointment.user_name.clone(),
+            };
+            let query = SlotQuery {
+                from,
+                to,
+                duration_minutes: Some(appointment.duration_minutes),
+                now,
+                exclude_id: Some(appointment.id.clone()),
+            };
+            Ok(by_start(store::free_slots(conn, zone, &department, &[agent], &query)?))
+        })
+        .await?;
+    Ok(ok(slots))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
