@@ -323,10 +323,7 @@ async fn create_appointment(
     let token = crate::scheduling::reserve_manage_token(&state, &auth.tenant.slug).await?;
     booking.manage_token = Some(token.clone());
     let viewer = Viewer::of(&auth.user);
-    let appointment = auth
-        .db()
-        .write(move |conn| store::book(conn, &viewer, &booking))
-        .await;
+    let appointment = auth.db().write(move |conn| store::book(conn, &viewer, &booking)).await;
     if appointment.is_err() {
         crate::scheduling::release_manage_token(&state, token).await;
     }

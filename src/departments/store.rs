@@ -227,9 +227,7 @@ pub fn set_booking_token(
 /// The department whose booking page `token` is, while booking is on and it is active.
 pub fn by_booking_token(conn: &Connection, token: &str) -> Result<Department, ApiError> {
     let id: Option<String> = conn
-        .prepare_cached(
-            "SELECT id FROM departments WHERE booking_token = ?1 AND public_booking = 1 AND active = 1",
-        )?
+        .prepare_cached("SELECT id FROM departments WHERE booking_token = ?1 AND public_booking = 1 AND active = 1")?
         .query_row([token], |row| row.get(0))
         .optional()?;
     match id {

@@ -72,7 +72,10 @@ impl RateLimits {
 
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
     pub fn forget_idle_keys(&self) {
-        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip, &self.booking_ip].into_iter().flatten() {
+        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip, &self.booking_ip]
+            .into_iter()
+            .flatten()
+        {
             limiter.retain_recent();
         }
         if let Some(limiter) = &self.auth_ip_email {

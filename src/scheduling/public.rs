@@ -19,7 +19,9 @@ use utoipa_axum::routes;
 use super::store::{self, Agent, SlotQuery};
 use crate::app::AppState;
 use crate::appointments::rules::{self as appointment_rules, Action, Step, Viewer};
-use crate::appointments::store::{self as appointments, AppointmentChanges, Booking, CustomerChoice, CustomerDescription};
+use crate::appointments::store::{
+    self as appointments, AppointmentChanges, Booking, CustomerChoice, CustomerDescription,
+};
 use crate::appointments::{Appointment, Status};
 use crate::auth::Tenant;
 use crate::db::PublicKind;
@@ -102,7 +104,10 @@ pub struct BookingPage {
 /// The booking page's header: company, department, time zone, language, slot length.
 #[utoipa::path(get, path = "/api/v1/book/{token}", tag = "booking", params(("token" = String, Path)),
     responses((status = 200, body = Data<BookingPage>), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn booking_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Data<BookingPage>>, ApiError> {
+async fn booking_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<Data<BookingPage>>, ApiError> {
     let tenant = booking_tenant(&state, &token).await?;
     let page = tenant
         .db
@@ -282,11 +287,20 @@ fn validate_book(input: BookInput) -> Result<BookRequest, ApiError> {
 /// `when` as the agent reads it: local time and the zone's name.
 fn local_text(conn: &Connection, when: Timestamp) -> Result<String, ApiError> {
     let zone = crate::company::store::timezone(conn)?;
-    Ok(format!("{} ({})", when.with_timezone(&zone).format("%Y-%m-%d %H:%M"), zone.name()))
+    Ok(format!(
+        "{} ({})",
+        when.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+        zone.name()
+    ))
 }
 
 /// Tells the agent what the patient did (a notification row and its socket frame).
-fn notify_agent(conn: &Connection, kind: NotificationType, title: &str, appointment: &Appointment) -> Result<(), ApiError> {
+fn notify_agent(
+    conn: &Connection,
+    kind: NotificationType,
+    title: &str,
+    appointment: &Appointment,
+) -> Result<(), ApiError> {
     let body = format!(
         "{} — {}",
         appointment.customer_name.as_deref().unwrap_or("Patient"),
@@ -380,7 +394,15 @@ fn book_in_transaction(
     }
     let mut free = Vec::new();
     for agent in agents {
-        if store::is_free(conn, zone, department, &agent, request.start, department.slot_minutes, now, None)? {
+        if store::is_free(
+            conn,
+            department,
+            &agent,
+            request.start,
+            department.slot_minutes,
+            now,
+            None,
+        )? {
             free.push(agent);
         }
     }
@@ -432,8 +454,10 @@ pub struct ManageView {
 }
 
 fn may_change(appointment: &Appointment, department: &Department, now: Timestamp) -> Result<bool, ApiError> {
-    Ok(appointment.status.is_open()
-        && now + Duration::minutes(department.min_notice_minutes) <= appointment.start()?)
+    Ok(
+        appointment.status.is_open()
+            && now + Duration::minutes(department.min_notice_minutes) <= appointment.start()?,
+    )
 }
 
 fn view_of(conn: &Connection, appointment: Appointment, now: Timestamp) -> Result<ManageView, ApiError> {
@@ -460,7 +484,10 @@ fn managed(conn: &Connection, token: &str) -> Result<Appointment, ApiError> {
 /// The appointment behind a manage link.
 #[utoipa::path(get, path = "/api/v1/manage/{token}", tag = "booking", params(("token" = String, Path)),
     responses((status = 200, body = Data<ManageView>), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn manage_view(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Data<ManageView>>, ApiError> {
+async fn manage_view(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<Data<ManageView>>, ApiError> {
     let tenant = manage_tenant(&state, &token).await?;
     let view = tenant
         .db
@@ -548,8 +575,20 @@ async fn manage_cancel(
             if !may_change(&current, &department, now)? {
                 return Err(too_late());
             }
-            let cancelled = appointments::act(conn, &Viewer::system(), &current.id, Action::Cancel, reason.as_deref(), now)?;
-            notify_agent(conn, NotificationType::AppointmentCancelled, "Appointment cancelled", &cancelled)?;
+            let cancelled = appointments::act(
+                conn,
+                &Viewer::system(),
+                &current.id,
+                Action::Cancel,
+                reason.as_deref(),
+                now,
+            )?;
+            notify_agent(
+                conn,
+                NotificationType::AppointmentCancelled,
+                "Appointment cancelled",
+                &cancelled,
+            )?;
             view_of(conn, cancelled, now)
         })
         .await?;
@@ -595,14 +634,12 @@ async fn manage_reschedule(
             if !may_change(&current, &department, now)? {
                 return Err(too_late());
             }
-            let zone = crate::company::store::timezone(conn)?;
             let agent = Agent {
                 user_id: current.user_id.clone(),
                 user_name: current.user_name.clone(),
             };
             let free = store::is_free(
                 conn,
-                zone,
                 &department,
                 &agent,
                 start,
@@ -617,12 +654,18 @@ async fn manage_reschedule(
                 scheduled_at: Some(start),
                 ..Default::default()
             };
-            let moved = appointments::update(conn, &Viewer::system(), &current.id, &changes, now).map_err(|err| match err {
-                ApiError::Conflict { .. } => slot_taken(),
-                other => other,
-            })?;
+            let moved =
+                appointments::update(conn, &Viewer::system(), &current.id, &changes, now).map_err(|err| match err {
+                    ApiError::Conflict { .. } => slot_taken(),
+                    other => other,
+                })?;
             if moved.scheduled_at != current.scheduled_at {
-                notify_agent(conn, NotificationType::AppointmentRescheduled, "Appointment rescheduled", &moved)?;
+                notify_agent(
+                    conn,
+                    NotificationType::AppointmentRescheduled,
+                    "Appointment rescheduled",
+                    &moved,
+                )?;
             }
             view_of(conn, moved, now)
         })

@@ -45,7 +45,10 @@ fn check_may_edit(auth: &Auth<min::Attendant>, user_id: &str) -> Result<(), ApiE
 #[utoipa::path(get, path = "/api/v1/users/{id}/availability", tag = "scheduling", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Data<Availability>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_availability(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Json<Data<Availability>>, ApiError> {
+async fn get_availability(
+    auth: Auth<min::Attendant>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Data<Availability>>, ApiError> {
     let id = id.to_string();
     check_may_edit(&auth, &id)?;
     let hours = auth
@@ -127,7 +130,10 @@ pub fn date_range(
     if to < from {
         errors.add("date_to", "must be on or after date_from");
     } else if (to - from).num_days() > MAX_RANGE_DAYS {
-        errors.add("date_to", format!("must be at most {MAX_RANGE_DAYS} days after date_from"));
+        errors.add(
+            "date_to",
+            format!("must be at most {MAX_RANGE_DAYS} days after date_from"),
+        );
     }
     Ok(Some((from, to)))
 }
@@ -180,7 +186,10 @@ async fn department_availability(
                 }
                 agents.retain(|a| &a.user_id == user_id);
                 if agents.is_empty() {
-                    return Err(FieldErrors::single("user_id", "must be an active member of the department"));
+                    return Err(FieldErrors::single(
+                        "user_id",
+                        "must be an active member of the department",
+                    ));
                 }
             }
             let zone = crate::company::store::timezone(conn)?;

@@ -597,7 +597,13 @@ mod tests {
         ];
         for case in cases {
             let zone: Tz = case.zone.parse().unwrap();
-            let got = free_slots(&case.hours, &case.busy, zone, day(case.from)..=day(case.to), &case.rules);
+            let got = free_slots(
+                &case.hours,
+                &case.busy,
+                zone,
+                day(case.from)..=day(case.to),
+                &case.rules,
+            );
             assert_eq!(texts(&got), case.want, "{}", case.name);
         }
     }
@@ -641,10 +647,13 @@ mod tests {
                 "exceptions.0.intervals.0.start",
                 "weekly.0.end",
                 "weekly.0.start",
-                "weekly.0.weekday"
-            ]
+                "weekly.0.weekday",
+            ],
         );
-        let twice = input(json!([]), json!([{"date": "2026-03-02", "intervals": []}, {"date": "2026-03-02", "intervals": []}]));
+        let twice = input(
+            json!([]),
+            json!([{"date": "2026-03-02", "intervals": []}, {"date": "2026-03-02", "intervals": []}]),
+        );
         assert_refused(validate(twice), &["exceptions.1.date"]);
     }
 

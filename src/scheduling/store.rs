@@ -46,7 +46,11 @@ pub fn working_hours(conn: &Connection, user_id: &str) -> Result<WorkingHours, A
     for row in rows {
         let (date, start, end) = row?;
         if let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
-            hours.exceptions.entry(date).or_default().push(DayInterval { start, end });
+            hours
+                .exceptions
+                .entry(date)
+                .or_default()
+                .push(DayInterval { start, end });
         }
     }
     Ok(hours)
@@ -97,7 +101,12 @@ fn busy(
          ORDER BY scheduled_at",
     )?;
     let rows = stmt.query_map(
-        params![user_id, time::format(from), time::format(until), exclude_id.unwrap_or("")],
+        params![
+            user_id,
+            time::format(from),
+            time::format(until),
+            exclude_id.unwrap_or("")
+        ],
         |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
     )?;
     let mut found = Vec::new();
@@ -200,7 +209,6 @@ pub fn free_slots(
 /// reschedule transaction).
 pub fn is_free(
     conn: &Connection,
-    zone: Tz,
     department: &Department,
     agent: &Agent,
     start: Timestamp,
@@ -208,6 +216,7 @@ pub fn is_free(
     now: Timestamp,
     exclude_id: Option<&str>,
 ) -> Result<bool, ApiError> {
+    let zone = crate::company::store::timezone(conn)?;
     let day = start.with_timezone(&zone).date_naive();
     let query = SlotQuery {
         from: day,
@@ -241,10 +250,9 @@ pub fn open_counts_on_day(
     )?;
     let mut counts = HashMap::new();
     for user_id in user_ids {
-        let count: i64 = stmt.query_row(
-            params![user_id, time::format(from), time::format(until)],
-            |row| row.get(0),
-        )?;
+        let count: i64 = stmt.query_row(params![user_id, time::format(from), time::format(until)], |row| {
+            row.get(0)
+        })?;
         counts.insert(user_id.clone(), count);
     }
     Ok(counts)

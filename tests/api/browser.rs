@@ -107,5 +107,8 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
         .iter()
         .map(|n| n["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["appointment_rescheduled", "appointment_booked", "appointment_booked"]);
+    assert_eq!(
+        types,
+        ["appointment_rescheduled", "appointment_booked", "appointment_booked"]
+    );
 }

@@ -35,11 +35,16 @@ impl Booking {
             )
             .await
             .expect(200);
-        let url = settings.data()["booking_url"].as_str().expect("booking_url").to_string();
+        let url = settings.data()["booking_url"]
+            .as_str()
+            .expect("booking_url")
+            .to_string();
         let token = url.rsplit('/').next().unwrap().to_string();
         let agent = app.user(&owner, "attendant").await;
         app.add_member(&owner, &department, &agent.user_id).await;
-        let day = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+        let day = (chrono::Utc::now() + chrono::Duration::days(3))
+            .format("%Y-%m-%d")
+            .to_string();
         let booking = Booking {
             app,
             owner,
@@ -97,7 +102,12 @@ impl Booking {
             .iter()
             .find(|r| r["user_id"] == json!(self.agent.user_id))
             .expect("the agent's row");
-        row["slots"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+        row["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
     }
 
     async fn public_slots(&self) -> Vec<Value> {
@@ -115,7 +125,9 @@ impl Booking {
     }
 
     async fn book(&self, body: Value) -> crate::helpers::Reply {
-        self.app.public_post(&format!("/api/v1/book/{}", self.token), body).await
+        self.app
+            .public_post(&format!("/api/v1/book/{}", self.token), body)
+            .await
     }
 
     async fn book_at(&self, clock: &str, email: &str) -> Value {
@@ -171,7 +183,10 @@ async fn working_hours_are_replaced_whole_and_read_back_sorted() {
                       "exceptions": [{"date": "2030-01-01", "intervals": []}]});
     let saved = app.put(&path, &agent, body).await.expect(200);
     assert_eq!(saved.data()["weekly"][0]["start"], "08:00");
-    assert_eq!(saved.data()["exceptions"][0], json!({"date": "2030-01-01", "intervals": []}));
+    assert_eq!(
+        saved.data()["exceptions"][0],
+        json!({"date": "2030-01-01", "intervals": []})
+    );
     let read = app.get(&path, &agent).await.expect(200);
     assert_eq!(read.data(), saved.data());
 }
@@ -182,7 +197,11 @@ async fn overlapping_or_reversed_intervals_are_422() {
     let owner = app.owner("acme").await;
     let path = format!("/api/v1/users/{}/availability", owner.user_id);
     let reversed = app
-        .put(&path, &owner, json!({"weekly": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}))
+        .put(
+            &path,
+            &owner,
+            json!({"weekly": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}),
+        )
         .await
         .expect(422);
     assert_eq!(reversed.field_errors("weekly.0.end"), ["must be after start"]);
@@ -199,7 +218,11 @@ async fn overlapping_or_reversed_intervals_are_422() {
         ["overlaps another interval"]
     );
     let malformed = app
-        .put(&path, &owner, json!({"weekly": [{"weekday": 0, "start": "9am", "end": "10:00"}]}))
+        .put(
+            &path,
+            &owner,
+            json!({"weekly": [{"weekday": 0, "start": "9am", "end": "10:00"}]}),
+        )
         .await
         .expect(422);
     assert!(!malformed.field_errors("weekly.0.weekday").is_empty());
@@ -217,13 +240,19 @@ async fn other_users_hours_need_a_supervisor_and_stay_in_the_tenant() {
     let path = format!("/api/v1/users/{}/availability", colleague.user_id);
     app.get(&path, &attendant).await.expect(403);
     app.put(&path, &attendant, json!({"weekly": []})).await.expect(403);
-    app.put(&path, &supervisor, json!({"weekly": [{"weekday": 1, "start": "09:00", "end": "10:00"}]}))
-        .await
-        .expect(200);
+    app.put(
+        &path,
+        &supervisor,
+        json!({"weekly": [{"weekday": 1, "start": "09:00", "end": "10:00"}]}),
+    )
+    .await
+    .expect(200);
     let stranger = app.owner("other").await;
     app.get(&path, &stranger).await.expect(404);
     app.put(&path, &stranger, json!({"weekly": []})).await.expect(404);
-    app.get("/api/v1/users/not-a-uuid/availability", &owner).await.expect(404);
+    app.get("/api/v1/users/not-a-uuid/availability", &owner)
+        .await
+        .expect(404);
 }
 
 #[tokio::test]
@@ -260,10 +289,20 @@ async fn booking_settings_have_defaults_ranges_and_a_url_only_while_on() {
     let url = on.data()["booking_url"].as_str().unwrap().to_string();
     assert!(url.starts_with("http://voki.test/book/"), "{url}");
     assert_eq!(on.data()["slot_minutes"], 20);
-    let off = app.put(&path, &owner, json!({"public_booking": false})).await.expect(200);
+    let off = app
+        .put(&path, &owner, json!({"public_booking": false}))
+        .await
+        .expect(200);
     assert_eq!(off.data()["booking_url"], Value::Null);
-    let again = app.put(&path, &owner, json!({"public_booking": true})).await.expect(200);
-    assert_eq!(again.data()["booking_url"].as_str(), Some(url.as_str()), "switching back on keeps the URL");
+    let again = app
+        .put(&path, &owner, json!({"public_booking": true}))
+        .await
+        .expect(200);
+    assert_eq!(
+        again.data()["booking_url"].as_str(),
+        Some(url.as_str()),
+        "switching back on keeps the URL"
+    );
     // Read-only: a booking_url in the body is ignored.
     let ignored = app
         .put(&path, &owner, json!({"booking_url": "http://evil.test/book/x"}))
@@ -285,7 +324,11 @@ async fn booking_token_rotation_needs_a_manager_and_the_old_url_is_404() {
     b.app.public_get(&format!("/api/v1/book/{}", b.token)).await.expect(404);
     b.app.public_get(&format!("/api/v1/book/{new_token}")).await.expect(200);
     b.app
-        .post(&format!("/api/v1/departments/{}/booking-token", uuid::Uuid::new_v4()), &manager, json!({}))
+        .post(
+            &format!("/api/v1/departments/{}/booking-token", uuid::Uuid::new_v4()),
+            &manager,
+            json!({}),
+        )
         .await
         .expect(404);
 }
@@ -324,9 +367,16 @@ async fn availability_is_working_hours_minus_appointments_and_buffer() {
 async fn availability_respects_min_notice_and_max_advance() {
     let b = Booking::new().await;
     b.settings(json!({"max_advance_days": 1})).await;
-    assert!(b.staff_slots("").await.is_empty(), "three days ahead is past a one-day advance");
-    b.settings(json!({"max_advance_days": 60, "min_notice_minutes": 10080})).await;
-    assert!(b.staff_slots("").await.is_empty(), "three days ahead is inside a week's notice");
+    assert!(
+        b.staff_slots("").await.is_empty(),
+        "three days ahead is past a one-day advance"
+    );
+    b.settings(json!({"max_advance_days": 60, "min_notice_minutes": 10080}))
+        .await;
+    assert!(
+        b.staff_slots("").await.is_empty(),
+        "three days ahead is inside a week's notice"
+    );
     b.settings(json!({"min_notice_minutes": 0})).await;
     assert_eq!(b.staff_slots("").await.len(), 6);
 }
@@ -343,28 +393,52 @@ async fn availability_query_is_validated_and_scoped_to_the_tenant() {
     for field in ["department_id", "date_from", "date_to"] {
         assert_eq!(missing.field_errors(field), ["can't be blank"], "{field}");
     }
-    let foreign = b.app.get(&path(&b.department, &b.day, &b.day), &stranger).await.expect(422);
+    let foreign = b
+        .app
+        .get(&path(&b.department, &b.day, &b.day), &stranger)
+        .await
+        .expect(422);
     assert_eq!(foreign.field_errors("department_id"), ["does not exist"]);
     let not_uuid = b.app.get(&path("x", &b.day, &b.day), &b.agent).await.expect(422);
     assert_eq!(not_uuid.field_errors("department_id"), ["does not exist"]);
-    b.app.get(&path(&b.department, "tomorrow", &b.day), &b.agent).await.expect(400);
-    let reversed = b.app.get(&path(&b.department, &b.day, "2000-01-01"), &b.agent).await.expect(422);
+    b.app
+        .get(&path(&b.department, "tomorrow", &b.day), &b.agent)
+        .await
+        .expect(400);
+    let reversed = b
+        .app
+        .get(&path(&b.department, &b.day, "2000-01-01"), &b.agent)
+        .await
+        .expect(422);
     assert_eq!(reversed.field_errors("date_to"), ["must be on or after date_from"]);
-    let long = b.app.get(&path(&b.department, "2030-01-01", "2031-06-01"), &b.agent).await.expect(422);
+    let long = b
+        .app
+        .get(&path(&b.department, "2030-01-01", "2031-06-01"), &b.agent)
+        .await
+        .expect(422);
     assert!(!long.field_errors("date_to").is_empty());
     let duration = b
         .app
-        .get(&format!("{}&duration_minutes=0", path(&b.department, &b.day, &b.day)), &b.agent)
+        .get(
+            &format!("{}&duration_minutes=0", path(&b.department, &b.day, &b.day)),
+            &b.agent,
+        )
         .await
         .expect(422);
     assert!(!duration.field_errors("duration_minutes").is_empty());
     let outsider = b.app.user(&b.owner, "attendant").await;
     let not_member = b
         .app
-        .get(&format!("{}&user_id={}", path(&b.department, &b.day, &b.day), outsider.user_id), &b.agent)
+        .get(
+            &format!("{}&user_id={}", path(&b.department, &b.day, &b.day), outsider.user_id),
+            &b.agent,
+        )
         .await
         .expect(422);
-    assert_eq!(not_member.field_errors("user_id"), ["must be an active member of the department"]);
+    assert_eq!(
+        not_member.field_errors("user_id"),
+        ["must be an active member of the department"]
+    );
     b.app
         .request(reqwest::Method::GET, &path(&b.department, &b.day, &b.day), None, None)
         .await
@@ -390,7 +464,12 @@ async fn the_booking_page_shows_company_department_and_slots_by_start() {
         ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30"].map(|c| b.at(c))
     );
     let eleven = &slots[4];
-    let mut agents: Vec<&str> = eleven["agents"].as_array().unwrap().iter().map(|a| a["user_id"].as_str().unwrap()).collect();
+    let mut agents: Vec<&str> = eleven["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["user_id"].as_str().unwrap())
+        .collect();
     agents.sort();
     let mut want = vec![b.agent.user_id.as_str(), colleague.user_id.as_str()];
     want.sort();
@@ -418,10 +497,19 @@ async fn a_booking_creates_the_appointment_with_its_links_and_notifies_the_agent
         .expect(201);
     let data = booked.data();
     assert_eq!(data["scheduled_at"], b.at("09:30"));
-    assert!(data["manage_url"].as_str().unwrap().starts_with("http://voki.test/manage/"));
+    assert!(
+        data["manage_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://voki.test/manage/")
+    );
     assert!(data["call_url"].as_str().unwrap().starts_with("http://voki.test/call/"));
     let id = data["appointment_id"].as_str().unwrap();
-    let appointment = b.app.get(&format!("/api/v1/appointments/{id}"), &b.owner).await.expect(200);
+    let appointment = b
+        .app
+        .get(&format!("/api/v1/appointments/{id}"), &b.owner)
+        .await
+        .expect(200);
     let a = appointment.data();
     assert_eq!(a["title"], "Cardiology");
     assert_eq!(a["duration_minutes"], 30);
@@ -430,9 +518,15 @@ async fn a_booking_creates_the_appointment_with_its_links_and_notifies_the_agent
     assert_eq!(a["customer_phone"], "+55 11 99999-8888", "an empty field is filled");
     assert_eq!(a["notes"], "First visit");
     assert_eq!(a["access_link_url"], data["call_url"]);
-    assert!(!starts(&b.public_slots().await).contains(&b.at("09:30")), "the slot is gone");
+    assert!(
+        !starts(&b.public_slots().await).contains(&b.at("09:30")),
+        "the slot is gone"
+    );
     assert_eq!(b.notification_types(&b.agent).await, ["appointment_booked"]);
-    b.app.public_get(&format!("/api/v1/call/{}/validate", token_of(&data["call_url"]))).await.expect(200);
+    b.app
+        .public_get(&format!("/api/v1/call/{}/validate", token_of(&data["call_url"])))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
@@ -484,7 +578,9 @@ async fn a_start_that_is_not_a_free_slot_is_409() {
         assert_eq!(reply.body["errors"]["detail"], "Slot no longer available", "{clock}");
     }
     b.book_at("09:00", "ana@example.com").await;
-    b.book(json!({"start": b.at("09:00"), "name": "Bia", "email": "bia@example.com"})).await.expect(409);
+    b.book(json!({"start": b.at("09:00"), "name": "Bia", "email": "bia@example.com"}))
+        .await
+        .expect(409);
 }
 
 #[tokio::test]
@@ -502,18 +598,30 @@ async fn without_user_id_the_least_booked_free_agent_gets_the_booking() {
     b.staff_appointment(first, "11:30").await;
     let booked = b.book_at("09:00", "x@example.com").await;
     let owner_view = |id: &Value| format!("/api/v1/appointments/{}", id.as_str().unwrap());
-    let a = b.app.get(&owner_view(&booked["appointment_id"]), &b.owner).await.expect(200);
+    let a = b
+        .app
+        .get(&owner_view(&booked["appointment_id"]), &b.owner)
+        .await
+        .expect(200);
     assert_eq!(a.data()["user_id"], json!(second.user_id));
     // Now both have one: the tie goes to the smaller id.
     let tie = b.book_at("10:00", "y@example.com").await;
-    let a = b.app.get(&owner_view(&tie["appointment_id"]), &b.owner).await.expect(200);
+    let a = b
+        .app
+        .get(&owner_view(&tie["appointment_id"]), &b.owner)
+        .await
+        .expect(200);
     assert_eq!(a.data()["user_id"], json!(first.user_id));
     // A chosen agent is honoured; a non-member is 422.
     let chosen = b
         .book(json!({"start": b.at("10:30"), "user_id": second.user_id, "name": "Z", "email": "z@example.com"}))
         .await
         .expect(201);
-    let a = b.app.get(&owner_view(&chosen.data()["appointment_id"]), &b.owner).await.expect(200);
+    let a = b
+        .app
+        .get(&owner_view(&chosen.data()["appointment_id"]), &b.owner)
+        .await
+        .expect(200);
     assert_eq!(a.data()["user_id"], json!(second.user_id));
     let outsider = b.app.user(&b.owner, "attendant").await;
     b.book(json!({"start": b.at("11:00"), "user_id": outsider.user_id, "name": "Z", "email": "z@example.com"}))
@@ -528,7 +636,10 @@ async fn booking_body_is_validated() {
     assert_eq!(reply.field_errors("start"), ["can't be blank"]);
     assert_eq!(reply.field_errors("name"), ["can't be blank"]);
     assert_eq!(reply.field_errors("email"), ["can't be blank"]);
-    let reply = b.book(json!({"start": "soon", "name": "A", "email": "not-mail"})).await.expect(422);
+    let reply = b
+        .book(json!({"start": "soon", "name": "A", "email": "not-mail"}))
+        .await
+        .expect(422);
     assert_eq!(reply.field_errors("start"), ["is invalid"]);
     assert!(!reply.field_errors("email").is_empty());
 }
@@ -542,8 +653,13 @@ async fn unknown_token_and_booking_off_answer_404() {
     b.app.public_post("/api/v1/book/nope", json!({})).await.expect(404);
     b.settings(json!({"public_booking": false})).await;
     b.app.public_get(&format!("/api/v1/book/{}", b.token)).await.expect(404);
-    b.app.public_get(&format!("/api/v1/book/{}/slots", b.token)).await.expect(404);
-    b.book(json!({"start": b.at("09:00"), "name": "A", "email": "a@example.com"})).await.expect(404);
+    b.app
+        .public_get(&format!("/api/v1/book/{}/slots", b.token))
+        .await
+        .expect(404);
+    b.book(json!({"start": b.at("09:00"), "name": "A", "email": "a@example.com"}))
+        .await
+        .expect(404);
     b.settings(json!({"public_booking": true, "active": false})).await;
     b.app.public_get(&format!("/api/v1/book/{}", b.token)).await.expect(404);
 }
@@ -571,7 +687,10 @@ async fn the_manage_link_shows_moves_and_cancels_and_notifies_the_agent() {
         .await
         .expect(409);
     assert_eq!(taken.body["errors"]["detail"], "Slot no longer available");
-    b.app.public_post(&format!("{manage}/reschedule"), json!({})).await.expect(422);
+    b.app
+        .public_post(&format!("{manage}/reschedule"), json!({}))
+        .await
+        .expect(422);
     let moved = b
         .app
         .public_post(&format!("{manage}/reschedule"), json!({"start": b.at("11:00")}))
@@ -588,13 +707,20 @@ async fn the_manage_link_shows_moves_and_cancels_and_notifies_the_agent() {
         .expect(200);
     assert_eq!(cancelled.data()["status"], "cancelled");
     assert_eq!(cancelled.data()["can_change"], false);
-    b.app.public_post(&format!("{manage}/cancel"), json!({})).await.expect(200);
+    b.app
+        .public_post(&format!("{manage}/cancel"), json!({}))
+        .await
+        .expect(200);
     b.app
         .public_post(&format!("{manage}/reschedule"), json!({"start": b.at("11:30")}))
         .await
         .expect(422);
     let id = booked["appointment_id"].as_str().unwrap();
-    let staff = b.app.get(&format!("/api/v1/appointments/{id}"), &b.owner).await.expect(200);
+    let staff = b
+        .app
+        .get(&format!("/api/v1/appointments/{id}"), &b.owner)
+        .await
+        .expect(200);
     assert_eq!(staff.data()["cancel_reason"], "Feeling better");
     let types = b.notification_types(&b.agent).await;
     assert_eq!(
@@ -617,7 +743,11 @@ async fn changes_inside_the_minimum_notice_are_too_late() {
     let manage = format!("/api/v1/manage/{}", token_of(&booked["manage_url"]));
     assert_eq!(b.app.public_get(&manage).await.expect(200).data()["can_change"], false);
     let too_late = json!({"errors": {"detail": "too late to change"}});
-    let cancel = b.app.public_post(&format!("{manage}/cancel"), json!({})).await.expect(422);
+    let cancel = b
+        .app
+        .public_post(&format!("{manage}/cancel"), json!({}))
+        .await
+        .expect(422);
     assert_eq!(cancel.body, too_late);
     let reschedule = b
         .app
@@ -636,7 +766,13 @@ async fn staff_appointments_get_a_manage_link_too() {
         .app
         .tenant_db("acme")
         .await
-        .read(move |conn| Ok(conn.query_row("SELECT manage_token FROM appointments WHERE id = ?1", [&lookup], |r| r.get(0))?))
+        .read(move |conn| {
+            Ok(
+                conn.query_row("SELECT manage_token FROM appointments WHERE id = ?1", [&lookup], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
         .await
         .unwrap();
     let token = token.expect("a manage token");
