@@ -792,3 +792,55 @@ async fn booking_and_manage_share_one_rate_limit_bucket_apart_from_the_widget() 
     app.public_post("/api/v1/book/nope", json!({})).await.expect(429);
     app.public_get("/api/v1/call/nope/validate").await.expect(404);
 }
+
+#[tokio::test]
+async fn the_agent_hears_a_booking_and_its_changes_on_the_socket() {
+    let b = Booking::new().await;
+    let mut socket = crate::realtime::Client::connect(&b.app, &b.agent.token).await;
+    let topic = format!("notification:{}", b.agent.user_id);
+    socket.joined(&topic).await;
+    let booked = b.book_at("09:00", "s@example.com").await;
+    let pushed = socket.event(&topic, "new_notification").await;
+    assert_eq!(pushed["type"], "appointment_booked");
+    assert_eq!(pushed["data"]["appointment_id"], booked["appointment_id"]);
+    let manage = format!("/api/v1/manage/{}", token_of(&booked["manage_url"]));
+    b.app
+        .public_post(&format!("{manage}/reschedule"), json!({"start": b.at("10:00")}))
+        .await
+        .expect(200);
+    assert_eq!(socket.event(&topic, "new_notification").await["type"], "appointment_rescheduled");
+    b.app.public_post(&format!("{manage}/cancel"), json!({})).await.expect(200);
+    assert_eq!(socket.event(&topic, "new_notification").await["type"], "appointment_cancelled");
+}
+
+#[tokio::test]
+async fn the_manage_page_lists_where_the_appointment_may_move() {
+    let b = Booking::new().await;
+    let booked = b.book_at("09:00", "w@example.com").await;
+    b.book_at("10:00", "v@example.com").await;
+    let manage = format!("/api/v1/manage/{}", token_of(&booked["manage_url"]));
+    let slots = b
+        .app
+        .public_get(&format!("{manage}/slots?date_from={}&date_to={}", b.day, b.day))
+        .await
+        .expect(200);
+    let slots = slots.data().as_array().unwrap().clone();
+    // Its own time counts as free, the other booking's does not.
+    assert_eq!(
+        starts(&slots),
+        ["09:00", "09:30", "10:30", "11:00", "11:30"].map(|c| b.at(c))
+    );
+}
+
+#[tokio::test]
+async fn the_public_pages_are_served() {
+    let app = TestApp::spawn().await;
+    for path in ["/book/anything", "/manage/anything"] {
+        let reply = app.public_get(path).await.expect(200);
+        assert!(reply.text.contains("<main>"), "{path}");
+        assert!(reply.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    }
+    for path in ["/book-assets/book.js", "/book-assets/common.js", "/book-assets/book.css", "/manage-assets/manage.js"] {
+        app.public_get(path).await.expect(200);
+    }
+}
