@@ -808,9 +808,18 @@ async fn the_agent_hears_a_booking_and_its_changes_on_the_socket() {
         .public_post(&format!("{manage}/reschedule"), json!({"start": b.at("10:00")}))
         .await
         .expect(200);
-    assert_eq!(socket.event(&topic, "new_notification").await["type"], "appointment_rescheduled");
-    b.app.public_post(&format!("{manage}/cancel"), json!({})).await.expect(200);
-    assert_eq!(socket.event(&topic, "new_notification").await["type"], "appointment_cancelled");
+    assert_eq!(
+        socket.event(&topic, "new_notification").await["type"],
+        "appointment_rescheduled"
+    );
+    b.app
+        .public_post(&format!("{manage}/cancel"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        socket.event(&topic, "new_notification").await["type"],
+        "appointment_cancelled"
+    );
 }
 
 #[tokio::test]
@@ -840,7 +849,53 @@ async fn the_public_pages_are_served() {
         assert!(reply.text.contains("<main>"), "{path}");
         assert!(reply.headers["content-type"].to_str().unwrap().starts_with("text/html"));
     }
-    for path in ["/book-assets/book.js", "/book-assets/common.js", "/book-assets/book.css", "/manage-assets/manage.js"] {
+    for path in [
+        "/book-assets/book.js",
+        "/book-assets/common.js",
+        "/book-assets/book.css",
+        "/manage-assets/manage.js",
+    ] {
         app.public_get(path).await.expect(200);
     }
+}
+
+#[tokio::test]
+async fn a_booking_page_reaches_only_its_own_tenant() {
+    let b = Booking::new().await;
+    b.app.create_tenant("other").await;
+    let stranger_owner = b.app.owner("other").await;
+    let stranger = b.app.user(&stranger_owner, "attendant").await;
+    let reply = b
+        .book(json!({"start": b.at("09:00"), "user_id": stranger.user_id, "name": "A", "email": "a@example.com"}))
+        .await
+        .expect(422);
+    assert_eq!(reply.field_errors("user_id"), ["does not exist"]);
+    let booked = b.book_at("09:00", "t@example.com").await;
+    // The other tenant's staff cannot see the booked appointment.
+    b.app
+        .get(
+            &format!("/api/v1/appointments/{}", booked["appointment_id"].as_str().unwrap()),
+            &stranger_owner,
+        )
+        .await
+        .expect(404);
+    let other_department = b.app.department(&stranger_owner, "Elsewhere").await;
+    b.app
+        .post(
+            &format!("/api/v1/departments/{}/booking-token", b.department),
+            &stranger_owner,
+            json!({}),
+        )
+        .await
+        .expect(404);
+    b.app
+        .get(
+            &format!(
+                "/api/v1/availability?department_id={other_department}&date_from={}&date_to={}",
+                b.day, b.day
+            ),
+            &b.owner,
+        )
+        .await
+        .expect(422);
 }

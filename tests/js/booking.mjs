@@ -35,7 +35,12 @@ page.on("console", (message) => {
   // The 409 of the taken time is expected; the browser logs every failed fetch.
   if (message.type() === "error" && !message.text().includes("409")) errors.push(message.text());
 });
+// VOKI_SCREENSHOTS=<dir> keeps a picture of each page, to look at the layout.
+const picture = async (name) => {
+  if (process.env.VOKI_SCREENSHOTS) await page.screenshot({ path: `${process.env.VOKI_SCREENSHOTS}/${name}.png`, fullPage: true });
+};
 const fitsThePhone = async (what) => {
+  await picture(what.replaceAll(" ", "-"));
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   if (width > 390) throw new Error(`${what} is ${width} px wide`);
 };
