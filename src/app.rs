@@ -101,6 +101,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::export::routes::router())
         .merge(crate::api_keys::routes::router())
         .merge(crate::audit::routes::router())
+        .merge(crate::scheduling::routes::router())
+        .merge(crate::scheduling::public::router())
         .routes(routes!(crate::realtime::socket::upgrade))
 }
 

@@ -128,6 +128,9 @@ config_keys! {
     rate_limit_refresh_per_minute: u64 = 60,
     /// Public widget requests per minute per client IP (0 = off).
     rate_limit_widget_per_minute: u64 = 30,
+    /// Booking-page and manage-link API requests per minute per client IP, one bucket for
+    /// both, separate from the widget's (0 = off).
+    rate_limit_booking_per_minute: u64 = 30,
     /// Minutes before an appointment at which its agent gets a reminder notification.
     /// Environment: comma-separated (`VOKI_REMINDER_OFFSETS_MINUTES=1440,15`); empty: none.
     reminder_offsets_minutes: Vec<u64> = vec![1440, 15],

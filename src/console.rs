@@ -1,5 +1,5 @@
-//! The embedded web pages: the staff console at `/` and the patient's call page at
-//! `/call/:token`. Plain HTML, CSS and JavaScript under `assets/`, embedded in the binary
+//! The embedded web pages: the staff console at `/`, the patient's call page at
+//! `/call/:token`, booking page at `/book/:token` and manage page at `/manage/:token`. Plain HTML, CSS and JavaScript under `assets/`, embedded in the binary
 //! (rust-embed), served with a content type, an ETag and strict security headers; GET and
 //! HEAD only.
 
@@ -28,6 +28,28 @@ pub fn router() -> Router<AppState> {
         .route("/console/{*path}", get(console_asset))
         .route("/call/{token}", get(call_page))
         .route("/call-assets/{*path}", get(call_asset))
+        .route("/book/{token}", get(book_page))
+        .route("/book-assets/{*path}", get(book_asset))
+        .route("/manage/{token}", get(manage_page))
+        .route("/manage-assets/{*path}", get(manage_asset))
+}
+
+/// The patient's booking page; like the call page, one page for every token.
+async fn book_page(headers: HeaderMap) -> Response {
+    serve("book/index.html", &headers, false)
+}
+
+async fn book_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&format!("book/{path}"), &headers, false)
+}
+
+/// The page of a patient's manage link.
+async fn manage_page(headers: HeaderMap) -> Response {
+    serve("manage/index.html", &headers, false)
+}
+
+async fn manage_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&format!("manage/{path}"), &headers, false)
 }
 
 async fn console_index(headers: HeaderMap) -> Response {

@@ -30,6 +30,7 @@ pub mod notifications;
 pub mod providers;
 pub mod realtime;
 pub mod schedule;
+pub mod scheduling;
 pub mod sectors;
 pub mod sweeper;
 pub mod tags;

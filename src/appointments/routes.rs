@@ -232,6 +232,7 @@ fn validate_booking(input: AppointmentInput, caller_id: &str, now: Timestamp) ->
         user_id: user_id.unwrap_or_else(|| caller_id.to_string()),
         customer,
         notes: notes.flatten(),
+        manage_token: None,
     })
 }
 
@@ -314,16 +315,19 @@ async fn list_appointments(
     responses((status = 201, body = Data<Appointment>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_appointment(
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Auth<min::Attendant>,
     JsonBody(input): JsonBody<AppointmentInput>,
 ) -> Result<(StatusCode, Json<Data<Appointment>>), ApiError> {
-    let booking = validate_booking(input, &auth.user.id, time::now())?;
+    let mut booking = validate_booking(input, &auth.user.id, time::now())?;
+    let token = crate::scheduling::reserve_manage_token(&state, &auth.tenant.slug).await?;
+    booking.manage_token = Some(token.clone());
     let viewer = Viewer::of(&auth.user);
-    let appointment = auth
-        .db()
-        .write(move |conn| store::book(conn, &viewer, &booking))
-        .await?;
-    Ok(created(appointment))
+    let appointment = auth.db().write(move |conn| store::book(conn, &viewer, &booking)).await;
+    if appointment.is_err() {
+        crate::scheduling::release_manage_token(&state, token).await;
+    }
+    Ok(created(appointment?))
 }
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments", security(("bearer" = [])),

@@ -188,6 +188,16 @@ impl Viewer {
         }
     }
 
+    /// The patient's own actions (booking page, manage link): the token already chose the
+    /// appointment or department, so nothing further is hidden.
+    pub fn system() -> Viewer {
+        Viewer {
+            user_id: String::new(),
+            department_ids: Vec::new(),
+            sees_all: true,
+        }
+    }
+
     pub fn can_see(&self, user_id: &str, department_id: &str) -> bool {
         self.sees_all || self.user_id == user_id || self.department_ids.iter().any(|d| d == department_id)
     }

@@ -319,6 +319,9 @@ pub struct Booking {
     pub user_id: String,
     pub customer: CustomerChoice,
     pub notes: Option<String>,
+    /// The manage-link token the appointment gets (SPEC §7.3), already registered in the
+    /// public index (`scheduling::reserve_manage_token`).
+    pub manage_token: Option<String>,
 }
 
 /// Checks the department (exists; active when `department_changes`) and the agent
@@ -446,6 +449,9 @@ pub fn book(conn: &Connection, viewer: &Viewer, booking: &Booking) -> Result<App
         booking.notes,
         time::now_text()
     ])?;
+    if let Some(token) = &booking.manage_token {
+        crate::scheduling::attach_manage_token(conn, &id, token)?;
+    }
     let appointment = get(conn, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))?;
     announce(conn, "appointment.created", &appointment)?;
     crate::audit::create(conn, "appointment", &id, &appointment)?;

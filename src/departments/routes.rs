@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::Department;
-use super::store::{self, DepartmentFields, DepartmentFilters};
+use super::store::{self, BookingSettings, DepartmentFields, DepartmentFilters};
 use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_department, update_department, delete_department))
         .routes(routes!(list_members, add_member))
         .routes(routes!(remove_member))
+        .routes(routes!(rotate_booking_token))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,6 +45,16 @@ pub struct DepartmentInput {
     max_queue_size: Option<i64>,
     /// Seconds; 0 = unlimited.
     max_wait_time: Option<i64>,
+    /// Patients may book on `booking_url`. Default false.
+    public_booking: Option<bool>,
+    /// 5–480, default 30.
+    slot_minutes: Option<i64>,
+    /// 0–240, default 0.
+    buffer_minutes: Option<i64>,
+    /// 0–10080, default 120.
+    min_notice_minutes: Option<i64>,
+    /// 1–365, default 60.
+    max_advance_days: Option<i64>,
 }
 
 impl Wrapped for DepartmentInput {
@@ -91,6 +102,18 @@ fn validate(input: DepartmentInput, creating: bool) -> Result<DepartmentFields, 
             errors.add(field, "must be greater than or equal to 0");
         }
     }
+    for (field, value, min, max) in [
+        ("slot_minutes", input.slot_minutes, 5, 480),
+        ("buffer_minutes", input.buffer_minutes, 0, 240),
+        ("min_notice_minutes", input.min_notice_minutes, 0, 10080),
+        ("max_advance_days", input.max_advance_days, 1, 365),
+    ] {
+        match value {
+            Some(v) if v < min => errors.add(field, format!("must be greater than or equal to {min}")),
+            Some(v) if v > max => errors.add(field, format!("must be less than or equal to {max}")),
+            _ => {}
+        }
+    }
     errors.into_result()?;
     Ok(DepartmentFields {
         name,
@@ -100,7 +123,70 @@ fn validate(input: DepartmentInput, creating: bool) -> Result<DepartmentFields, 
         sector_id,
         max_queue_size: input.max_queue_size,
         max_wait_time: input.max_wait_time,
+        booking: BookingSettings {
+            public_booking: input.public_booking,
+            slot_minutes: input.slot_minutes,
+            buffer_minutes: input.buffer_minutes,
+            min_notice_minutes: input.min_notice_minutes,
+            max_advance_days: input.max_advance_days,
+        },
     })
+}
+
+/// A booking-page token registered in the registry's public index before the department
+/// row names it (SPEC §4.7), with the URL it makes.
+async fn new_booking_token(state: &AppState, tenant: &crate::auth::Tenant) -> Result<(String, String), ApiError> {
+    let token = crate::auth::token::random_token();
+    state
+        .tenants
+        .register_public(crate::db::PublicKind::Booking, vec![token.clone()], &tenant.slug)
+        .await?;
+    let url = format!("{}/book/{token}", state.config.public_base());
+    Ok((token, url))
+}
+
+/// Runs a department write that may need a booking token: one is registered first when
+/// `public_booking` is switched on, and whatever index entry ends up unused (the department
+/// had a token already, the write failed) is removed after it.
+async fn write_with_booking_token<F>(
+    state: &AppState,
+    auth: &Auth<min::Supervisor>,
+    fields: &DepartmentFields,
+    write: F,
+) -> Result<Department, ApiError>
+where
+    F: FnOnce(&rusqlite::Connection) -> Result<Department, ApiError> + Send + 'static,
+{
+    let token = match fields.booking.public_booking {
+        Some(true) => Some(new_booking_token(state, &auth.tenant).await?),
+        _ => None,
+    };
+    let issued = token.clone();
+    let written = auth
+        .db()
+        .write(move |conn| {
+            let department = write(conn)?;
+            let Some((token, url)) = issued else {
+                return Ok((department, None));
+            };
+            let unused = store::set_booking_token(conn, &department.id, &token, &url, false)?;
+            Ok((store::find(conn, &department.id)?, unused))
+        })
+        .await;
+    match written {
+        Ok((department, unused)) => {
+            if let Some(unused) = unused {
+                state.tenants.forget_public(vec![unused]).await;
+            }
+            Ok(department)
+        }
+        Err(err) => {
+            if let Some((token, _)) = token {
+                state.tenants.forget_public(vec![token]).await;
+            }
+            Err(err)
+        }
+    }
 }
 
 fn check_sector(conn: &rusqlite::Connection, fields: &DepartmentFields) -> Result<(), ApiError> {
@@ -139,15 +225,14 @@ async fn create_department(
 ) -> Result<(StatusCode, Json<Data<Department>>), ApiError> {
     let fields = validate(input, true)?;
     let limits = crate::billing::Limits::of(&state.config);
-    let department = auth
-        .db()
-        .write(move |conn| {
-            check_sector(conn, &fields)?;
-            let department = store::insert(conn, &fields)?;
-            crate::billing::enforce_departments(conn, limits)?;
-            Ok(department)
-        })
-        .await?;
+    let written = fields.clone();
+    let department = write_with_booking_token(&state, &auth, &fields, move |conn| {
+        check_sector(conn, &written)?;
+        let department = store::insert(conn, &written)?;
+        crate::billing::enforce_departments(conn, limits)?;
+        Ok(department)
+    })
+    .await?;
     Ok(created(department))
 }
 
@@ -171,18 +256,17 @@ async fn update_department(
 ) -> Result<Json<Data<Department>>, ApiError> {
     let fields = validate(input, false)?;
     let limits = crate::billing::Limits::of(&state.config);
-    let department = auth
-        .db()
-        .write(move |conn| {
-            store::find(conn, &id.to_string())?;
-            check_sector(conn, &fields)?;
-            let department = store::update(conn, &id.to_string(), &fields)?;
-            if fields.active == Some(true) {
-                crate::billing::enforce_departments(conn, limits)?;
-            }
-            Ok(department)
-        })
-        .await?;
+    let written = fields.clone();
+    let department = write_with_booking_token(&state, &auth, &fields, move |conn| {
+        store::find(conn, &id.to_string())?;
+        check_sector(conn, &written)?;
+        let department = store::update(conn, &id.to_string(), &written)?;
+        if written.active == Some(true) {
+            crate::billing::enforce_departments(conn, limits)?;
+        }
+        Ok(department)
+    })
+    .await?;
     Ok(ok(department))
 }
 
@@ -259,4 +343,39 @@ async fn remove_member(
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the booking page's token: the old `booking_url` answers 404 from now on.
+/// Answers the department (its `booking_url` stays null while `public_booking` is off).
+#[utoipa::path(post, path = "/api/v1/departments/{id}/booking-token", tag = "departments", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<Department>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn rotate_booking_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: Auth<min::Manager>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Data<Department>>, ApiError> {
+    // Checked before a token is registered, so a wrong id leaves no index entry behind.
+    auth.db().read(move |conn| store::find(conn, &id.to_string())).await?;
+    let (token, url) = new_booking_token(&state, &auth.tenant).await?;
+    let issued = token.clone();
+    let written = auth
+        .db()
+        .write(move |conn| {
+            let old = store::set_booking_token(conn, &id.to_string(), &issued, &url, true)?;
+            Ok((store::find(conn, &id.to_string())?, old))
+        })
+        .await;
+    match written {
+        Ok((department, old)) => {
+            if let Some(old) = old {
+                state.tenants.forget_public(vec![old]).await;
+            }
+            Ok(ok(department))
+        }
+        Err(err) => {
+            state.tenants.forget_public(vec![token]).await;
+            Err(err)
+        }
+    }
 }

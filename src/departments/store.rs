@@ -25,13 +25,27 @@ pub struct Department {
     /// Seconds a customer may wait before the call is marked missed; 0 = unlimited.
     pub max_wait_time: i64,
     pub user_count: i64,
+    /// Patients may book themselves on the department's booking page (SPEC §7.3).
+    pub public_booking: bool,
+    /// The grid of offered slots, and the length of a self-booked appointment (5–480).
+    pub slot_minutes: i64,
+    /// Kept free after each appointment (0–240).
+    pub buffer_minutes: i64,
+    /// No slot starts, and no patient changes a booking, closer to now than this (0–10080).
+    pub min_notice_minutes: i64,
+    /// Slots are offered up to this many days ahead (1–365).
+    pub max_advance_days: i64,
+    /// `<public_url>/book/<token>`; null while `public_booking` is off.
+    pub booking_url: Option<String>,
     pub inserted_at: String,
     pub updated_at: String,
 }
 
 const COLUMNS: &str = "d.id, d.name, d.identifier, d.description, d.active, d.sector_id, s.name, \
      d.max_queue_size, d.max_wait_time, \
-     (SELECT count(*) FROM department_members m WHERE m.department_id = d.id), d.inserted_at, d.updated_at";
+     (SELECT count(*) FROM department_members m WHERE m.department_id = d.id), \
+     d.public_booking, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes, d.max_advance_days, \
+     CASE WHEN d.public_booking = 1 THEN d.booking_url END, d.inserted_at, d.updated_at";
 const FROM: &str = "departments d LEFT JOIN sectors s ON s.id = d.sector_id";
 
 pub const SORT: SortSpec = SortSpec {
@@ -62,8 +76,14 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Department> {
         max_queue_size: row.get(7)?,
         max_wait_time: row.get(8)?,
         user_count: row.get(9)?,
-        inserted_at: row.get(10)?,
-        updated_at: row.get(11)?,
+        public_booking: row.get(10)?,
+        slot_minutes: row.get(11)?,
+        buffer_minutes: row.get(12)?,
+        min_notice_minutes: row.get(13)?,
+        max_advance_days: row.get(14)?,
+        booking_url: row.get(15)?,
+        inserted_at: row.get(16)?,
+        updated_at: row.get(17)?,
     })
 }
 
@@ -107,6 +127,17 @@ pub struct DepartmentFields {
     pub sector_id: Option<Option<String>>,
     pub max_queue_size: Option<i64>,
     pub max_wait_time: Option<i64>,
+    pub booking: BookingSettings,
+}
+
+/// The booking settings of a create or update; `None` keeps (or defaults) a field.
+#[derive(Debug, Default, Clone)]
+pub struct BookingSettings {
+    pub public_booking: Option<bool>,
+    pub slot_minutes: Option<i64>,
+    pub buffer_minutes: Option<i64>,
+    pub min_notice_minutes: Option<i64>,
+    pub max_advance_days: Option<i64>,
 }
 
 /// A free identifier derived from `name`: `name`, then `name-2`, `name-3`, …
@@ -145,9 +176,67 @@ pub fn insert(conn: &Connection, fields: &DepartmentFields) -> Result<Department
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("identifier"))?;
+    set_booking(conn, &id, &fields.booking)?;
     let created = find(conn, &id)?;
     crate::audit::create(conn, "department", &id, &created)?;
     Ok(created)
+}
+
+/// Writes the given booking settings; the schema's CHECKs hold the ranges.
+fn set_booking(conn: &Connection, id: &str, booking: &BookingSettings) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "UPDATE departments SET
+            public_booking = coalesce(?2, public_booking),
+            slot_minutes = coalesce(?3, slot_minutes),
+            buffer_minutes = coalesce(?4, buffer_minutes),
+            min_notice_minutes = coalesce(?5, min_notice_minutes),
+            max_advance_days = coalesce(?6, max_advance_days)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        booking.public_booking,
+        booking.slot_minutes,
+        booking.buffer_minutes,
+        booking.min_notice_minutes,
+        booking.max_advance_days
+    ])?;
+    Ok(())
+}
+
+/// Gives the department a booking-page token unless it has one (`rotate` replaces it).
+/// Answers the token it replaced (rotation) or `token` itself when it went unused, so the
+/// caller can drop that entry from the public index.
+pub fn set_booking_token(
+    conn: &Connection,
+    id: &str,
+    token: &str,
+    url: &str,
+    rotate: bool,
+) -> Result<Option<String>, ApiError> {
+    let current: Option<String> = conn
+        .prepare_cached("SELECT booking_token FROM departments WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("Department"))?;
+    if current.is_some() && !rotate {
+        return Ok(Some(token.to_string()));
+    }
+    conn.prepare_cached("UPDATE departments SET booking_token = ?2, booking_url = ?3 WHERE id = ?1")?
+        .execute(params![id, token, url])?;
+    Ok(current)
+}
+
+/// The department whose booking page `token` is, while booking is on and it is active.
+pub fn by_booking_token(conn: &Connection, token: &str) -> Result<Department, ApiError> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT id FROM departments WHERE booking_token = ?1 AND public_booking = 1 AND active = 1")?
+        .query_row([token], |row| row.get(0))
+        .optional()?;
+    match id {
+        Some(id) => find(conn, &id),
+        None => Err(ApiError::not_found("Booking page")),
+    }
 }
 
 pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<Department, ApiError> {
@@ -182,6 +271,7 @@ pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<
     if changed == 0 {
         return Err(ApiError::not_found("Department"));
     }
+    set_booking(conn, id, &fields.booking)?;
     let after = find(conn, id)?;
     crate::audit::update(conn, "department", id, &before, &after)?;
     Ok(after)

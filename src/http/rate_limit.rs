@@ -21,6 +21,7 @@ pub struct RateLimits {
     widget_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     /// Chat messages on the socket per (tenant, call, sender).
     chat: Option<DefaultKeyedRateLimiter<(String, String, String)>>,
+    booking_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 /// Chat messages one participant may send on one call's socket topic per minute.
@@ -52,6 +53,7 @@ impl RateLimits {
             refresh_ip: limiter(config.rate_limit_refresh_per_minute),
             widget_ip: limiter(config.rate_limit_widget_per_minute),
             chat: limiter(CHAT_PER_MINUTE),
+            booking_ip: limiter(config.rate_limit_booking_per_minute),
         }
     }
 
@@ -76,6 +78,9 @@ impl RateLimits {
             }
             "/api/auth/refresh" => check(&self.refresh_ip, &ip),
             _ if path.starts_with("/api/v1/call/") => check(&self.widget_ip, &ip),
+            _ if path.starts_with("/api/v1/book/") || path.starts_with("/api/v1/manage/") => {
+                check(&self.booking_ip, &ip)
+            }
             _ => Ok(()),
         }
     }
@@ -88,9 +93,17 @@ impl RateLimits {
         )
     }
 
+    /// The booking page and the manage link share one bucket (SPEC §7.8).
+    pub fn booking(&self, ip: IpAddr) -> Result<(), ApiError> {
+        check(&self.booking_ip, &ip)
+    }
+
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
     pub fn forget_idle_keys(&self) {
-        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip].into_iter().flatten() {
+        for limiter in [&self.auth_ip, &self.refresh_ip, &self.widget_ip, &self.booking_ip]
+            .into_iter()
+            .flatten()
+        {
             limiter.retain_recent();
         }
         if let Some(limiter) = &self.auth_ip_email {
@@ -138,8 +151,9 @@ impl FromRequestParts<AppState> for ClientIp {
 
 /// The limits counted before a request is read (SPEC §3: every request counts, so a
 /// malformed body or a junk token counts too): the public widget's (`/api/v1/call/*`,
-/// 30 requests per minute per client IP by default), the per-IP limit across login,
-/// MFA verification, forgot and reset password, and the refresh limit.
+/// 30 requests per minute per client IP by default), in a bucket of its own the booking
+/// page and manage link (`/api/v1/book/*`, `/api/v1/manage/*`), the per-IP limit across
+/// login, MFA verification, forgot and reset password, and the refresh limit.
 pub async fn widget_limit(
     axum::extract::State(state): axum::extract::State<AppState>,
     ClientIp(ip): ClientIp,

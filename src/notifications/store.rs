@@ -22,6 +22,12 @@ pub enum NotificationType {
     AppointmentOverdue,
     /// A call was assigned to the user.
     CallAssigned,
+    /// A patient booked an appointment with the user on the booking page.
+    AppointmentBooked,
+    /// A patient cancelled an appointment with the user through the manage link.
+    AppointmentCancelled,
+    /// A patient moved an appointment with the user through the manage link.
+    AppointmentRescheduled,
 }
 
 impl NotificationType {
@@ -30,6 +36,9 @@ impl NotificationType {
             NotificationType::AppointmentReminder => "appointment_reminder",
             NotificationType::AppointmentOverdue => "appointment_overdue",
             NotificationType::CallAssigned => "call_assigned",
+            NotificationType::AppointmentBooked => "appointment_booked",
+            NotificationType::AppointmentCancelled => "appointment_cancelled",
+            NotificationType::AppointmentRescheduled => "appointment_rescheduled",
         }
     }
 
@@ -38,6 +47,9 @@ impl NotificationType {
             NotificationType::AppointmentReminder,
             NotificationType::AppointmentOverdue,
             NotificationType::CallAssigned,
+            NotificationType::AppointmentBooked,
+            NotificationType::AppointmentCancelled,
+            NotificationType::AppointmentRescheduled,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

@@ -84,3 +84,68 @@ async fn a_patient_who_reloads_resumes_their_call_and_leaves_the_queue_within_th
     }
     assert_eq!(status, "missed", "the vanished patient is still {status}");
 }
+
+/// A patient books alone on the public page at phone width (390 px), meets a time taken
+/// meanwhile and takes one of the next times offered, then opens the manage link and
+/// moves the appointment (tests/js/booking.mjs).
+#[tokio::test]
+async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica Geral").await;
+    let agent = crate::analytics::named_agent(&app, &owner, &department, "Alice Souza").await;
+    let weekly: Vec<_> = (1..=7)
+        .map(|weekday| json!({"weekday": weekday, "start": "07:00", "end": "20:00"}))
+        .collect();
+    app.put(
+        &format!("/api/v1/users/{}/availability", agent.user_id),
+        &owner,
+        json!({"availability": {"weekly": weekly}}),
+    )
+    .await
+    .expect(200);
+    let settings = app
+        .put(
+            &format!("/api/v1/departments/{department}"),
+            &owner,
+            json!({"department": {"public_booking": true, "min_notice_minutes": 0}}),
+        )
+        .await
+        .expect(200);
+    let booking_url = settings.data()["booking_url"].as_str().unwrap();
+    let local_url = booking_url.replace("http://voki.test", &app.base);
+    run_node(
+        fixture,
+        vec!["booking.mjs".to_string(), local_url],
+        vec![("CHROMIUM".into(), chromium.display().to_string())],
+    )
+    .await;
+
+    let list = app
+        .get(&format!("/api/v1/appointments?user_id={}", agent.user_id), &owner)
+        .await
+        .expect(200);
+    let appointments = list.data().as_array().unwrap();
+    assert_eq!(appointments.len(), 2, "the other patient's and the browser's");
+    let mine = appointments
+        .iter()
+        .find(|a| a["customer_name"] == "Paciente Navegador")
+        .expect("the browser's booking");
+    assert_eq!(mine["customer_phone"], "+55 11 98888-7777");
+    let notifications = app.get("/api/v1/notifications", &agent).await.expect(200);
+    let types: Vec<&str> = notifications
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["appointment_rescheduled", "appointment_booked", "appointment_booked"]
+    );
+}

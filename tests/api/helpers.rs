@@ -85,6 +85,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         rate_limit_auth_ip_per_minute: 10_000,
         rate_limit_refresh_per_minute: 10_000,
         rate_limit_widget_per_minute: 10_000,
+        rate_limit_booking_per_minute: 10_000,
         ..Config::default()
     }
 }

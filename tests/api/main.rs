@@ -24,6 +24,7 @@ mod providers_guide;
 mod realtime;
 mod roles;
 mod security;
+mod scheduling;
 mod tags;
 mod webhooks;
 mod widget;
