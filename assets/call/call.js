@@ -75,6 +75,19 @@ function show(section) {
   for (const id of ["invalid", "form", "waiting", "in-call", "hung-up", "rate", "done", "left"]) $(id).hidden = id !== section;
 }
 
+/// The company's colour, darkened until text in it on white reaches 4.5:1 (WCAG AA).
+function readable(hex) {
+  const match = /^#?([0-9a-f]{6})$/i.exec(hex.trim());
+  if (!match) return "#4f46e5";
+  let rgb = [0, 2, 4].map((i) => parseInt(match[1].slice(i, i + 2), 16));
+  const luminance = (c) => {
+    const [r, g, b] = c.map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  for (let step = 0; step < 40 && 1.05 / (luminance(rgb) + 0.05) < 4.5; step += 1) rgb = rgb.map((v) => Math.floor(v * 0.92));
+  return `#${rgb.map((v) => v.toString(16).padStart(2, "0")).join("")}`;
+}
+
 async function api(method, path, body) {
   const reply = await fetch(path, {
     method,
@@ -108,7 +121,7 @@ async function start() {
     $("logo").src = info.company_logo_url;
     $("logo").hidden = false;
   }
-  if (info.primary_color) document.documentElement.style.setProperty("--brand", info.primary_color);
+  if (info.primary_color) document.documentElement.style.setProperty("--brand", readable(info.primary_color));
   $("department").textContent = info.department_name;
   $("welcome").textContent = info.welcome_message || "";
   $("queue-size").textContent = info.queue_size;

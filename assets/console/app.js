@@ -174,8 +174,7 @@ function goLive() {
       });
     }
   }
-  $("#status").closest("label").hidden = me.department_ids.length === 0;
-  $("#status").hidden = false;
+  $("#status-field").hidden = me.department_ids.length === 0;
   if (atLeast("supervisor")) {
     socket.join("dashboard").catch(() => {});
     socket.on("dashboard", "kpis", (k) => {

@@ -27,7 +27,8 @@ export const loading = () => h("p", { class: "loading", role: "status" }, h("spa
 /// A table with a caption (for screen readers) and an empty state.
 export function table(columns, rows, { caption, emptyText } = {}) {
   if (!rows.length) return empty(emptyText);
-  return h("div", { class: "table-wrap" }, h("table", {},
+  // A wide table scrolls inside its box, which must then be reachable by keyboard.
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || null }, h("table", {},
     caption ? h("caption", { class: "sr-only" }, caption) : null,
     h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, title)))),
     h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row))))))));

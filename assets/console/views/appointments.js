@@ -50,7 +50,7 @@ export default async function appointments(main, ctx) {
   const mode = (name) => h("button", { type: "button", class: "secondary", "aria-pressed": String(view.mode === name), onclick: () => { view.mode = name; rerender(); } }, t(`appointments.${name}`));
   const step = view.mode === "day" ? 1 : 7;
   const toolbar = h("div", { class: "toolbar" },
-    h("label", { for: "agent-pick", class: "inline" }, t("appointments.agent"), agentSelect),
+    h("span", { class: "inline" }, h("label", { for: "agent-pick" }, t("appointments.agent")), agentSelect),
     h("div", { class: "group", role: "group", "aria-label": t("appointments.view") }, mode("day"), mode("week")),
     h("div", { class: "group" },
       h("button", { type: "button", class: "secondary", onclick: () => { view.day = addDays(view.day, -step); rerender(); } }, t("appointments.previous")),
@@ -74,7 +74,7 @@ export default async function appointments(main, ctx) {
         onclick: () => { booking.querySelector("[name=when]").value = slot; booking.querySelector("[name=title]").focus(); } }, "+") : null);
   };
   const hours = [...Array(last - first + 1)].map((_, i) => first + i);
-  const grid = h("div", { class: "table-wrap" }, h("table", { class: `calendar ${view.mode}` },
+  const grid = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("nav.appointments") }, h("table", { class: `calendar ${view.mode}` },
     h("caption", {}, view.mode === "day" ? dayLabel(days[0]) : t("appointments.week_of", { day: dayLabel(days[0]) })),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("appointments.hour")), days.map((d) => h("th", { scope: "col", class: d === localDay() ? "today" : null }, shortDay(d))))),
     h("tbody", {}, hours.map((hour) => h("tr", {}, h("th", { scope: "row" }, `${String(hour).padStart(2, "0")}:00`), days.map((d) => cell(d, hour)))))));
