@@ -86,7 +86,10 @@ async fn the_seed_guides_flow_runs_in_the_console_alone() {
     assert_eq!(call["provider_name"], "ABC Hospital");
     assert_eq!(call["rating"], 4);
     let messages = app
-        .get(&format!("/api/v1/calls/{}/messages", call["id"].as_str().unwrap()), &owner)
+        .get(
+            &format!("/api/v1/calls/{}/messages", call["id"].as_str().unwrap()),
+            &owner,
+        )
         .await
         .expect(200);
     assert_eq!(messages.data().as_array().unwrap().len(), 2);
@@ -103,7 +106,12 @@ fn catalogue(language: &str) -> std::collections::BTreeSet<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("assets/console/i18n/{language}.js"));
     let text = std::fs::read_to_string(&path).expect("catalogue");
     text.lines()
-        .filter_map(|line| line.trim().strip_prefix('"')?.split_once("\": ").map(|(key, _)| key.to_string()))
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix('"')?
+                .split_once("\": ")
+                .map(|(key, _)| key.to_string())
+        })
         .collect()
 }
 
@@ -115,7 +123,10 @@ fn every_console_string_exists_in_the_three_catalogues() {
         let other = catalogue(language);
         let missing: Vec<_> = english.difference(&other).collect();
         let extra: Vec<_> = other.difference(&english).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{language}: missing {missing:?}, extra {extra:?}");
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{language}: missing {missing:?}, extra {extra:?}"
+        );
     }
     // Every literal key the console's code asks for (t("…") and data-t="…") is there.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/console");

@@ -56,11 +56,19 @@ async fn customer_search_finds_a_phone_by_its_digits() {
     let count = |reply: crate::helpers::Reply| reply.body["meta"]["total_count"].as_i64().unwrap();
     // The digits match whatever punctuation the number was stored with.
     assert_eq!(
-        count(app.get("/api/v1/customers?search=11999998888", &owner).await.expect(200)),
+        count(
+            app.get("/api/v1/customers?search=11999998888", &owner)
+                .await
+                .expect(200)
+        ),
         1
     );
     assert_eq!(
-        count(app.get("/api/v1/customers?search=11888889999", &owner).await.expect(200)),
+        count(
+            app.get("/api/v1/customers?search=11888889999", &owner)
+                .await
+                .expect(200)
+        ),
         0
     );
 }

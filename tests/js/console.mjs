@@ -246,6 +246,7 @@ await step("the owner books for the doctor from a free hour of next week", async
   await fillForm(book, { "Title *": "Retorno", "Patient's name *": "Maria Paciente" });
   await book.getByRole("button", { name: "Book", exact: true }).click();
   await owner.locator("table.calendar button.appt", { hasText: "Maria Paciente" }).waitFor({ timeout: STEP_MS });
+  await owner.evaluate(() => window.scrollTo(0, 0));
   await owner.screenshot({ path: `${shots}/appointments-week.png` });
 });
 await step("the owner reschedules it an hour later", async () => {

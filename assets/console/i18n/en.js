@@ -325,6 +325,7 @@ export default {
   "reports.trend_day": "Trend by day",
   "reports.trend_week": "Trend by week",
   "reports.trend_month": "Trend by month",
+  "reports.trend_caption": "Calls, completed and missed in the period",
   "reports.as_table": "Figures as a table",
   "reports.period_start": "Period",
   "reports.calls": "Calls",

@@ -325,6 +325,7 @@ export default {
   "reports.trend_day": "Tendance par jour",
   "reports.trend_week": "Tendance par semaine",
   "reports.trend_month": "Tendance par mois",
+  "reports.trend_caption": "Appels, terminés et manqués sur la période",
   "reports.as_table": "Chiffres en tableau",
   "reports.period_start": "Période",
   "reports.calls": "Appels",

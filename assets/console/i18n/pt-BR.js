@@ -325,6 +325,7 @@ export default {
   "reports.trend_day": "Tendência por dia",
   "reports.trend_week": "Tendência por semana",
   "reports.trend_month": "Tendência por mês",
+  "reports.trend_caption": "Atendimentos, concluídos e perdidos no período",
   "reports.as_table": "Números em tabela",
   "reports.period_start": "Período",
   "reports.calls": "Atendimentos",

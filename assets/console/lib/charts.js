@@ -12,11 +12,11 @@ function s(tag, attributes = {}, ...children) {
   return element;
 }
 
-/// A rounded-up axis maximum with 4 even steps.
+/// A rounded-up axis maximum with 4 even whole steps (the charts count calls and ratings).
 function scale(max) {
-  if (max <= 0) return 4;
+  if (max <= 4) return 4;
   const step = 10 ** Math.floor(Math.log10(max / 4));
-  const nice = [1, 2, 2.5, 5, 10].map((m) => m * step).find((m) => m * 4 >= max);
+  const nice = [1, 2, 2.5, 5, 10].map((m) => Math.max(1, Math.ceil(m * step))).find((m) => m * 4 >= max);
   return nice * 4;
 }
 
@@ -53,8 +53,8 @@ export function lineChart({ title, unit, labels, series, labelEvery = 1 }) {
 }
 
 /// Vertical bars: `labels[i]` under `values[i]`, the figure above each non-zero bar.
-export function barChart({ title, unit, labels, values, cls = "c1", labelEvery = 1 }) {
-  const width = 720, height = 240, top = 22;
+export function barChart({ title, unit, labels, values, cls = "c1", labelEvery = 1, width = 720 }) {
+  const height = width < 600 ? 200 : 240, top = 22;
   const plot = { x: 44, w: width - 60, h: height - top - 40 };
   const axisMax = scale(Math.max(0, ...values));
   const svg = frame(title, unit, width, height, top, axisMax, plot);
@@ -70,14 +70,14 @@ export function barChart({ title, unit, labels, values, cls = "c1", labelEvery =
 }
 
 /// Horizontal grouped bars: one group per row, one bar per series, figures at the ends.
-export function groupedBars({ title, unit, rows, series }) {
-  const width = 720, rowH = 16 * series.length + 14, left = 170, top = 10;
+export function groupedBars({ title, unit, rows, series, width = 720 }) {
+  const rowH = 16 * series.length + 14, left = width < 600 ? 120 : 170, top = 10;
   const height = top + rows.length * rowH + 10;
   const max = scale(Math.max(0, ...rows.flatMap((row) => series.map((one) => row[one.key]))));
   const svg = s("svg", { viewBox: `0 0 ${width} ${Math.max(height, 40)}`, role: "img", "aria-label": `${title} (${unit})`, class: "chart" });
   rows.forEach((row, r) => {
     const y0 = top + r * rowH;
-    svg.append(s("text", { x: left - 8, y: y0 + rowH / 2, class: "axis label", "text-anchor": "end" }, String(row.label).slice(0, 24)));
+    svg.append(s("text", { x: left - 8, y: y0 + rowH / 2, class: "axis label", "text-anchor": "end" }, String(row.label).slice(0, width < 600 ? 18 : 24)));
     series.forEach((one, i) => {
       const value = row[one.key];
       const w = ((width - left - 60) * value) / max;

@@ -108,7 +108,7 @@ function bookingForm(agent, names, done) {
     element.reset();
     toast(t("appointments.booked"));
     done();
-  }, { submitLabel: t("appointments.book"), inline: false });
+  }, { submitLabel: t("appointments.book"), inline: true });
 }
 
 const conflictText = (error) => `${t("appointments.conflict")} ${(error.body?.conflicts || []).map((c) => `${when(c.scheduled_at)} ${c.title}`).join("; ")}`;

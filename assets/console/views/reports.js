@@ -77,7 +77,7 @@ export default async function reports(main) {
   body.replaceChildren(
     section(t("reports.overview", { from: period.from, to: period.to }), cards),
     section(trendTitle,
-      lineChart({ title: trendTitle, unit: t("unit.calls"), labels: trendRows.map(trendLabel), series: [
+      lineChart({ title: t("reports.trend_caption"), unit: t("unit.calls"), labels: trendRows.map(trendLabel), series: [
         { name: t("reports.calls"), cls: "c1", values: trendRows.map((r) => r.total) },
         { name: t("reports.completed"), cls: "c2", values: trendRows.map((r) => r.completed) },
         { name: t("reports.missed"), cls: "c3", values: trendRows.map((r) => r.missed) }] }),
@@ -86,14 +86,14 @@ export default async function reports(main) {
         [t("reports.avg_wait_time"), (r) => duration(r.avg_wait_time)], [t("reports.avg_duration"), (r) => duration(r.avg_duration)], [t("reports.avg_rating"), (r) => number(r.avg_rating, 1)],
       ], trendRows, { caption: trendTitle }))),
     h("div", { class: "two" },
-      section(t("reports.hourly"), barChart({ title: t("reports.hourly_title"), unit: t("unit.calls"), labels: hours.map((r) => String(r.hour).padStart(2, "0")), values: hours.map((r) => r.total), labelEvery: 3 })),
-      section(t("reports.ratings"), barChart({ title: t("reports.ratings_title", { n: stats?.count ?? 0 }), unit: t("unit.ratings"), cls: "c4", labels: ["1★", "2★", "3★", "4★", "5★"], values: [1, 2, 3, 4, 5].map((n) => distribution[n] ?? 0) }))),
+      section(t("reports.hourly"), barChart({ title: t("reports.hourly_title"), unit: t("unit.calls"), labels: hours.map((r) => String(r.hour).padStart(2, "0")), values: hours.map((r) => r.total), labelEvery: 3, width: 440 })),
+      section(t("reports.ratings"), barChart({ title: t("reports.ratings_title", { n: stats?.count ?? 0 }), unit: t("unit.ratings"), cls: "c4", labels: ["1★", "2★", "3★", "4★", "5★"], values: [1, 2, 3, 4, 5].map((n) => distribution[n] ?? 0), width: 440 }))),
     h("div", { class: "two" },
       section(t("reports.per_provider"), table(perColumns("provider"), byProvider.data || [], { caption: t("reports.per_provider") })),
       section(t("reports.per_agent"), table(perColumns("agent"), agents.data || [], { caption: t("reports.per_agent") }))),
     (byProvider.data || []).length || (agents.data || []).length ? section(t("reports.compare"), h("div", { class: "two" },
-      (byProvider.data || []).length ? groupedBars({ title: t("reports.per_provider"), unit: t("unit.calls"), rows: rows(byProvider.data, (r) => r.provider_name), series }) : h("span"),
-      (agents.data || []).length ? groupedBars({ title: t("reports.per_agent"), unit: t("unit.calls"), rows: rows(agents.data, (r) => r.user_name), series }) : h("span"))) : h("span"),
+      (byProvider.data || []).length ? groupedBars({ title: t("reports.per_provider"), unit: t("unit.calls"), rows: rows(byProvider.data, (r) => r.provider_name), series, width: 440 }) : h("span"),
+      (agents.data || []).length ? groupedBars({ title: t("reports.per_agent"), unit: t("unit.calls"), rows: rows(agents.data, (r) => r.user_name), series, width: 440 }) : h("span"))) : h("span"),
     section(t("reports.exports"), h("div", { class: "buttons" },
       button(t("reports.calls_csv"), () => download(`/api/v1/export/calls.csv?${csvQuery}`, "calls.csv")),
       button(t("reports.customers_csv"), () => download("/api/v1/export/customers.csv", "customers.csv")),
