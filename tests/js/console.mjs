@@ -235,6 +235,13 @@ await step("reversed dates are refused next to the field", async () => {
   await owner.getByText("The end is before the start.").waitFor({ timeout: STEP_MS });
 });
 
+await step("the call's detail shows the rating comment and the chat", async () => {
+  await go(owner, "calls");
+  await owner.getByRole("button", { name: "Details" }).first().click();
+  await owner.locator("dl.facts", { hasText: "Muito bom" }).waitFor({ timeout: STEP_MS });
+  await owner.getByText("Bom dia, doutor.").waitFor({ timeout: STEP_MS });
+});
+
 // ---- booking for the doctor on the week view -------------------------------------------------
 await step("the owner books for the doctor from a free hour of next week", async () => {
   await go(owner, "appointments");

@@ -21,11 +21,15 @@ export default async function calls(main) {
 }
 
 async function showCall(holder, id) {
-  const [call, messages, evaluations] = await Promise.all([
+  const [call, messages] = await Promise.all([
     api("GET", `/api/v1/calls/${id}`).then((r) => r.data),
     api("GET", `/api/v1/calls/${id}/messages?page_size=100`).then((r) => r.data).catch(() => []),
-    api("GET", `/api/v1/evaluations?call_id=${id}`).then((r) => r.data).catch(() => []),
   ]);
+  // The rating's comment: evaluations are filtered by date, and come after the call ended.
+  const since = call.completed_at ? `&date_from=${encodeURIComponent(call.completed_at)}&sort_order=asc` : "";
+  const evaluations = call.rating
+    ? await api("GET", `/api/v1/evaluations?page_size=100${since}`).then((r) => r.data).catch(() => [])
+    : [];
   const evaluation = evaluations.find((e) => e.call_id === id);
   holder.replaceChildren(section(`${t("calls.call")} ${call.protocol}`,
     h("dl", { class: "facts" },
