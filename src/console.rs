@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/{*path}", get(console_asset))
         .route("/call/{token}", get(call_page))
         .route("/call-assets/{*path}", get(call_asset))
+        .route("/vendor/{*path}", get(vendor_asset))
         .route("/book/{token}", get(book_page))
         .route("/book-assets/{*path}", get(book_asset))
         .route("/manage/{token}", get(manage_page))
@@ -58,6 +59,12 @@ async fn console_index(headers: HeaderMap) -> Response {
 
 async fn console_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     serve(&format!("console/{path}"), &headers, false)
+}
+
+/// Third-party browser modules kept in the repository (no CDN), shared by the console and
+/// the public pages.
+async fn vendor_asset(State(state): State<AppState>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&format!("vendor/{path}"), &headers, state.config.call_page_embedding)
 }
 
 /// The page a patient opens from an access link. The token is read by the page's script

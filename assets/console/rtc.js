@@ -35,11 +35,17 @@ export class VideoCall {
     this.socket.on(this.topic, "signal", (message) => this.onSignal(message));
     this.socket.on(this.topic, "ice_candidate", (candidate) => this.onCandidate(candidate));
     this.socket.on(this.topic, "participant_joined", (who) => {
+      if (who.role === this.role) return;
+      this.onState?.("peer-joined", who);
       if (this.role === "agent" && who.role === "customer") this.offer();
     });
-    this.socket.on(this.topic, "participant_left", () => this.onState?.("peer-left"));
-    await this.socket.join(this.topic, {});
+    this.socket.on(this.topic, "participant_left", (who) => {
+      if (who.role !== this.role) this.onState?.("peer-left", who);
+    });
+    this.socket.on(this.topic, "mute", (what) => this.onState?.("remote-mute", what));
+    const joined = await this.socket.join(this.topic, {});
     if (this.role === "agent") await this.offer();
+    return joined;
   }
 
   peer() {
@@ -59,7 +65,9 @@ export class VideoCall {
     pc.ontrack = ({ streams }) => {
       this.remoteVideo.srcObject = streams[0];
     };
-    pc.onconnectionstatechange = () => this.onState?.(pc.connectionState);
+    pc.onconnectionstatechange = () => {
+      if (this.pc === pc) this.onState?.(pc.connectionState);
+    };
     return pc;
   }
 

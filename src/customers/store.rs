@@ -79,7 +79,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Customer, ApiError> {
 
 pub fn list(conn: &Connection, search: Option<&str>, order: &Order) -> Result<Page<Customer>, ApiError> {
     let mut filter = Filter::new();
-    filter.search(&["c.name", "c.email", "c.phone"], search);
+    filter.search(&["c.name", "c.email", "c.phone", "c.phone_digits"], search);
     fetch_page(conn, COLUMNS, FROM, &filter, order, map_row)
 }
 

@@ -37,6 +37,8 @@ const CALL_COLUMNS: &[&str] = &[
     "rating",
     "started_at",
     "completed_at",
+    "provider",
+    "protocol",
 ];
 const CUSTOMER_COLUMNS: &[&str] = &[
     "id",
@@ -106,7 +108,8 @@ async fn export_calls(auth: Auth<min::Supervisor>, Query(query): Query<CallExpor
         Ok(Export {
             header: CALL_COLUMNS,
             sql: format!(
-                "SELECT c.id, c.status, d.name, u.name, cu.name, cu.email, {}, {}, c.rating, c.started_at, c.completed_at
+                "SELECT c.id, c.status, d.name, u.name, cu.name, cu.email, {}, {}, c.rating, c.started_at, c.completed_at,
+                        c.provider_name, c.protocol
                  FROM {} {} ORDER BY c.inserted_at, c.id",
                 calls::DURATION,
                 calls::WAIT_TIME,

@@ -43,6 +43,37 @@ async fn customers_crud_with_the_customer_wrapper() {
 }
 
 #[tokio::test]
+async fn customer_search_finds_a_phone_by_its_digits() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    app.post(
+        "/api/v1/customers",
+        &owner,
+        json!({"name": "Ana Costa", "phone": "+55 (11) 99999-8888"}),
+    )
+    .await
+    .expect(201);
+    let count = |reply: crate::helpers::Reply| reply.body["meta"]["total_count"].as_i64().unwrap();
+    // The digits match whatever punctuation the number was stored with.
+    assert_eq!(
+        count(
+            app.get("/api/v1/customers?search=11999998888", &owner)
+                .await
+                .expect(200)
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            app.get("/api/v1/customers?search=11888889999", &owner)
+                .await
+                .expect(200)
+        ),
+        0
+    );
+}
+
+#[tokio::test]
 async fn customer_search_matches_name_email_or_phone() {
     let app = TestApp::spawn().await;
     let owner = app.owner("acme").await;

@@ -58,7 +58,7 @@ async fn calls_csv_has_the_reference_columns_and_the_calls_of_the_period() {
     assert_eq!(
         header,
         columns(
-            "id,status,department,attendant,customer_name,customer_email,duration,wait_time,rating,started_at,completed_at"
+            "id,status,department,attendant,customer_name,customer_email,duration,wait_time,rating,started_at,completed_at,provider,protocol"
         )
     );
     assert_eq!(
@@ -76,6 +76,8 @@ async fn calls_csv_has_the_reference_columns_and_the_calls_of_the_period() {
                 "5".into(),
                 "2026-02-15T14:30:00Z".into(),
                 "2026-02-15T14:35:45Z".into(),
+                String::new(),
+                protocol(&app, &owner, &call).await,
             ],
             vec![
                 missed.clone(),
@@ -89,6 +91,8 @@ async fn calls_csv_has_the_reference_columns_and_the_calls_of_the_period() {
                 String::new(),
                 String::new(),
                 String::new(),
+                String::new(),
+                protocol(&app, &owner, &missed).await,
             ],
         ]
     );
@@ -135,6 +139,32 @@ async fn calls_csv_filters_by_provider() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0][0], theirs);
     assert_eq!(records[0][3], "Paula Prado");
+}
+
+#[tokio::test]
+async fn calls_csv_names_the_provider_and_the_protocol_of_each_call() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica").await;
+    let partner = named_agent(&app, &owner, &department, "Paula Prado").await;
+    let staff = named_agent(&app, &owner, &department, "Sara Sá").await;
+    crate::analytics::provider_of(&app, &owner, "ABC Hospital", "12345678000190", &partner).await;
+    let theirs = app.completed_call(&owner, &partner, &department, "Ana").await;
+    let ours = app.completed_call(&owner, &staff, &department, "Bia").await;
+    let (header, records) = parse(&app.get("/api/v1/export/calls.csv", &owner).await);
+    assert_eq!(header[11..], ["provider".to_string(), "protocol".to_string()]);
+    assert_eq!(records.len(), 2);
+    let row = |id: &str| records.iter().find(|r| r[0] == id).unwrap().clone();
+    assert_eq!(row(&theirs)[11], "ABC Hospital");
+    assert_eq!(row(&theirs)[12], protocol(&app, &owner, &theirs).await);
+    assert_eq!(row(&ours)[11], "");
+    assert_eq!(row(&ours)[12], protocol(&app, &owner, &ours).await);
+}
+
+/// A call's protocol number, as the API shows it.
+async fn protocol(app: &TestApp, owner: &Session, call: &str) -> String {
+    let reply = app.get(&format!("/api/v1/calls/{call}"), owner).await.expect(200);
+    reply.data()["protocol"].as_str().unwrap().to_string()
 }
 
 /// Creates a customer through the API; returns its id.

@@ -10,7 +10,7 @@ const [base, tenant, email, password, linkUrl] = process.argv.slice(2);
 const STEP_MS = 20_000;
 const fail = async (why, browser) => {
   console.error("FAIL:", why);
-  if (process.env.VOKI_BROWSER_LOG) console.error(log.join("\n"));
+  if (process.env.VOKI_BROWSER_LOG) console.error([...errors, ...log].join("\n"));
   await browser?.close().catch(() => {});
   process.exit(1);
 };

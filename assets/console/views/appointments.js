@@ -1,0 +1,163 @@
+// Appointments as a day or week calendar per agent, in the company time zone: book for
+// the chosen agent (a free hour of the grid fills the form), confirm, send the join link,
+// reschedule, complete, mark no-show, cancel with a reason.
+import { api, all } from "/console/lib/api.js";
+import { h, section, form, field, button, badge, confirmDialog, toast, compact, failure, copy } from "/console/lib/dom.js";
+import { t, when, timeOnly, localDay, addDays, monday, dayLabel, shortDay, zonedToUtc, utcToZoned, currentZone } from "/console/lib/i18n.js";
+import { state, atLeast } from "/console/lib/state.js";
+
+const OPEN = ["scheduled", "confirmed"];
+const view = { mode: "week", day: null, agent: null };
+
+/// The agents one may book for, with their departments: every member of an active
+/// department for supervisors and up, oneself for attendants.
+async function agents() {
+  if (!atLeast("supervisor")) return [{ id: state.me.id, name: state.me.name, departments: state.me.department_ids }];
+  const departments = await all("/api/v1/departments?active=true");
+  state.departments = departments;
+  const byId = new Map();
+  await Promise.all(departments.map(async (d) => {
+    for (const user of (await api("GET", `/api/v1/departments/${d.id}/users?page_size=100`)).data) {
+      if (!user.active) continue;
+      const entry = byId.get(user.id) || { id: user.id, name: user.name, departments: [] };
+      entry.departments.push(d.id);
+      byId.set(user.id, entry);
+    }
+  }));
+  return [...byId.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function departmentNames() {
+  if (state.departments) return new Map(state.departments.map((d) => [d.id, d.name]));
+  return new Map();
+}
+
+export default async function appointments(main, ctx) {
+  view.day ||= localDay();
+  const people = await agents();
+  const names = await departmentNames();
+  if (!view.agent || !people.some((p) => p.id === view.agent)) view.agent = people.find((p) => p.id === state.me.id)?.id || people[0]?.id;
+  const agent = people.find((p) => p.id === view.agent);
+  const days = view.mode === "day" ? [view.day] : [...Array(7)].map((_, i) => addDays(monday(view.day), i));
+  const list = agent
+    ? (await api("GET", `/api/v1/appointments?user_id=${agent.id}&date_from=${days[0]}&date_to=${days[days.length - 1]}&page_size=100&sort_by=scheduled_at&sort_order=asc`)).data
+    : [];
+  const rerender = () => appointments(main, ctx).catch(failure);
+
+  // Toolbar: agent, day/week, previous/today/next.
+  const agentSelect = h("select", { id: "agent-pick", onchange: (e) => { view.agent = e.target.value; rerender(); } },
+    people.map((p) => h("option", { value: p.id, selected: p.id === view.agent }, p.name)));
+  const mode = (name) => h("button", { type: "button", class: "secondary", "aria-pressed": String(view.mode === name), onclick: () => { view.mode = name; rerender(); } }, t(`appointments.${name}`));
+  const step = view.mode === "day" ? 1 : 7;
+  const toolbar = h("div", { class: "toolbar" },
+    h("span", { class: "inline" }, h("label", { for: "agent-pick" }, t("appointments.agent")), agentSelect),
+    h("div", { class: "group", role: "group", "aria-label": t("appointments.view") }, mode("day"), mode("week")),
+    h("div", { class: "group" },
+      h("button", { type: "button", class: "secondary", onclick: () => { view.day = addDays(view.day, -step); rerender(); } }, t("appointments.previous")),
+      h("button", { type: "button", class: "secondary", onclick: () => { view.day = localDay(); rerender(); } }, t("appointments.today")),
+      h("button", { type: "button", class: "secondary", onclick: () => { view.day = addDays(view.day, step); rerender(); } }, t("appointments.next"))),
+    h("span", { class: "muted" }, t("app.zone", { zone: currentZone() })));
+
+  // The grid: one column per day, one row per hour.
+  const starts = list.map((a) => Number(utcToZoned(a.scheduled_at).slice(11, 13)));
+  const first = Math.min(7, ...starts), last = Math.max(19, ...starts);
+  const detail = h("div", { class: "detail", "aria-live": "polite" });
+  const booking = bookingForm(agent, names, rerender);
+  const cell = (day, hour) => {
+    const here = list.filter((a) => utcToZoned(a.scheduled_at).slice(0, 10) === day && Number(utcToZoned(a.scheduled_at).slice(11, 13)) === hour);
+    const slot = `${day}T${String(hour).padStart(2, "0")}:00`;
+    const free = zonedToUtc(slot) > new Date().toISOString() && !here.some((a) => OPEN.includes(a.status));
+    return h("td", { class: "slot" },
+      here.map((a) => h("button", { type: "button", class: `appt ${a.status}${a.overdue ? " overdue" : ""}`, onclick: () => showDetail(detail, a, rerender) },
+        h("span", { class: "time" }, timeOnly(a.scheduled_at)), " ", a.customer_name || a.title, " ", h("span", { class: "sr-only" }, t(`appointment.status_${a.status}`)))),
+      free && agent ? h("button", { type: "button", class: "free", "aria-label": t("appointments.book_at", { time: `${shortDay(day)} ${String(hour).padStart(2, "0")}:00` }),
+        onclick: () => { booking.querySelector("[name=when]").value = slot; booking.querySelector("[name=title]").focus(); } }, "+") : null);
+  };
+  const hours = [...Array(last - first + 1)].map((_, i) => first + i);
+  const grid = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("nav.appointments") }, h("table", { class: `calendar ${view.mode}` },
+    h("caption", {}, view.mode === "day" ? dayLabel(days[0]) : t("appointments.week_of", { day: dayLabel(days[0]) })),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("appointments.hour")), days.map((d) => h("th", { scope: "col", class: d === localDay() ? "today" : null }, shortDay(d))))),
+    h("tbody", {}, hours.map((hour) => h("tr", {}, h("th", { scope: "row" }, `${String(hour).padStart(2, "0")}:00`), days.map((d) => cell(d, hour)))))));
+
+  main.replaceChildren(
+    section(t("nav.appointments"), toolbar, agent ? grid : h("p", { class: "empty" }, t("appointments.no_agents")), detail),
+    agent ? section(t("appointments.book_for", { name: agent.name }), booking) : h("span"));
+}
+
+function bookingForm(agent, names, done) {
+  if (!agent) return h("form");
+  const departments = agent.departments.map((id) => [id, names.get(id) || id.slice(0, 8)]);
+  return form([
+    { name: "title", label: t("appointments.title"), required: true, maxlength: 200 },
+    { name: "when", label: t("appointments.when"), type: "datetime-local", required: true, hint: t("app.zone", { zone: currentZone() }) },
+    { name: "duration_minutes", label: t("appointments.duration"), type: "number", min: 1, max: 1440, value: 30 },
+    { name: "department_id", label: t("calls.department"), type: "select", options: departments, required: true },
+    { name: "customer_name", label: t("customers.name"), required: true },
+    { name: "customer_email", label: t("customers.email"), type: "email" },
+    { name: "customer_phone", label: t("customers.phone"), type: "tel" },
+    { name: "description", label: t("appointments.description"), type: "textarea" },
+  ], async (v, element) => {
+    const body = compact({ ...v, when: undefined, scheduled_at: zonedToUtc(v.when), duration_minutes: Number(v.duration_minutes || 30), user_id: agent.id });
+    try {
+      await api("POST", "/api/v1/appointments", { appointment: body });
+    } catch (error) {
+      if (error.fields?.scheduled_at) error.fields.when = error.fields.scheduled_at;
+      if (error.status === 409) error.detail = conflictText(error);
+      throw error;
+    }
+    element.reset();
+    toast(t("appointments.booked"));
+    done();
+  }, { submitLabel: t("appointments.book"), inline: true });
+}
+
+const conflictText = (error) => `${t("appointments.conflict")} ${(error.body?.conflicts || []).map((c) => `${when(c.scheduled_at)} ${c.title}`).join("; ")}`;
+
+function showDetail(holder, a, done) {
+  const act = (verb, label, kind = "secondary") => button(label, async () => {
+    await api("POST", `/api/v1/appointments/${a.id}/${verb}`, {});
+    toast(t("common.done"));
+    done();
+  }, { kind });
+  const open = OPEN.includes(a.status);
+  const past = new Date(a.scheduled_at) <= new Date();
+  const reschedule = form([
+    field({ name: "when", label: t("appointments.new_time"), type: "datetime-local", required: true, value: utcToZoned(a.scheduled_at) }),
+    field({ name: "duration_minutes", label: t("appointments.duration"), type: "number", min: 1, max: 1440, value: a.duration_minutes }),
+  ], async (v) => {
+    try {
+      await api("PUT", `/api/v1/appointments/${a.id}`, { appointment: { scheduled_at: zonedToUtc(v.when), duration_minutes: Number(v.duration_minutes) } });
+    } catch (error) {
+      if (error.fields?.scheduled_at) error.fields.when = error.fields.scheduled_at;
+      if (error.status === 409) error.detail = conflictText(error);
+      throw error;
+    }
+    toast(t("appointments.rescheduled"));
+    done();
+  }, { submitLabel: t("appointments.reschedule"), inline: true });
+  holder.replaceChildren(h("div", { class: "card" },
+    h("h3", {}, `${a.title} · ${when(a.scheduled_at)}`),
+    h("p", {}, badge(t(`appointment.status_${a.status}`)), a.overdue ? badge(t("appointments.overdue"), "error") : null, " ",
+      t("appointments.minutes", { n: a.duration_minutes }), " · ", a.customer_name || "—", a.department_name ? ` · ${a.department_name}` : ""),
+    a.cancel_reason ? h("p", { class: "muted" }, `${t("common.reason")}: ${a.cancel_reason}`) : null,
+    a.access_link_url ? h("p", {}, h("code", { class: "url" }, a.access_link_url), " ", button(t("common.copy"), () => copy(a.access_link_url))) : null,
+    open ? h("div", { class: "buttons" },
+      a.status === "scheduled" ? act("confirm", t("appointments.confirm")) : null,
+      a.access_link_url ? null : button(t("appointments.issue_link"), async () => {
+        await api("POST", `/api/v1/appointments/${a.id}/access-link`, {});
+        toast(t("links.created"));
+        done();
+      }),
+      past ? act("complete", t("appointments.complete")) : null,
+      past ? act("no-show", t("appointments.no_show")) : null,
+      button(t("appointments.cancel"), async () => {
+        const answer = await confirmDialog(t("appointments.cancel_confirm", { title: a.title }), { reason: true, confirmLabel: t("appointments.cancel") });
+        if (!answer) return;
+        await api("POST", `/api/v1/appointments/${a.id}/cancel`, answer.reason ? { reason: answer.reason } : {});
+        toast(t("appointments.cancelled"));
+        done();
+      }, { kind: "danger" })) : null,
+    open ? reschedule : null));
+  holder.querySelector("h3").setAttribute("tabindex", "-1");
+  holder.querySelector("h3").focus();
+}
