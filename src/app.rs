@@ -95,6 +95,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::evaluations::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::export::routes::router())
+        .merge(crate::email::routes::router())
+        .merge(crate::calendar::routes::router())
         .routes(routes!(crate::realtime::socket::upgrade))
 }
 
@@ -149,6 +151,7 @@ impl Server {
         spawn_background(state.clone(), stopped.clone());
         crate::sweeper::spawn(state.clone(), stopped.clone());
         crate::webhooks::delivery::spawn(state.clone(), stopped.clone());
+        crate::email::delivery::spawn(state.clone(), stopped.clone());
         crate::realtime::dashboard::spawn(state.clone(), stopped.clone());
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -52,6 +52,21 @@ enum Command {
     },
     /// Apply migrations to the registry and every tenant, then exit.
     Migrate,
+    /// Check the e-mail settings.
+    Email {
+        #[command(subcommand)]
+        command: EmailCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EmailCommand {
+    /// Send a test message from `smtp_from` through `smtp_url`; exits 1 with the SMTP
+    /// reply when the server refuses it.
+    Test {
+        #[arg(long, value_name = "ADDR")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +243,18 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
         }
         Command::Migrate => {
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Email {
+            command: EmailCommand::Test { to },
+        } => {
+            let mailer = crate::email::smtp::Mailer::from_config(&state.config)?
+                .ok_or("SMTP is not configured (set smtp_url or VOKI_SMTP_URL)")?;
+            mailer
+                .send_test(&to, "voki")
+                .await
+                .map_err(|failure| format!("SMTP error: {}", failure.reply()))?;
+            println!("test e-mail accepted for {to}");
             Ok(())
         }
     }

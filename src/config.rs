@@ -130,6 +130,14 @@ config_keys! {
     turn_secret: String = String::new(),
     /// Seconds a set of TURN credentials stays valid.
     turn_ttl_secs: u64 = 3600,
+    /// SMTP server for e-mail, in lettre's URL form: `smtp://user:pass@host:587` (STARTTLS
+    /// required), `smtps://user:pass@host:465` (implicit TLS), `smtp://host:25?tls=none` or
+    /// `?tls=opportunistic` for a LAN relay. Empty: no e-mail is sent (rows are `skipped`).
+    smtp_url: String = String::new(),
+    /// The sender address; the display name of patient and staff e-mails is the company's.
+    smtp_from: String = "voki <no-reply@localhost>".into(),
+    /// Language of a new tenant's e-mails: `en`, `pt-BR` or `fr`.
+    default_locale: String = "en".into(),
 }
 
 impl Config {
@@ -244,6 +252,15 @@ impl Config {
         }
         if self.turn_ttl_secs < 60 {
             return bad("turn_ttl_secs", "must be at least 60".into());
+        }
+        if let Err(why) = crate::email::smtp::check_url(&self.smtp_url) {
+            return bad("smtp_url", why);
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("smtp_from", format!("{:?} is not an address like `voki <no-reply@example.org>`", self.smtp_from));
+        }
+        if !crate::email::LOCALES.contains(&self.default_locale.as_str()) {
+            return bad("default_locale", format!("{:?} must be en, pt-BR or fr", self.default_locale));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));

@@ -1,5 +1,5 @@
-//! The embedded web pages: the staff console at `/` and the patient's call page at
-//! `/call/:token`. Plain HTML, CSS and JavaScript under `assets/`, embedded in the binary
+//! The embedded web pages: the staff console at `/`, the patient's call page at
+//! `/call/:token` and the password-reset page at `/reset-password`. Plain HTML, CSS and JavaScript under `assets/`, embedded in the binary
 //! (rust-embed), served with a content type, an ETag and strict security headers; GET and
 //! HEAD only.
 
@@ -28,6 +28,18 @@ pub fn router() -> Router<AppState> {
         .route("/console/{*path}", get(console_asset))
         .route("/call/{token}", get(call_page))
         .route("/call-assets/{*path}", get(call_asset))
+        .route("/reset-password", get(reset_page))
+        .route("/reset-assets/{*path}", get(reset_asset))
+}
+
+/// The page of the e-mailed password-reset link (SPEC §3); it reads the tenant and the
+/// token from its address and never sends them anywhere but `/api/auth/reset-password`.
+async fn reset_page(headers: HeaderMap) -> Response {
+    serve("reset/index.html", &headers, false)
+}
+
+async fn reset_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&format!("reset/{path}"), &headers, false)
 }
 
 async fn console_index(headers: HeaderMap) -> Response {

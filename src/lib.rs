@@ -10,6 +10,7 @@ pub mod appointments;
 pub mod auth;
 pub mod backup;
 pub mod billing;
+pub mod calendar;
 pub mod calls;
 pub mod cli;
 pub mod company;

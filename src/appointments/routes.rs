@@ -14,6 +14,7 @@ use super::Appointment;
 use super::rules::{Action, Status, Viewer};
 use super::store::{self, AppointmentChanges, AppointmentFilters, Booking, CustomerChoice, CustomerDescription};
 use crate::app::AppState;
+use crate::email::events::{Confirmation, PreparedJoin};
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::dates::DateRange;
@@ -314,16 +315,23 @@ async fn list_appointments(
     responses((status = 201, body = Data<Appointment>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_appointment(
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Auth<min::Attendant>,
     JsonBody(input): JsonBody<AppointmentInput>,
 ) -> Result<(StatusCode, Json<Data<Appointment>>), ApiError> {
     let booking = validate_booking(input, &auth.user.id, time::now())?;
     let viewer = Viewer::of(&auth.user);
-    let appointment = auth
+    let join = PreparedJoin::register(&state, &auth.tenant.slug, Some(auth.user.id.clone())).await?;
+    let confirmation = Confirmation {
+        join: Some(join.clone()),
+        manage_url: None,
+    };
+    let booked = auth
         .db()
-        .write(move |conn| store::book(conn, &viewer, &booking))
-        .await?;
-    Ok(created(appointment))
+        .write(move |conn| store::book(conn, &viewer, &booking, &confirmation))
+        .await;
+    join.release_unless_used(&state, booked.as_ref().ok()).await;
+    Ok(created(booked?))
 }
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments", security(("bearer" = [])),
@@ -512,12 +520,8 @@ async fn issue_access_link(
             // Re-checked inside the write: the appointment may have closed meanwhile.
             let current = store::find_visible(conn, &appointment_id, &viewer)?;
             super::rules::check_editable(current.status)?;
-            let url = links.first().map(|l| l.url.clone());
-            conn.execute(
-                "UPDATE appointments SET access_link_url = ?2, updated_at = ?3 WHERE id = ?1",
-                rusqlite::params![appointment_id, url, time::now_text()],
-            )?;
-            Ok(())
+            let link = links.first().ok_or_else(|| ApiError::internal("issued link missing"))?;
+            store::attach_link(conn, &appointment_id, link)
         },
     )
     .await?;

@@ -201,6 +201,11 @@ pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User
     if changed == 0 {
         return Err(ApiError::not_found("User"));
     }
+    if changes.password_hash.is_some() {
+        // A new password, however it was set, spends every reset link still pending.
+        conn.prepare_cached("UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
+            .execute(params![id, now])?;
+    }
     find(conn, id)
 }
 
