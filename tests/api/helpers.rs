@@ -412,24 +412,10 @@ pub fn js_fixture(module: &str, also: &[&Path], required: &str) -> Option<PathBu
 }
 
 /// Runs `node <args>` in `fixture` with `env`; panics with its output unless it exits 0
-/// after printing `OK`.
+/// after printing `OK` and nothing else.
 pub async fn run_node(fixture: PathBuf, args: Vec<String>, env: Vec<(String, String)>) {
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .args(&args)
-            .envs(env)
-            .current_dir(&fixture)
-            .output()
-    })
-    .await
-    .expect("node task")
-    .expect("node runs");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stdout.trim(), "OK");
+    let printed = run_node_output(fixture, args, env).await;
+    assert!(printed.is_empty(), "printed before OK: {printed}");
 }
 
 impl TestApp {
@@ -445,7 +431,8 @@ impl TestApp {
     }
 }
 
-/// Like [`run_node`], returning what the script printed before its final `OK`.
+/// Runs `node <args>` in `fixture` with `env`; panics with its output unless it exits 0
+/// and its output ends with `OK`. Returns what it printed before that `OK`.
 pub async fn run_node_output(fixture: PathBuf, args: Vec<String>, env: Vec<(String, String)>) -> String {
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")

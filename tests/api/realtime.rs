@@ -22,7 +22,7 @@ pub struct Client {
     seen: Vec<Value>,
 }
 
-fn socket_url(app: &TestApp, token: &str) -> String {
+pub(crate) fn socket_url(app: &TestApp, token: &str) -> String {
     format!(
         "{}/socket/websocket?token={token}&vsn=2.0.0",
         app.base.replace("http://", "ws://")
@@ -154,19 +154,19 @@ impl Client {
 }
 
 /// A department with an attendant member, the owner and a supervisor.
-struct Clinic {
-    app: TestApp,
-    owner: Session,
-    supervisor: Session,
-    agent: Session,
-    department: String,
+pub(crate) struct Clinic {
+    pub(crate) app: TestApp,
+    pub(crate) owner: Session,
+    pub(crate) supervisor: Session,
+    pub(crate) agent: Session,
+    pub(crate) department: String,
 }
 
-async fn clinic() -> Clinic {
+pub(crate) async fn clinic() -> Clinic {
     clinic_with(|_| {}).await
 }
 
-async fn clinic_with(adjust: impl FnOnce(&mut voki::config::Config)) -> Clinic {
+pub(crate) async fn clinic_with(adjust: impl FnOnce(&mut voki::config::Config)) -> Clinic {
     let app = TestApp::spawn_with(adjust).await;
     let owner = app.owner("acme").await;
     let supervisor = app.user(&owner, "supervisor").await;
@@ -182,7 +182,7 @@ async fn clinic_with(adjust: impl FnOnce(&mut voki::config::Config)) -> Clinic {
 }
 
 /// A customer joins the department's queue; returns the join answer (call id and token).
-async fn customer_joins(c: &Clinic, name: &str) -> Value {
+pub(crate) async fn customer_joins(c: &Clinic, name: &str) -> Value {
     let link = c.app.link(&c.owner, &c.department, json!({})).await;
     c.app.join(link["token"].as_str().unwrap(), name).await
 }

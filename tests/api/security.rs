@@ -11,47 +11,7 @@ use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::{PASSWORD, Session, TestApp, minutes_from_now, multipart_file};
-use crate::realtime::Client;
-
-/// A department with an attendant member (Alice) and a supervisor.
-struct Clinic {
-    app: TestApp,
-    owner: Session,
-    supervisor: Session,
-    agent: Session,
-    department: String,
-}
-
-async fn clinic_with(adjust: impl FnOnce(&mut voki::config::Config)) -> Clinic {
-    let app = TestApp::spawn_with(adjust).await;
-    let owner = app.owner("acme").await;
-    let supervisor = app.user(&owner, "supervisor").await;
-    let department = app.department(&owner, "Clínica Geral").await;
-    let agent = crate::analytics::named_agent(&app, &owner, &department, "Alice Souza").await;
-    Clinic {
-        app,
-        owner,
-        supervisor,
-        agent,
-        department,
-    }
-}
-
-async fn clinic() -> Clinic {
-    clinic_with(|_| {}).await
-}
-
-async fn customer_joins(c: &Clinic, name: &str) -> Value {
-    let link = c.app.link(&c.owner, &c.department, json!({})).await;
-    c.app.join(link["token"].as_str().unwrap(), name).await
-}
-
-fn socket_url(app: &TestApp, token: &str) -> String {
-    format!(
-        "{}/socket/websocket?token={token}&vsn=2.0.0",
-        app.base.replace("http://", "ws://")
-    )
-}
+use crate::realtime::{Client, clinic, clinic_with, customer_joins, socket_url};
 
 /// The HTTP status a refused socket connection got.
 async fn refused_status(app: &TestApp, token: &str) -> u16 {
