@@ -103,6 +103,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::audit::routes::router())
         .merge(crate::scheduling::routes::router())
         .merge(crate::scheduling::public::router())
+        .merge(crate::email::routes::router())
+        .merge(crate::calendar::routes::router())
         .routes(routes!(crate::realtime::socket::upgrade))
 }
 
@@ -177,6 +179,7 @@ impl Server {
         spawn_background(state.clone(), stopped.clone());
         crate::sweeper::spawn(state.clone(), stopped.clone());
         crate::webhooks::delivery::spawn(state.clone(), stopped.clone());
+        crate::email::delivery::spawn(state.clone(), stopped.clone());
         crate::realtime::dashboard::spawn(state.clone(), stopped.clone());
         crate::backup::spawn_schedule(state.clone(), stopped.clone());
 

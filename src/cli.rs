@@ -63,6 +63,21 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (as served at /api/openapi.json) and exit.
     Openapi,
+    /// Check the e-mail settings.
+    Email {
+        #[command(subcommand)]
+        command: EmailCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EmailCommand {
+    /// Send a test message from `smtp_from` through `smtp_url`; exits 1 with the SMTP
+    /// reply when the server refuses it.
+    Test {
+        #[arg(long, value_name = "ADDR")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +305,18 @@ async fn execute(command: Option<Command>, config: Config) -> Result<(), String>
         Command::Tenant { command } => tenant_lifecycle(&state, command).await,
         Command::Migrate => {
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Email {
+            command: EmailCommand::Test { to },
+        } => {
+            let mailer = crate::email::smtp::Mailer::from_config(&state.config)?
+                .ok_or("SMTP is not configured (set smtp_url or VOKI_SMTP_URL)")?;
+            mailer
+                .send_test(&to, "voki")
+                .await
+                .map_err(|failure| format!("SMTP error: {}", failure.reply()))?;
+            println!("test e-mail accepted for {to}");
             Ok(())
         }
         Command::Openapi => Ok(()),

@@ -156,6 +156,14 @@ config_keys! {
     /// Origins (`https://app.example.com`) whose browser apps may call the API (CORS).
     /// Environment: comma-separated. Empty: no CORS headers at all.
     cors_allowed_origins: Vec<String> = Vec::new(),
+    /// SMTP server for e-mail, in lettre's URL form: `smtp://user:pass@host:587` (STARTTLS
+    /// required), `smtps://user:pass@host:465` (implicit TLS), `smtp://host:25?tls=none` or
+    /// `?tls=opportunistic` for a LAN relay. Empty: no e-mail is sent (rows are `skipped`).
+    smtp_url: String = String::new(),
+    /// The sender address; the display name of patient and staff e-mails is the company's.
+    smtp_from: String = "voki <no-reply@localhost>".into(),
+    /// Language of a new tenant's e-mails: `en`, `pt-BR` or `fr`.
+    default_locale: String = "en".into(),
 }
 
 impl Config {
@@ -282,6 +290,15 @@ impl Config {
         }
         if self.backup_keep == 0 {
             return bad("backup_keep", "must be at least 1".into());
+        }
+        if let Err(why) = crate::email::smtp::check_url(&self.smtp_url) {
+            return bad("smtp_url", why);
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("smtp_from", format!("{:?} is not an address like `voki <no-reply@example.org>`", self.smtp_from));
+        }
+        if !crate::email::LOCALES.contains(&self.default_locale.as_str()) {
+            return bad("default_locale", format!("{:?} must be en, pt-BR or fr", self.default_locale));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));

@@ -1,5 +1,7 @@
 //! The embedded web pages: the staff console at `/`, the patient's call page at
-//! `/call/:token`, booking page at `/book/:token` and manage page at `/manage/:token`. Plain HTML, CSS and JavaScript under `assets/`, embedded in the binary
+//! `/call/:token`, the booking page at `/book/:token`, the manage page at `/manage/:token`
+//! and the password-reset page at `/reset-password`. Plain HTML, CSS and JavaScript under
+//! `assets/`, embedded in the binary
 //! (rust-embed), served with a content type, an ETag and strict security headers; GET and
 //! HEAD only.
 
@@ -33,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .route("/book-assets/{*path}", get(book_asset))
         .route("/manage/{token}", get(manage_page))
         .route("/manage-assets/{*path}", get(manage_asset))
+        .route("/reset-password", get(reset_page))
+        .route("/reset-assets/{*path}", get(reset_asset))
 }
 
 /// The patient's booking page; like the call page, one page for every token.
@@ -51,6 +55,16 @@ async fn manage_page(headers: HeaderMap) -> Response {
 
 async fn manage_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     serve(&format!("manage/{path}"), &headers, false)
+}
+
+/// The page of the e-mailed password-reset link (SPEC §3); it reads the tenant and the
+/// token from its address and never sends them anywhere but `/api/auth/reset-password`.
+async fn reset_page(headers: HeaderMap) -> Response {
+    serve("reset/index.html", &headers, false)
+}
+
+async fn reset_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&format!("reset/{path}"), &headers, false)
 }
 
 async fn console_index(headers: HeaderMap) -> Response {

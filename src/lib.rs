@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod billing;
+pub mod calendar;
 pub mod calls;
 pub mod cli;
 pub mod company;

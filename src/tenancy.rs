@@ -38,10 +38,12 @@ where
     };
     let password_hash = password::hash(owner_password).await?;
     let (slug_owned, company_name, timezone) = (slug.to_string(), name.clone(), state.config.default_timezone.clone());
+    let locale = state.config.default_locale.clone();
     state
         .tenants
         .create(slug, &name, move |conn| {
             company::store::insert(conn, &slug_owned, &company_name, &timezone)?;
+            company::store::set_locale(conn, &locale)?;
             let owner = users::insert(
                 conn,
                 &NewUser {

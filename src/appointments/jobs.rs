@@ -34,13 +34,17 @@ pub fn flag_overdue(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let tz = crate::company::store::timezone(conn)?;
     for (id, user_id, title, scheduled_at, ends_at, status) in flagged {
         notifications::create(
             conn,
             &user_id,
             NotificationType::AppointmentOverdue,
             "Appointment overdue",
-            &format!("\"{title}\" ended at {ends_at} and is still {status}: complete it, mark a no-show or cancel it."),
+            &format!(
+                "\"{title}\" ended at {} and is still {status}: complete it, mark a no-show or cancel it.",
+                local_time(&ends_at, tz)
+            ),
             &json!({ "appointment_id": id, "title": title, "scheduled_at": scheduled_at, "ends_at": ends_at }),
         )?;
         if let Some(appointment) = crate::appointments::store::get(conn, &id)? {
@@ -143,7 +147,9 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
         &format!("Appointment in {}", duration_text(minutes_before)),
         &format!(
             "\"{}\" with {} starts at {}.",
-            appointment.title, appointment.customer_name, appointment.scheduled_at
+            appointment.title,
+            appointment.customer_name,
+            local_time(&appointment.scheduled_at, crate::company::store::timezone(conn)?)
         ),
         &json!({
             "appointment_id": appointment.id,
@@ -153,6 +159,8 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
             "offset_minutes": nearest,
         }),
     )?;
+    // The patient hears at the same offset, once, through the same record.
+    crate::email::events::appointment_reminder(conn, &appointment.id)?;
     realtime::after_commit(Live::broadcast(
         topics::notification(&appointment.user_id),
         "appointment_reminder",
@@ -164,6 +172,14 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
         }),
     ));
     Ok(())
+}
+
+/// A stored UTC time as agents read it: in the company's time zone, with the zone's name.
+fn local_time(stored: &str, tz: chrono_tz::Tz) -> String {
+    match time::parse(stored) {
+        Some(at) => crate::email::templates::local_time(at, tz, crate::email::Locale::En),
+        None => stored.to_string(),
+    }
 }
 
 /// `15 min`, `1 h`, `24 h`, `1 h 30 min`.

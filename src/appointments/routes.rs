@@ -14,6 +14,7 @@ use super::Appointment;
 use super::rules::{Action, Status, Viewer};
 use super::store::{self, AppointmentChanges, AppointmentFilters, Booking, CustomerChoice, CustomerDescription};
 use crate::app::AppState;
+use crate::email::events::{Confirmation, Join, PreparedJoin};
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::dates::DateRange;
@@ -233,6 +234,7 @@ fn validate_booking(input: AppointmentInput, caller_id: &str, now: Timestamp) ->
         customer,
         notes: notes.flatten(),
         manage_token: None,
+        manage_url: None,
     })
 }
 
@@ -321,13 +323,22 @@ async fn create_appointment(
 ) -> Result<(StatusCode, Json<Data<Appointment>>), ApiError> {
     let mut booking = validate_booking(input, &auth.user.id, time::now())?;
     let token = crate::scheduling::reserve_manage_token(&state, &auth.tenant.slug).await?;
+    booking.manage_url = Some(crate::scheduling::manage_url(&state.config.public_base(), &token));
     booking.manage_token = Some(token.clone());
     let viewer = Viewer::of(&auth.user);
-    let appointment = auth.db().write(move |conn| store::book(conn, &viewer, &booking)).await;
-    if appointment.is_err() {
+    let join = PreparedJoin::register(&state, &auth.tenant.slug, Some(auth.user.id.clone())).await?;
+    let confirmation = Confirmation {
+        join: Some(Join::Prepared(join.clone())),
+    };
+    let booked = auth
+        .db()
+        .write(move |conn| store::book(conn, &viewer, &booking, &confirmation))
+        .await;
+    join.release_unless_used(&state, booked.as_ref().ok()).await;
+    if booked.is_err() {
         crate::scheduling::release_manage_token(&state, token).await;
     }
-    Ok(created(appointment?))
+    Ok(created(booked?))
 }
 
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments", security(("bearer" = [])),
@@ -516,12 +527,8 @@ async fn issue_access_link(
             // Re-checked inside the write: the appointment may have closed meanwhile.
             let current = store::find_visible(conn, &appointment_id, &viewer)?;
             super::rules::check_editable(current.status)?;
-            let url = links.first().map(|l| l.url.clone());
-            conn.execute(
-                "UPDATE appointments SET access_link_url = ?2, updated_at = ?3 WHERE id = ?1",
-                rusqlite::params![appointment_id, url, time::now_text()],
-            )?;
-            Ok(())
+            let link = links.first().ok_or_else(|| ApiError::internal("issued link missing"))?;
+            store::attach_link(conn, &appointment_id, link)
         },
     )
     .await?;

@@ -322,6 +322,8 @@ pub struct Booking {
     /// The manage-link token the appointment gets (SPEC §7.3), already registered in the
     /// public index (`scheduling::reserve_manage_token`).
     pub manage_token: Option<String>,
+    /// `<public_url>/manage/<token>`, kept for the e-mails written later.
+    pub manage_url: Option<String>,
 }
 
 /// Checks the department (exists; active when `department_changes`) and the agent
@@ -415,7 +417,15 @@ fn is_same_customer(details: &CustomerDetails, current: &Appointment) -> bool {
 /// Books an appointment: checks the references, refuses an overlapping slot (409), then
 /// matches or creates the customer and inserts — all in the caller's transaction, which
 /// is what makes concurrent bookings of one slot end with exactly one winner.
-pub fn book(conn: &Connection, viewer: &Viewer, booking: &Booking) -> Result<Appointment, ApiError> {
+///
+/// The patient's confirmation e-mail (§7.1) is written here too, so every way of booking
+/// (staff or self-booking) confirms the same way.
+pub fn book(
+    conn: &Connection,
+    viewer: &Viewer,
+    booking: &Booking,
+    confirmation: &crate::email::events::Confirmation,
+) -> Result<Appointment, ApiError> {
     let mut errors = FieldErrors::new();
     check_assignment(conn, &mut errors, &booking.department_id, &booking.user_id, true)?;
     check_customer(conn, &mut errors, &booking.customer)?;
@@ -450,12 +460,50 @@ pub fn book(conn: &Connection, viewer: &Viewer, booking: &Booking) -> Result<App
         time::now_text()
     ])?;
     if let Some(token) = &booking.manage_token {
-        crate::scheduling::attach_manage_token(conn, &id, token)?;
+        crate::scheduling::attach_manage_token(conn, &id, token, booking.manage_url.as_deref())?;
     }
     let appointment = get(conn, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))?;
     announce(conn, "appointment.created", &appointment)?;
     crate::audit::create(conn, "appointment", &id, &appointment)?;
-    Ok(appointment)
+    crate::email::events::appointment_booked(conn, appointment, confirmation)
+}
+
+/// Stores `link` as the appointment's join link (`access_link_url`).
+pub fn attach_link(conn: &Connection, id: &str, link: &crate::access_links::AccessLink) -> Result<(), ApiError> {
+    conn.prepare_cached("UPDATE appointments SET access_link_url = ?2, access_link_id = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![id, link.url, link.id, time::now_text()])?;
+    Ok(())
+}
+
+/// A new time for the appointment (§7.8: `scheduled_at` or `duration_minutes` changed):
+/// the calendar SEQUENCE goes up, the join link now expires an hour after the new end, and
+/// the patient is told.
+fn rescheduled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
+    conn.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
+        .execute([&appointment.id])?;
+    if let Some(link_id) = crate::email::events::join_link_of(conn, &appointment.id)? {
+        let expires_at = crate::email::events::join_link_expiry(appointment)?;
+        conn.prepare_cached(
+            "UPDATE access_links SET expires_at = ?2, status = 'active', updated_at = ?3
+             WHERE id = ?1 AND status IN ('active', 'expired') AND cancelled_at IS NULL",
+        )?
+        .execute(params![link_id, time::format(expires_at), time::now_text()])?;
+    }
+    crate::email::events::appointment_rescheduled(conn, appointment)
+}
+
+/// A cancelled appointment: SEQUENCE up, its join link cancelled, the patient told.
+fn cancelled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
+    conn.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
+        .execute([&appointment.id])?;
+    if let Some(link_id) = crate::email::events::join_link_of(conn, &appointment.id)? {
+        conn.prepare_cached(
+            "UPDATE access_links SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2
+             WHERE id = ?1 AND status = 'active'",
+        )?
+        .execute(params![link_id, time::now_text()])?;
+    }
+    crate::email::events::appointment_cancelled(conn, appointment)
 }
 
 /// Emits the webhook `event` for `appointment`, in the transaction that changed it.
@@ -543,6 +591,9 @@ pub fn update(
     // their own appointment to a colleague): they just saw and changed it.
     let updated = get(conn, id)?.ok_or_else(|| ApiError::not_found("Appointment"))?;
     crate::audit::update(conn, "appointment", id, &current, &updated)?;
+    if start != current_start || duration != current.duration_minutes {
+        rescheduled(conn, &updated)?;
+    }
     Ok(updated)
 }
 
@@ -583,5 +634,8 @@ pub fn act(
         &current,
         &appointment,
     )?;
+    if to == Status::Cancelled {
+        cancelled(conn, &appointment)?;
+    }
     Ok(appointment)
 }

@@ -31,8 +31,10 @@ impl Wrapped for ForgotInput {
     const KEYS: &'static [&'static str] = &[];
 }
 
-/// Always answers `{"sent": true}`, whether or not the address exists, so nothing is
-/// enumerated. For an active user a reset link is e-mailed.
+/// Always answers `{"sent": true}` at once, whether or not the tenant or the address
+/// exists: the lookup and the e-mail happen after the answer, so neither the body nor the
+/// time tells anything. For an active user a reset link is e-mailed; it replaces every
+/// link sent before.
 #[utoipa::path(post, path = "/api/auth/forgot-password", tag = "auth", request_body = ForgotInput,
     responses((status = 200, body = Data<Flag>), (status = 429, body = ErrorBody)))]
 pub async fn forgot_password(
@@ -43,8 +45,17 @@ pub async fn forgot_password(
     let email = input.email.unwrap_or_default().trim().to_string();
     state.limits.auth(ip, &email)?;
     let slug = input.tenant.unwrap_or_default().trim().to_string();
-    let Some(db) = state.tenants.get(&slug).await? else {
-        return Ok(flag("sent"));
+    tokio::spawn(async move {
+        if let Err(err) = send_reset_link(&state, &slug, email).await {
+            tracing::error!(tenant = %slug, error = %err, "forgot-password failed");
+        }
+    });
+    Ok(flag("sent"))
+}
+
+async fn send_reset_link(state: &AppState, slug: &str, email: String) -> Result<(), ApiError> {
+    let Some(db) = state.tenants.get(slug).await? else {
+        return Ok(());
     };
     let token = random_token();
     let link = format!(
@@ -57,6 +68,7 @@ pub async fn forgot_password(
             return Ok(());
         }
         let now = time::now();
+        spend_pending(conn, &credentials.id, &time::format(now))?;
         conn.prepare_cached(
             "INSERT INTO password_resets (id, user_id, token_hash, expires_at, inserted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -67,14 +79,17 @@ pub async fn forgot_password(
             time::format(now + chrono::Duration::minutes(RESET_TTL_MINUTES)),
             time::format(now)
         ])?;
-        let body = format!(
-            "Someone asked to reset your voki password.\n\nSet a new one within {RESET_TTL_MINUTES} minutes:\n{link}\n\n\
-             If it was not you, ignore this message."
-        );
-        crate::email::queue(conn, &email, "Reset your password", &body)
+        crate::email::events::password_reset(conn, &credentials.id, &link, RESET_TTL_MINUTES)?;
+        Ok(())
     })
-    .await?;
-    Ok(flag("sent"))
+    .await
+}
+
+/// Every reset link of the user still pending stops working.
+fn spend_pending(conn: &rusqlite::Connection, user_id: &str, now: &str) -> Result<(), ApiError> {
+    conn.prepare_cached("UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
+        .execute(params![user_id, now])?;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,8 +122,9 @@ pub async fn reset_password(
     let new_password = validation::password(&mut errors, "password", input.password.as_deref());
     errors.into_result()?;
     let invalid = || FieldErrors::single("token", "is invalid or expired");
-    let db = state.tenants.get(&slug).await?.ok_or_else(invalid)?;
+    // Hashed before the tenant is looked up, so an unknown tenant costs the same time.
     let password_hash = password::hash(new_password.unwrap_or_default()).await?;
+    let db = state.tenants.get(&slug).await?.ok_or_else(invalid)?;
     let token_hash = hash_token(token.as_deref().unwrap_or_default().trim());
     db.write(move |conn| {
         let now = time::now_text();
@@ -120,8 +136,7 @@ pub async fn reset_password(
             .query_row(params![token_hash, now], |row| row.get(0))
             .optional()?;
         let user_id = user_id.ok_or_else(invalid)?;
-        conn.prepare_cached("UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1")?
-            .execute(params![token_hash, now])?;
+        spend_pending(conn, &user_id, &now)?;
         let changes = users::store::UserChanges {
             password_hash: Some(password_hash),
             ..Default::default()

@@ -44,6 +44,10 @@ pub struct CompanyInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     welcome_message: Option<Option<String>>,
+    /// Language of e-mails: `en`, `pt-BR` or `fr`.
+    locale: Option<String>,
+    /// False: patients get no appointment e-mails.
+    notify_customers: Option<bool>,
 }
 
 impl Wrapped for CompanyInput {
@@ -75,7 +79,13 @@ async fn update_company(
     {
         errors.add("timezone", "is invalid");
     }
+    let locale = input.locale.as_deref().map(str::trim);
+    if locale.is_some_and(|l| !crate::email::LOCALES.contains(&l)) {
+        errors.add("locale", "is invalid");
+    }
     let changes = CompanyChanges {
+        locale: locale.map(str::to_string),
+        notify_customers: input.notify_customers,
         name: input
             .name
             .as_deref()

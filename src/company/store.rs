@@ -29,12 +29,18 @@ pub struct Company {
     /// IANA time zone in which dates (`date_from`, `date_to`, hourly reports) are read.
     pub timezone: String,
     pub welcome_message: Option<String>,
+    /// Language of e-mails to patients (and to staff without a locale of their own):
+    /// `en`, `pt-BR` or `fr`.
+    pub locale: String,
+    /// Whether patients get e-mails about their appointments (§7.1).
+    pub notify_customers: bool,
     pub inserted_at: String,
     pub updated_at: String,
 }
 
 const COLUMNS: &str = "id, name, slug, document, document_type, email, phone, logo_url, primary_color, \
-     recording_enabled, transcription_enabled, mfa_required, timezone, welcome_message, inserted_at, updated_at";
+     recording_enabled, transcription_enabled, mfa_required, timezone, welcome_message, inserted_at, updated_at, \
+     locale, notify_customers";
 
 fn map_row(row: &Row<'_>, max_concurrent_calls: Option<i64>) -> rusqlite::Result<Company> {
     Ok(Company {
@@ -54,6 +60,8 @@ fn map_row(row: &Row<'_>, max_concurrent_calls: Option<i64>) -> rusqlite::Result
         welcome_message: row.get(13)?,
         inserted_at: row.get(14)?,
         updated_at: row.get(15)?,
+        locale: row.get(16)?,
+        notify_customers: row.get(17)?,
         max_concurrent_calls,
         plan: "self_hosted".into(),
     })
@@ -88,6 +96,12 @@ pub fn insert(conn: &Connection, slug: &str, name: &str, timezone: &str) -> Resu
     Ok(())
 }
 
+/// Sets the e-mail language of a new tenant (`default_locale`).
+pub fn set_locale(conn: &Connection, locale: &str) -> Result<(), ApiError> {
+    conn.prepare_cached("UPDATE company SET locale = ?1")?.execute([locale])?;
+    Ok(())
+}
+
 #[derive(Debug, Default)]
 pub struct CompanyChanges {
     pub name: Option<String>,
@@ -100,6 +114,8 @@ pub struct CompanyChanges {
     pub mfa_required: Option<bool>,
     pub timezone: Option<String>,
     pub welcome_message: Option<Option<String>>,
+    pub locale: Option<String>,
+    pub notify_customers: Option<bool>,
 }
 
 pub fn update(
@@ -120,7 +136,9 @@ pub fn update(
             mfa_required = coalesce(?11, mfa_required),
             timezone = coalesce(?12, timezone),
             welcome_message = CASE WHEN ?13 THEN ?14 ELSE welcome_message END,
-            updated_at = ?15",
+            updated_at = ?15,
+            locale = coalesce(?16, locale),
+            notify_customers = coalesce(?17, notify_customers)",
     )?
     .execute(params![
         changes.name,
@@ -137,7 +155,9 @@ pub fn update(
         changes.timezone,
         changes.welcome_message.is_some(),
         changes.welcome_message.clone().flatten(),
-        crate::time::now_text()
+        crate::time::now_text(),
+        changes.locale,
+        changes.notify_customers
     ])?;
     let after = get(conn, max_concurrent_calls)?;
     crate::audit::update(conn, "company", &after.id, &before, &after)?;

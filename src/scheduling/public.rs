@@ -27,6 +27,7 @@ use crate::auth::Tenant;
 use crate::db::PublicKind;
 use crate::departments::{self, Department};
 use crate::error::{ApiError, FieldErrors};
+use crate::email::events::{Confirmation, Join};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped};
 use crate::http::{Data, ErrorBody, created, ok};
 use crate::notifications::store::{self as notifications, NotificationType};
@@ -348,16 +349,15 @@ async fn book(
         reusable: true,
     };
     let manage_url = store::manage_url(&state.config.public_base(), &manage_token);
-    let attached = manage_token.clone();
+    let attached = (manage_token.clone(), manage_url.clone());
     let written = crate::access_links::issue_with(&state, &tenant, None, vec![link], move |conn, links| {
         let department = departments::store::by_booking_token(conn, &token)?;
-        let appointment = book_in_transaction(conn, &department, &request, attached)?;
-        let call_url = links
-            .first()
-            .map(|l| l.url.clone())
-            .ok_or_else(|| ApiError::internal("issued link missing"))?;
-        conn.prepare_cached("UPDATE appointments SET access_link_url = ?2 WHERE id = ?1")?
-            .execute(rusqlite::params![appointment.id, call_url])?;
+        let link = links.first().ok_or_else(|| ApiError::internal("issued link missing"))?;
+        let call_url = link.url.clone();
+        let confirmation = Confirmation {
+            join: Some(Join::Issued(link.clone())),
+        };
+        let appointment = book_in_transaction(conn, &department, &request, attached, &confirmation)?;
         notify_agent(conn, NotificationType::AppointmentBooked, "New booking", &appointment)?;
         Ok(Booked {
             appointment_id: appointment.id,
@@ -381,7 +381,8 @@ fn book_in_transaction(
     conn: &Connection,
     department: &Department,
     request: &BookRequest,
-    manage_token: String,
+    (manage_token, manage_url): (String, String),
+    confirmation: &Confirmation,
 ) -> Result<Appointment, ApiError> {
     let zone = crate::company::store::timezone(conn)?;
     let now = time::now();
@@ -425,10 +426,11 @@ fn book_in_transaction(
         customer: CustomerChoice::Described(request.customer.clone()),
         notes: request.notes.clone(),
         manage_token: Some(manage_token),
+        manage_url: Some(manage_url),
     };
     // The slot check above already covers the staff conflict rule; should it ever differ,
     // the patient still sees only that the slot is gone, never whose appointment holds it.
-    appointments::book(conn, &Viewer::system(), &booking).map_err(|err| match err {
+    appointments::book(conn, &Viewer::system(), &booking, confirmation).map_err(|err| match err {
         ApiError::Conflict { .. } => slot_taken(),
         other => other,
     })

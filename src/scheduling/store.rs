@@ -266,9 +266,14 @@ pub fn manage_url(base: &str, token: &str) -> String {
 /// Gives appointment `appointment_id` its manage-link token, in the caller's (create)
 /// transaction. The token must already be in the registry's public index (see
 /// [`super::reserve_manage_token`]).
-pub fn attach_manage_token(conn: &Connection, appointment_id: &str, token: &str) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE appointments SET manage_token = ?2 WHERE id = ?1")?
-        .execute(params![appointment_id, token])?;
+pub fn attach_manage_token(
+    conn: &Connection,
+    appointment_id: &str,
+    token: &str,
+    url: Option<&str>,
+) -> Result<(), ApiError> {
+    conn.prepare_cached("UPDATE appointments SET manage_token = ?2, manage_url = ?3 WHERE id = ?1")?
+        .execute(params![appointment_id, token, url])?;
     Ok(())
 }
 

@@ -212,6 +212,11 @@ pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User
             user_id: id.to_string(),
         });
     }
+    if changes.password_hash.is_some() {
+        // A new password, however it was set, spends every reset link still pending.
+        conn.prepare_cached("UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
+            .execute(params![id, now])?;
+    }
     let user = find(conn, id)?;
     // The password itself never reaches the log, only the fact that it changed.
     let mut after = serde_json::to_value(&user).map_err(ApiError::internal)?;
