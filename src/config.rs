@@ -295,10 +295,19 @@ impl Config {
             return bad("smtp_url", why);
         }
         if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
-            return bad("smtp_from", format!("{:?} is not an address like `voki <no-reply@example.org>`", self.smtp_from));
+            return bad(
+                "smtp_from",
+                format!(
+                    "{:?} is not an address like `voki <no-reply@example.org>`",
+                    self.smtp_from
+                ),
+            );
         }
         if !crate::email::LOCALES.contains(&self.default_locale.as_str()) {
-            return bad("default_locale", format!("{:?} must be en, pt-BR or fr", self.default_locale));
+            return bad(
+                "default_locale",
+                format!("{:?} must be en, pt-BR or fr", self.default_locale),
+            );
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return bad("log", format!("{:?} is not a log filter", self.log));

@@ -1,5 +1,6 @@
 //! When something is next due in a tenant (SPEC §7.6): the earliest moment one of the
-//! sweeper's jobs ([`crate::sweeper::JOBS`]) or the webhook delivery will have work there.
+//! sweeper's jobs ([`crate::sweeper::JOBS`]), the webhook delivery or the e-mail delivery
+//! will have work there.
 //! The registry keeps the answer per tenant, so the background loops open only tenants
 //! with something due. The queries live together here, beside the list of jobs: a job
 //! added to the sweeper adds its due time here too.
@@ -63,6 +64,12 @@ pub fn next_due(conn: &Connection, sweep: &Sweep) -> Result<Option<Timestamp>, A
         conn,
         "SELECT min(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND w.active = 1",
+        &[],
+    )?);
+    // A queued e-mail is (re)tried.
+    due.extend(earliest(
+        conn,
+        "SELECT min(next_attempt_at) FROM email_outbox WHERE status = 'queued'",
         &[],
     )?);
     Ok(due.into_iter().min())

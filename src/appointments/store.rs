@@ -470,8 +470,10 @@ pub fn book(
 
 /// Stores `link` as the appointment's join link (`access_link_url`).
 pub fn attach_link(conn: &Connection, id: &str, link: &crate::access_links::AccessLink) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE appointments SET access_link_url = ?2, access_link_id = ?3, updated_at = ?4 WHERE id = ?1")?
-        .execute(params![id, link.url, link.id, time::now_text()])?;
+    conn.prepare_cached(
+        "UPDATE appointments SET access_link_url = ?2, access_link_id = ?3, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, link.url, link.id, time::now_text()])?;
     Ok(())
 }
 

@@ -62,6 +62,7 @@ async fn send_reset_link(state: &AppState, slug: &str, email: String) -> Result<
         "{}/reset-password?tenant={slug}&token={token}",
         state.config.public_base()
     );
+    let sealer = state.keys.outbox.clone();
     db.write(move |conn| {
         let Some(credentials) = users::store::credentials_by_email(conn, &email)? else { return Ok(()) };
         if !credentials.active {
@@ -79,7 +80,7 @@ async fn send_reset_link(state: &AppState, slug: &str, email: String) -> Result<
             time::format(now + chrono::Duration::minutes(RESET_TTL_MINUTES)),
             time::format(now)
         ])?;
-        crate::email::events::password_reset(conn, &credentials.id, &link, RESET_TTL_MINUTES)?;
+        crate::email::events::password_reset(conn, &sealer, &credentials.id, &link, RESET_TTL_MINUTES)?;
         Ok(())
     })
     .await

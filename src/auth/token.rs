@@ -53,6 +53,8 @@ pub struct Keys {
     decoding: DecodingKey,
     /// Seals TOTP secrets at rest.
     pub totp: super::sealed::Sealer,
+    /// Seals what a queued password-reset e-mail needs (its bodies and link) until sent.
+    pub outbox: super::sealed::Sealer,
 }
 
 impl Keys {
@@ -61,6 +63,7 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             totp: super::sealed::Sealer::new(secret, "totp"),
+            outbox: super::sealed::Sealer::new(secret, "outbox"),
         }
     }
 

@@ -147,9 +147,15 @@ async fn delete_feed(State(state): State<AppState>, auth: Auth<min::Attendant>) 
     params(("file" = String, Path, description = "`<token>.ics`")),
     responses((status = 200, description = "text/calendar", content_type = "text/calendar"),
         (status = 404, body = ErrorBody)))]
-async fn feed(State(state): State<AppState>, axum::extract::Path(file): axum::extract::Path<String>) -> Result<Response, ApiError> {
+async fn feed(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound("Calendar feed not found".into());
-    let token = file.strip_suffix(".ics").filter(|t| !t.is_empty()).ok_or_else(not_found)?;
+    let token = file
+        .strip_suffix(".ics")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(not_found)?;
     let token_hash = hash_token(token);
     let (_, db) = state
         .tenants

@@ -98,7 +98,8 @@ pub fn insert(conn: &Connection, slug: &str, name: &str, timezone: &str) -> Resu
 
 /// Sets the e-mail language of a new tenant (`default_locale`).
 pub fn set_locale(conn: &Connection, locale: &str) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE company SET locale = ?1")?.execute([locale])?;
+    conn.prepare_cached("UPDATE company SET locale = ?1")?
+        .execute([locale])?;
     Ok(())
 }
 

@@ -150,6 +150,16 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
             OR (?4 IS NOT NULL AND customer_phone = ?4)",
     )?
     .execute(params![id, now, before.email, before.phone])?;
+    // E-mails to the customer or about their appointments: what is queued is not sent.
+    conn.prepare_cached(
+        "UPDATE email_outbox SET recipient = '[erased]', subject = '[erased]', text_body = NULL, html_body = NULL,
+             ics = NULL, ics_method = NULL, claimed_by = NULL, next_attempt_at = NULL,
+             last_error = CASE WHEN status = 'queued' THEN 'not sent: the recipient was erased' ELSE last_error END,
+             status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END
+         WHERE (?2 IS NOT NULL AND lower(recipient) = lower(?2))
+            OR (related_type = 'appointment' AND related_id IN (SELECT id FROM appointments WHERE customer_id = ?1))",
+    )?
+    .execute(params![id, before.email])?;
     crate::audit::store::erase_values(conn, "audit_log", "changes", &personal)?;
     crate::audit::store::erase_values(conn, "webhook_deliveries", "body", &personal)?;
     crate::audit::store::erase_values(conn, "notifications", "data", &personal)?;

@@ -1,6 +1,6 @@
-//! Sends the e-mail outbox. A task looks at the open tenants every second and at every
-//! tenant each sweep interval; each tenant with due rows gets a task of its own (at most
-//! one at a time), so one tenant's slow recipients or long queue never delay another's.
+//! Sends the e-mail outbox. A task looks at the open tenants every second (the sweeper
+//! opens a tenant whose retry is due); each tenant with due rows gets a task of its own (at
+//! most one at a time), so one tenant's slow recipients or long queue never delay another's.
 //!
 //! A row is claimed (committed) before it is handed to the server and settled after the
 //! reply, so a row is sent at most once after its server accepted it: a row still claimed
@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::Kind;
 use super::smtp::{Failure, Mailer, Outgoing};
 use super::store::{self, Due, Outcome};
-use super::Kind;
 use crate::app::AppState;
+use crate::auth::sealed::Sealer;
 use crate::db::Database;
 
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -45,20 +46,13 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
     let run = Arc::new(uuid::Uuid::new_v4().to_string());
     let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
     tokio::spawn(async move {
+        // Open tenants only: the sweeper opens a tenant when one of its rows is due again
+        // (`schedule::next_due`), so an idle tenant is never held open here.
         let mut open_tick = tokio::time::interval(Duration::from_secs(1));
-        let mut full_tick = tokio::time::interval(Duration::from_secs(state.config.sweep_interval_secs.max(1)));
         open_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        full_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let slugs = tokio::select! {
                 _ = open_tick.tick() => state.tenants.open_slugs(),
-                _ = full_tick.tick() => match state.tenants.list().await {
-                    Ok(tenants) => tenants.into_iter().map(|t| t.slug).collect(),
-                    Err(err) => {
-                        tracing::error!(error = %err, "e-mail delivery cannot list tenants");
-                        continue;
-                    }
-                },
                 _ = crate::app::stop_requested(&mut stopped) => break,
             };
             for slug in slugs {
@@ -67,9 +61,17 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
                 }
                 let (state, mailer, run, busy) = (state.clone(), mailer.clone(), run.clone(), busy.clone());
                 tokio::spawn(async move {
-                    match state.tenants.get(&slug).await {
+                    match state.tenants.get_background(&slug).await {
                         Ok(Some(db)) => {
-                            deliver_due(&db, mailer.as_deref(), &run, state.config.webhook_retry_base_secs).await;
+                            let sealer = &state.keys.outbox;
+                            deliver_due(
+                                &db,
+                                mailer.as_deref(),
+                                sealer,
+                                &run,
+                                state.config.webhook_retry_base_secs,
+                            )
+                            .await;
                         }
                         Ok(None) => {}
                         Err(err) => tracing::error!(tenant = %slug, error = %err, "e-mail delivery cannot open tenant"),
@@ -82,7 +84,13 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
 }
 
 /// Sends (or skips) the due rows of one tenant; returns how many were handled.
-pub async fn deliver_due(db: &Arc<Database>, mailer: Option<&Mailer>, run: &str, retry_base_secs: u64) -> usize {
+pub async fn deliver_due(
+    db: &Arc<Database>,
+    mailer: Option<&Mailer>,
+    sealer: &Sealer,
+    run: &str,
+    retry_base_secs: u64,
+) -> usize {
     let run_owned = run.to_string();
     let now = crate::time::now_text();
     let loaded = db
@@ -112,8 +120,12 @@ pub async fn deliver_due(db: &Arc<Database>, mailer: Option<&Mailer>, run: &str,
     }
     let Some(company) = company else { return 0 };
     let count = due.len();
-    for row in due {
+    for mut row in due {
         let id = row.id.clone();
+        if let Err(err) = open_sealed(&mut row, sealer) {
+            tracing::error!(email = %id, error = %err, "cannot open a sealed e-mail");
+            continue;
+        }
         let result = match mailer {
             None => skip(db, row).await,
             Some(mailer) => attempt(db, mailer, run, row, &company, retry_base_secs).await,
@@ -125,9 +137,20 @@ pub async fn deliver_due(db: &Arc<Database>, mailer: Option<&Mailer>, run: &str,
     count
 }
 
+/// A password-reset row keeps its bodies and link sealed; they are opened only to send.
+fn open_sealed(row: &mut Due, sealer: &Sealer) -> Result<(), crate::error::ApiError> {
+    if row.kind == Kind::PasswordReset {
+        row.text = sealer.open(&row.text)?;
+        row.html = sealer.open(&row.html)?;
+        row.reset_link = row.reset_link.as_deref().map(|link| sealer.open(link)).transpose()?;
+    }
+    Ok(())
+}
+
 async fn skip(db: &Arc<Database>, row: Due) -> Result<(), crate::error::ApiError> {
     let id = row.id.clone();
-    db.write(move |conn| store::settle(conn, &id, &Outcome::Skipped)).await?;
+    db.write(move |conn| store::settle(conn, &id, &Outcome::Skipped))
+        .await?;
     if row.kind == Kind::PasswordReset
         && let Some(link) = &row.reset_link
     {

@@ -12,6 +12,7 @@ use super::{Kind, Locale};
 use crate::access_links::{AccessLink, NewLink};
 use crate::app::AppState;
 use crate::appointments::Appointment;
+use crate::auth::sealed::Sealer;
 use crate::auth::token::random_token;
 use crate::calendar;
 use crate::db::PublicKind;
@@ -37,12 +38,22 @@ pub fn sender(conn: &Connection) -> Result<Sender, ApiError> {
     })
 }
 
-/// The reset e-mail to staff user `user_id`, in their `locale` (else the company's).
-pub fn password_reset(conn: &Connection, user_id: &str, link: &str, ttl_minutes: i64) -> Result<Email, ApiError> {
+/// The reset e-mail to staff user `user_id`, in their `locale` (else the company's). The
+/// row holds the bodies and the link sealed with `sealer` (they carry the token), so the
+/// outbox never shows the token; delivery opens them and drops them once settled.
+pub fn password_reset(
+    conn: &Connection,
+    sealer: &Sealer,
+    user_id: &str,
+    link: &str,
+    ttl_minutes: i64,
+) -> Result<Email, ApiError> {
     let sender = sender(conn)?;
     let user = crate::users::store::find(conn, user_id)?;
     let locale = Locale::parse(&user.locale).unwrap_or(sender.locale);
-    let rendered = templates::password_reset(locale, &sender.name, &user.name, link, ttl_minutes);
+    let mut rendered = templates::password_reset(locale, &sender.name, &user.name, link, ttl_minutes);
+    rendered.text = sealer.seal(&rendered.text);
+    rendered.html = sealer.seal(&rendered.html);
     store::insert(
         conn,
         NewEmail {
@@ -50,7 +61,7 @@ pub fn password_reset(conn: &Connection, user_id: &str, link: &str, ttl_minutes:
             to: &user.email,
             rendered,
             ics: None,
-            reset_link: Some(link.to_string()),
+            reset_link: Some(sealer.seal(link)),
             related: Some(("user", user_id)),
         },
     )
@@ -285,7 +296,8 @@ pub fn appointment_reminder(conn: &Connection, appointment_id: &str) -> Result<(
 /// An access link sent by staff to `to` (always sent, whatever `notify_customers` says).
 pub fn access_link(conn: &Connection, link: &AccessLink, to: &str) -> Result<Email, ApiError> {
     let sender = sender(conn)?;
-    let expires = crate::time::parse(&link.expires_at).ok_or_else(|| ApiError::internal("stored expires_at is not a time"))?;
+    let expires =
+        crate::time::parse(&link.expires_at).ok_or_else(|| ApiError::internal("stored expires_at is not a time"))?;
     let facts = LinkFacts {
         company: sender.name.clone(),
         customer_name: link.customer_name.clone(),

@@ -57,9 +57,7 @@ async fn list_emails(
     };
     let filters = EmailFilters { status, kind };
     Ok(Json(
-        auth.db()
-            .read(move |conn| store::list(conn, &filters, &order))
-            .await?,
+        auth.db().read(move |conn| store::list(conn, &filters, &order)).await?,
     ))
 }
 
@@ -88,10 +86,7 @@ async fn test_email(
     let mailer = Mailer::from_config(&state.config)
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::Unprocessable("SMTP is not configured".into()))?;
-    let company = auth
-        .db()
-        .read(|conn| crate::company::store::get(conn, None))
-        .await?;
+    let company = auth.db().read(|conn| crate::company::store::get(conn, None)).await?;
     match mailer.send_test(&to.unwrap_or_default(), &company.name).await {
         Ok(()) => Ok(flag("sent").into_response()),
         Err(failure) => Ok((

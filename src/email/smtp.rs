@@ -110,7 +110,8 @@ impl Mailer {
     }
 
     pub fn compose(&self, mail: &Outgoing) -> Result<Message, Failure> {
-        let bad_address = |what: &str, e: lettre::address::AddressError| Failure::Permanent(format!("invalid {what}: {e}"));
+        let bad_address =
+            |what: &str, e: lettre::address::AddressError| Failure::Permanent(format!("invalid {what}: {e}"));
         let mut builder = Message::builder()
             .from(self.sender(&mail.sender_name))
             .to(mail.to.parse().map_err(|e| bad_address("recipient", e))?)
@@ -182,13 +183,22 @@ mod tests {
 
     #[test]
     fn smtp_without_tls_requires_starttls_and_none_means_plain() {
-        assert_eq!(lettre_url("smtp://u:p@mail.example:587").unwrap(), "smtp://u:p@mail.example:587?tls=required");
-        assert_eq!(lettre_url("smtp://relay.lan:25?tls=none").unwrap(), "smtp://relay.lan:25");
+        assert_eq!(
+            lettre_url("smtp://u:p@mail.example:587").unwrap(),
+            "smtp://u:p@mail.example:587?tls=required"
+        );
+        assert_eq!(
+            lettre_url("smtp://relay.lan:25?tls=none").unwrap(),
+            "smtp://relay.lan:25"
+        );
         assert_eq!(
             lettre_url("smtp://relay.lan:25?tls=opportunistic").unwrap(),
             "smtp://relay.lan:25?tls=opportunistic"
         );
-        assert_eq!(lettre_url("smtps://u:p@mail.example").unwrap(), "smtps://u:p@mail.example");
+        assert_eq!(
+            lettre_url("smtps://u:p@mail.example").unwrap(),
+            "smtps://u:p@mail.example"
+        );
         assert!(lettre_url("http://mail.example").is_err());
         assert!(lettre_url("smtp://mail.example?tls=sometimes").is_err());
         super::check_url("smtp://relay.lan:25?tls=none").unwrap();

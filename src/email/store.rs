@@ -30,8 +30,7 @@ pub struct Email {
     pub sent_at: Option<String>,
 }
 
-const COLUMNS: &str =
-    "e.id, e.kind, e.recipient, e.subject, e.status, e.attempts, e.last_error, e.related_type, e.related_id, \
+const COLUMNS: &str = "e.id, e.kind, e.recipient, e.subject, e.status, e.attempts, e.last_error, e.related_type, e.related_id, \
      e.inserted_at, e.sent_at";
 
 pub const SORT: SortSpec = SortSpec {

@@ -19,7 +19,10 @@ pub struct Rendered {
 enum Block {
     Paragraph(String),
     /// A button-like link with its label; the text part shows the URL under the label.
-    Link { label: String, url: String },
+    Link {
+        label: String,
+        url: String,
+    },
 }
 
 /// `Tuesday, 8 December 2026, 10:00 (America/Sao_Paulo)` in the words of `locale`, in
@@ -31,7 +34,15 @@ pub fn local_time(at: Timestamp, tz: Tz, locale: Locale) -> String {
     let (day, year, hour, minute) = (local.day(), local.year(), local.hour(), local.minute());
     match locale {
         Locale::En => {
-            const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+            const DAYS: [&str; 7] = [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ];
             const MONTHS: [&str; 12] = [
                 "January",
                 "February",
@@ -313,7 +324,9 @@ pub fn appointment_reminder(locale: Locale, facts: &AppointmentFacts) -> Rendere
         greeting(locale, &facts.customer_name),
         Block::Paragraph(match locale {
             Locale::En => {
-                format!("A reminder of your video appointment \u{201c}{title}\u{201d} with {agent} ({company}) on {when}.")
+                format!(
+                    "A reminder of your video appointment \u{201c}{title}\u{201d} with {agent} ({company}) on {when}."
+                )
             }
             Locale::PtBr => format!(
                 "Um lembrete da sua consulta por vídeo \u{201c}{title}\u{201d} com {agent} ({company}) em {when}."
@@ -356,8 +369,12 @@ pub fn access_link(locale: Locale, facts: &LinkFacts) -> Rendered {
     }
     blocks.push(Block::Paragraph(match locale {
         Locale::En => format!("{company} invites you to a video call ({department}). Open this link to join:"),
-        Locale::PtBr => format!("{company} convida você para uma chamada de vídeo ({department}). Abra este link para entrar:"),
-        Locale::Fr => format!("{company} vous invite à un appel vidéo ({department}). Ouvrez ce lien pour le rejoindre :"),
+        Locale::PtBr => {
+            format!("{company} convida você para uma chamada de vídeo ({department}). Abra este link para entrar:")
+        }
+        Locale::Fr => {
+            format!("{company} vous invite à un appel vidéo ({department}). Ouvrez ce lien pour le rejoindre :")
+        }
     }));
     blocks.push(Block::Link {
         label: match locale {
@@ -493,7 +510,10 @@ mod tests {
             "Tuesday, 8 December 2026, 10:00 (America/Sao_Paulo)"
         );
         let paris: Tz = "Europe/Paris".parse().unwrap();
-        assert_eq!(local_time(at, paris, Locale::Fr), "mardi 8 décembre 2026, 14:00 (Europe/Paris)");
+        assert_eq!(
+            local_time(at, paris, Locale::Fr),
+            "mardi 8 décembre 2026, 14:00 (Europe/Paris)"
+        );
     }
 
     #[test]

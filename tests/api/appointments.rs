@@ -137,11 +137,17 @@ async fn seed_create_example_answers_201_with_the_seed_fields() {
         "confirmed_at": null,
         "cancelled_at": null,
         "completed_at": null,
-        "access_link_url": null,
     });
     for (field, value) in expected.as_object().unwrap() {
         assert_eq!(&data[field], value, "{field}");
     }
+    // SPEC §7.8: the customer has an e-mail, so the confirmation issued the join link.
+    assert!(
+        data["access_link_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://voki.test/call/")
+    );
     for field in ["id", "customer_id"] {
         uuid::Uuid::parse_str(data[field].as_str().unwrap()).unwrap_or_else(|_| panic!("{field} is a UUID"));
     }

@@ -30,7 +30,9 @@ pub(crate) struct Parsed {
 }
 
 pub(crate) fn parse(message: &Received) -> Parsed {
-    let parsed = MessageParser::default().parse(message.data.as_bytes()).expect("a MIME message");
+    let parsed = MessageParser::default()
+        .parse(message.data.as_bytes())
+        .expect("a MIME message");
     let ics = parsed.attachments().find_map(|part| {
         (part.attachment_name() == Some("invite.ics")).then(|| {
             let method = part
@@ -157,7 +159,11 @@ async fn password_reset_link_arrives_by_smtp_resets_the_password_and_leaves_the_
     assert_eq!(first.len(), 1);
     forgot(&app, &agent.email).await;
     let mails = sink.wait_for(2, 10).await;
-    assert_eq!(mails.len(), 2, "one e-mail per request for a real user, none for an unknown one");
+    assert_eq!(
+        mails.len(),
+        2,
+        "one e-mail per request for a real user, none for an unknown one"
+    );
     let old_token = link(&parse(&mails[0]).text, "http://voki.test/reset-password?");
     let message = parse(&mails[1]);
     assert_eq!(mails[1].to, [agent.email.clone()]);
@@ -182,7 +188,10 @@ async fn password_reset_link_arrives_by_smtp_resets_the_password_and_leaves_the_
     reset(&app, &token, "another-password-2").await.expect(422);
 
     let rows = settled(&app, &owner).await;
-    assert!(rows.iter().all(|r| r["kind"] == "password_reset" && r["status"] == "sent"));
+    assert!(
+        rows.iter()
+            .all(|r| r["kind"] == "password_reset" && r["status"] == "sent")
+    );
     for (kind, text, html, reset_link) in raw_outbox(&app) {
         assert_eq!(kind, "password_reset");
         assert!(
@@ -190,6 +199,34 @@ async fn password_reset_link_arrives_by_smtp_resets_the_password_and_leaves_the_
             "a sent reset row keeps no link"
         );
     }
+}
+
+#[tokio::test]
+async fn a_queued_reset_e_mail_holds_its_token_only_sealed() {
+    // The SMTP server is down, so the row stays queued and retried.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = TestApp::spawn_with(move |c| c.smtp_url = format!("smtp://{port}?tls=none")).await;
+    let owner = app.owner("acme").await;
+    forgot(&app, &owner.email).await;
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = raw_outbox(&app);
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (kind, text, html, reset_link) = rows.pop().expect("a queued reset row");
+    assert_eq!(kind, "password_reset");
+    for stored in [text, html, reset_link] {
+        let stored = stored.expect("kept until sent");
+        assert!(stored.starts_with("v1:"), "sealed, not {stored}");
+        assert!(!stored.contains("reset-password") && !stored.contains("token="));
+    }
+    assert_eq!(outbox(&app, &owner, "").await[0]["status"], "queued");
 }
 
 #[tokio::test]
@@ -248,7 +285,10 @@ async fn confirmation_carries_the_join_link_and_an_invite_that_parses_back() {
     let department = agent_and_department(&app, &owner).await;
     let at = minutes_from_now(3 * 24 * 60);
     let appointment = book(&app, &owner, &department, "ana@patients.test", &at).await;
-    let join_url = appointment["access_link_url"].as_str().expect("join link issued").to_string();
+    let join_url = appointment["access_link_url"]
+        .as_str()
+        .expect("join link issued")
+        .to_string();
 
     let mails = sink.wait_for(1, 10).await;
     assert_eq!(mails.len(), 1);
@@ -262,7 +302,10 @@ async fn confirmation_carries_the_join_link_and_an_invite_that_parses_back() {
     assert!(!message.html.contains("<img"), "no tracking pixels");
     let (ics, method) = message.ics.expect("invite.ics attached");
     assert_eq!(method, "REQUEST");
-    assert!(ics.contains("\r\n") && !ics.replace("\r\n", "").contains('\n'), "CRLF lines");
+    assert!(
+        ics.contains("\r\n") && !ics.replace("\r\n", "").contains('\n'),
+        "CRLF lines"
+    );
     assert!(ics.split("\r\n").all(|line| line.len() <= 75), "folded at 75 octets");
     let (calendar, vevent) = event(&ics);
     assert_eq!(calendar.property_value("METHOD"), Some("REQUEST"));
@@ -270,7 +313,11 @@ async fn confirmation_carries_the_join_link_and_an_invite_that_parses_back() {
         vevent.get_uid(),
         Some(format!("{}@voki", appointment["id"].as_str().unwrap()).as_str())
     );
-    assert_eq!(vevent.get_summary(), Some("Check-up; follow, up"), "escaping round-trips");
+    assert_eq!(
+        vevent.get_summary(),
+        Some("Check-up; follow, up"),
+        "escaping round-trips"
+    );
     assert_eq!(vevent.get_sequence(), Some(0));
     assert_eq!(vevent.get_url(), Some(join_url.as_str()));
     let start = vevent.get_start().expect("DTSTART");
@@ -284,15 +331,26 @@ async fn confirmation_carries_the_join_link_and_an_invite_that_parses_back() {
 
     // The join link works on the widget.
     let token = join_url.rsplit('/').next().unwrap();
-    let valid = app.public_get(&format!("/api/v1/call/{token}/validate")).await.expect(200);
+    let valid = app
+        .public_get(&format!("/api/v1/call/{token}/validate"))
+        .await
+        .expect(200);
     assert_eq!(valid.data()["department_name"], "Cardiology");
 
     // The same event is the download of the appointment.
     let download = app
-        .get(&format!("/api/v1/appointments/{}/ics", appointment["id"].as_str().unwrap()), &owner)
+        .get(
+            &format!("/api/v1/appointments/{}/ics", appointment["id"].as_str().unwrap()),
+            &owner,
+        )
         .await
         .expect(200);
-    assert!(download.headers["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    assert!(
+        download.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
     assert_eq!(event(&download.text).1.get_uid(), vevent.get_uid());
     let rows = settled(&app, &owner).await;
     assert_eq!(rows[0]["kind"], "appointment_confirmation");
@@ -318,9 +376,13 @@ async fn reschedule_raises_the_sequence_and_moves_the_link_expiry_and_cancel_sen
     .await
     .expect(200);
     // Editing notes is not a reschedule.
-    app.put(&format!("/api/v1/appointments/{id}"), &owner, json!({"notes": "bring exams"}))
-        .await
-        .expect(200);
+    app.put(
+        &format!("/api/v1/appointments/{id}"),
+        &owner,
+        json!({"notes": "bring exams"}),
+    )
+    .await
+    .expect(200);
     let links = app.get("/api/v1/access-links", &owner).await.expect(200);
     let expected_expiry = chrono::DateTime::parse_from_rfc3339(&new_start).unwrap() + chrono::Duration::minutes(90);
     assert_eq!(
@@ -335,9 +397,13 @@ async fn reschedule_raises_the_sequence_and_moves_the_link_expiry_and_cancel_sen
     let (ics, _) = moved.ics.unwrap();
     assert_eq!(event(&ics).1.get_sequence(), Some(1));
 
-    app.post(&format!("/api/v1/appointments/{id}/cancel"), &owner, json!({"reason": "doctor ill"}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/appointments/{id}/cancel"),
+        &owner,
+        json!({"reason": "doctor ill"}),
+    )
+    .await
+    .expect(200);
     let mails = sink.wait_for(3, 10).await;
     let cancelled = parse(&mails[2]);
     assert!(cancelled.text.contains("doctor ill"));
@@ -396,7 +462,10 @@ async fn permanent_smtp_failure_fails_at_once_with_the_reply() {
     assert_eq!(rows[0]["status"], "failed");
     assert_eq!(rows[0]["attempts"], 1);
     let error = rows[0]["last_error"].as_str().unwrap();
-    assert!(error.contains("550") && error.contains("mailbox unavailable"), "{error}");
+    assert!(
+        error.contains("550") && error.contains("mailbox unavailable"),
+        "{error}"
+    );
     assert_eq!(outbox(&app, &owner, "?status=failed").await.len(), 1);
     assert_eq!(outbox(&app, &owner, "?status=sent").await.len(), 0);
 }
@@ -404,7 +473,10 @@ async fn permanent_smtp_failure_fails_at_once_with_the_reply() {
 #[tokio::test]
 async fn smtp_down_across_a_restart_is_delivered_after_it() {
     // Reserve a port, then leave it closed: the server is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let url = format!("smtp://{port}?tls=none");
     let first_url = url.clone();
     let mut app = TestApp::spawn_with(move |c| {
@@ -449,7 +521,10 @@ async fn notify_customers_false_sends_nothing_to_patients() {
     assert_eq!(company.data()["notify_customers"], false);
     let department = agent_and_department(&app, &owner).await;
     let appointment = book(&app, &owner, &department, "ana@patients.test", &minutes_from_now(600)).await;
-    assert!(appointment["access_link_url"].is_null(), "no join link without a confirmation");
+    assert!(
+        appointment["access_link_url"].is_null(),
+        "no join link without a confirmation"
+    );
     let id = appointment["id"].as_str().unwrap();
     app.put(
         &format!("/api/v1/appointments/{id}"),
@@ -466,9 +541,13 @@ async fn notify_customers_false_sends_nothing_to_patients() {
     let link = app
         .link(&owner, &department, json!({"customer_email": "bob@patients.test"}))
         .await;
-    app.post(&format!("/api/v1/access-links/{}/send", link["id"].as_str().unwrap()), &owner, json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/access-links/{}/send", link["id"].as_str().unwrap()),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
     assert_eq!(sink.wait_for(1, 10).await[0].to, ["bob@patients.test"]);
 }
 
@@ -478,31 +557,48 @@ async fn patient_e_mails_follow_the_company_locale_pt_br_and_fr() {
     let app = app_with(&sink).await;
     let owner = app.owner("acme").await;
     let department = agent_and_department(&app, &owner).await;
-    app.put("/api/v1/company", &owner, json!({"locale": "pt-BR", "timezone": "America/Sao_Paulo"}))
-        .await
-        .expect(200);
+    app.put(
+        "/api/v1/company",
+        &owner,
+        json!({"locale": "pt-BR", "timezone": "America/Sao_Paulo"}),
+    )
+    .await
+    .expect(200);
     let at = "2030-12-10T13:00:00Z";
     book(&app, &owner, &department, "ana@patients.test", at).await;
     let mails = sink.wait_for(1, 10).await;
     let message = parse(&mails[0]);
     assert_eq!(message.subject, "Consulta agendada: Check-up; follow, up");
     assert!(
-        message.text.contains("terça-feira, 10 de dezembro de 2030, 10:00 (America/Sao_Paulo)"),
+        message
+            .text
+            .contains("terça-feira, 10 de dezembro de 2030, 10:00 (America/Sao_Paulo)"),
         "{}",
         message.text
     );
     assert!(message.text.contains("Entrar na chamada de vídeo"));
 
-    app.put("/api/v1/company", &owner, json!({"locale": "fr", "timezone": "Europe/Paris"}))
-        .await
-        .expect(200);
+    app.put(
+        "/api/v1/company",
+        &owner,
+        json!({"locale": "fr", "timezone": "Europe/Paris"}),
+    )
+    .await
+    .expect(200);
     book(&app, &owner, &department, "luc@patients.test", "2030-12-11T13:00:00Z").await;
     let mails = sink.wait_for(2, 10).await;
     let message = parse(&mails[1]);
     assert_eq!(message.subject, "Rendez-vous enregistré : Check-up; follow, up");
-    assert!(message.text.contains("mercredi 11 décembre 2030, 14:00 (Europe/Paris)"), "{}", message.text);
+    assert!(
+        message.text.contains("mercredi 11 décembre 2030, 14:00 (Europe/Paris)"),
+        "{}",
+        message.text
+    );
     assert!(message.html.contains("lang=\"fr\""));
-    let bad = app.put("/api/v1/company", &owner, json!({"locale": "de"})).await.expect(422);
+    let bad = app
+        .put("/api/v1/company", &owner, json!({"locale": "de"}))
+        .await
+        .expect(422);
     assert_eq!(bad.field_errors("locale"), ["is invalid"]);
 }
 
@@ -524,10 +620,19 @@ async fn reminders_reach_the_patient_once_with_the_join_link() {
         .filter(|m| m.subject.starts_with("Reminder:"))
         .collect();
     assert_eq!(reminders.len(), 1, "{mails:?}");
-    assert!(reminders[0].text.contains(appointment["access_link_url"].as_str().unwrap()));
+    assert!(
+        reminders[0]
+            .text
+            .contains(appointment["access_link_url"].as_str().unwrap())
+    );
     // The agent's notification shows local time.
     let notes = app.get("/api/v1/notifications", &owner).await.expect(200);
-    assert!(notes.data()[0]["body"].as_str().unwrap().contains("(America/Sao_Paulo)"));
+    assert!(
+        notes.data()[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("(America/Sao_Paulo)")
+    );
 }
 
 #[tokio::test]
@@ -540,15 +645,22 @@ async fn access_link_send_needs_an_address_and_an_active_link() {
     let path = format!("/api/v1/access-links/{}/send", link["id"].as_str().unwrap());
     let blank = app.post(&path, &owner, json!({})).await.expect(422);
     assert_eq!(blank.field_errors("email"), ["can't be blank"]);
-    app.post(&path, &owner, json!({"email": "not-an-address"})).await.expect(422);
-    let row = app.post(&path, &owner, json!({"email": "eve@patients.test"})).await.expect(200);
+    app.post(&path, &owner, json!({"email": "not-an-address"}))
+        .await
+        .expect(422);
+    let row = app
+        .post(&path, &owner, json!({"email": "eve@patients.test"}))
+        .await
+        .expect(200);
     assert_eq!(row.data()["kind"], "access_link");
     assert_eq!(row.data()["status"], "queued");
     assert_eq!(row.data()["related_id"], link["id"]);
     let mails = sink.wait_for(1, 10).await;
     assert!(parse(&mails[0]).text.contains(link["url"].as_str().unwrap()));
     app.cancel_link(&owner, &link).await;
-    app.post(&path, &owner, json!({"email": "eve@patients.test"})).await.expect(422);
+    app.post(&path, &owner, json!({"email": "eve@patients.test"}))
+        .await
+        .expect(422);
 }
 
 #[tokio::test]
@@ -562,12 +674,16 @@ async fn e_mail_endpoints_role_matrix_and_tenant_isolation() {
     let manager = app.user(&owner, "manager").await;
     let stranger = app.owner("other").await;
     let department = app.department(&owner, "Front desk").await;
-    let link = app.link(&owner, &department, json!({"customer_email": "x@patients.test"})).await;
+    let link = app
+        .link(&owner, &department, json!({"customer_email": "x@patients.test"}))
+        .await;
     let send = format!("/api/v1/access-links/{}/send", link["id"].as_str().unwrap());
 
     app.get("/api/v1/emails", &supervisor).await.expect(403);
     app.get("/api/v1/emails", &manager).await.expect(200);
-    app.post("/api/v1/emails/test", &supervisor, json!({"to": "a@b.test"})).await.expect(403);
+    app.post("/api/v1/emails/test", &supervisor, json!({"to": "a@b.test"}))
+        .await
+        .expect(403);
     app.post("/api/v1/emails/test", &manager, json!({})).await.expect(422);
     app.post("/api/v1/emails/test", &manager, json!({"to": "ops@acme.test"}))
         .await
@@ -594,7 +710,10 @@ async fn e_mail_endpoints_role_matrix_and_tenant_isolation() {
     app.post("/api/v1/access-links/not-a-uuid/send", &owner, json!({}))
         .await
         .expect(404);
-    assert!(outbox(&app, &stranger, "").await.is_empty(), "another tenant sees no row");
+    assert!(
+        outbox(&app, &stranger, "").await.is_empty(),
+        "another tenant sees no row"
+    );
     app.get("/api/v1/emails?status=lost", &owner).await.expect(422);
     app.get("/api/v1/emails?kind=spam", &owner).await.expect(422);
 }
@@ -615,7 +734,10 @@ async fn calendar_feed_lists_the_users_appointments_and_revoke_is_404() {
     )
     .await
     .expect(200);
-    let created = app.post("/api/v1/users/me/calendar-feed", &owner, json!({})).await.expect(201);
+    let created = app
+        .post("/api/v1/users/me/calendar-feed", &owner, json!({}))
+        .await
+        .expect(201);
     let url = created.data()["url"].as_str().unwrap().to_string();
     let path = url.strip_prefix("http://voki.test").unwrap().to_string();
     assert!(path.starts_with("/calendar/") && path.ends_with(".ics"));
@@ -631,17 +753,29 @@ async fn calendar_feed_lists_the_users_appointments_and_revoke_is_404() {
             .copied()
             .unwrap()
     };
-    assert_eq!(by_uid(&kept["id"]).get_status(), Some(icalendar::EventStatus::Tentative));
-    assert_eq!(by_uid(&dropped["id"]).get_status(), Some(icalendar::EventStatus::Cancelled));
+    assert_eq!(
+        by_uid(&kept["id"]).get_status(),
+        Some(icalendar::EventStatus::Tentative)
+    );
+    assert_eq!(
+        by_uid(&dropped["id"]).get_status(),
+        Some(icalendar::EventStatus::Cancelled)
+    );
     // Another user's feed holds none of these.
     let colleague = app.user(&owner, "attendant").await;
-    let theirs = app.post("/api/v1/users/me/calendar-feed", &colleague, json!({})).await.expect(201);
+    let theirs = app
+        .post("/api/v1/users/me/calendar-feed", &colleague, json!({}))
+        .await
+        .expect(201);
     let their_path = theirs.data()["url"].as_str().unwrap().replace("http://voki.test", "");
     let calendar: icalendar::Calendar = app.public_get(&their_path).await.expect(200).text.parse().unwrap();
     assert_eq!(calendar.events().count(), 0);
 
     // A new URL replaces the old one; revoking ends it.
-    let replaced = app.post("/api/v1/users/me/calendar-feed", &owner, json!({})).await.expect(201);
+    let replaced = app
+        .post("/api/v1/users/me/calendar-feed", &owner, json!({}))
+        .await
+        .expect(201);
     app.public_get(&path).await.expect(404);
     let new_path = replaced.data()["url"].as_str().unwrap().replace("http://voki.test", "");
     app.public_get(&new_path).await.expect(200);
@@ -686,8 +820,14 @@ async fn one_tenants_slow_smtp_exchange_does_not_delay_another_tenant() {
     .await
     .expect(200);
     while sink.to("fast@patients.test").is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(4), "the other tenant waited for the slow one");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "the other tenant waited for the slow one"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(sink.to("slow@patients.test").is_empty(), "the slow exchange is still going on");
+    assert!(
+        sink.to("slow@patients.test").is_empty(),
+        "the slow exchange is still going on"
+    );
 }

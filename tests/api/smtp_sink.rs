@@ -134,7 +134,11 @@ async fn session(stream: TcpStream, inner: Arc<Mutex<Inner>>) -> std::io::Result
         let command = line.trim_end().to_string();
         let verb = command.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         match verb.as_str() {
-            "EHLO" => write.write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await?,
+            "EHLO" => {
+                write
+                    .write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    .await?
+            }
             "HELO" => write.write_all(b"250 sink.test\r\n").await?,
             "MAIL" => {
                 from = address(&command);
