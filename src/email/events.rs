@@ -116,7 +116,7 @@ pub enum Join {
     /// Issued only when the confirmation is written (§7.8).
     Prepared(PreparedJoin),
     /// Already issued by the caller (self-booking answers with it): always attached.
-    Issued(AccessLink),
+    Issued(Box<AccessLink>),
 }
 
 /// The patient's manage link, as stored when the appointment was booked.

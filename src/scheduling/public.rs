@@ -355,7 +355,7 @@ async fn book(
         let link = links.first().ok_or_else(|| ApiError::internal("issued link missing"))?;
         let call_url = link.url.clone();
         let confirmation = Confirmation {
-            join: Some(Join::Issued(link.clone())),
+            join: Some(Join::Issued(Box::new(link.clone()))),
         };
         let appointment = book_in_transaction(conn, &department, &request, attached, &confirmation)?;
         notify_agent(conn, NotificationType::AppointmentBooked, "New booking", &appointment)?;

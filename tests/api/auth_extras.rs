@@ -159,7 +159,7 @@ async fn password_reset_by_emailed_single_use_token() {
     let mails = sink.wait_for(1, 10).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sink.received().len(), 1);
-    assert_eq!(mails[0].to, [agent.email.clone()]);
+    assert_eq!(mails[0].to, std::slice::from_ref(&agent.email));
     let text = crate::email::parse(&mails[0]).text;
     let url = crate::email::link(&text, "http://voki.test/reset-password?");
     let token = url.split("token=").nth(1).unwrap().to_string();

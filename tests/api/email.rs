@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use icalendar::{Component, EventLike};
+use icalendar::Component;
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -115,7 +115,10 @@ async fn settled(app: &TestApp, session: &Session) -> Vec<Value> {
     panic!("e-mails still queued: {:?}", outbox(app, session, "").await);
 }
 
-fn raw_outbox(app: &TestApp) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+/// `(kind, text_body, html_body, reset_link)` of each stored row.
+type RawRow = (String, Option<String>, Option<String>, Option<String>);
+
+fn raw_outbox(app: &TestApp) -> Vec<RawRow> {
     let conn = rusqlite::Connection::open(app.dir.path().join("tenants/acme.db")).unwrap();
     let mut stmt = conn
         .prepare("SELECT kind, text_body, html_body, reset_link FROM email_outbox ORDER BY inserted_at")
@@ -166,7 +169,7 @@ async fn password_reset_link_arrives_by_smtp_resets_the_password_and_leaves_the_
     );
     let old_token = link(&parse(&mails[0]).text, "http://voki.test/reset-password?");
     let message = parse(&mails[1]);
-    assert_eq!(mails[1].to, [agent.email.clone()]);
+    assert_eq!(mails[1].to, std::slice::from_ref(&agent.email));
     assert_eq!(message.from_name, "acme clinic");
     // Users are created with locale pt-BR: staff e-mails follow the user's locale.
     assert_eq!(message.subject, "Redefina a sua senha do voki");
