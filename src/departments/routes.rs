@@ -363,6 +363,8 @@ async fn rotate_booking_token(
         .db()
         .write(move |conn| {
             let old = store::set_booking_token(conn, &id.to_string(), &issued, &url, true)?;
+            // The token itself is never audited, only that it was replaced.
+            crate::audit::note(conn, "department.booking_token", &id.to_string(), serde_json::json!({}))?;
             Ok((store::find(conn, &id.to_string())?, old))
         })
         .await;

@@ -516,6 +516,80 @@ mod tests {
         );
     }
 
+    /// One rendered sample per kind and language, as patients and staff receive them.
+    fn samples() -> Vec<(String, Rendered)> {
+        let at = crate::time::parse("2026-12-08T13:00:00Z").unwrap();
+        let tz: Tz = "America/Sao_Paulo".parse().unwrap();
+        let mut samples = Vec::new();
+        for locale in [Locale::En, Locale::PtBr, Locale::Fr] {
+            let facts = AppointmentFacts {
+                company: "Clínica Exemplo".into(),
+                customer_name: "Ana Souza".into(),
+                title: "Consulta de retorno".into(),
+                when: local_time(at, tz, locale),
+                duration_minutes: 30,
+                agent_name: "Dra. Maria Lima".into(),
+                department_name: "Cardiologia".into(),
+                join_url: Some("https://clinic.example/call/Jl3heMkQPLmTE9aXDF7I0cg1EIZJ".into()),
+                manage_url: Some("https://clinic.example/manage/BkUzTSCnXlV3UQOmsF8zdxF2".into()),
+                cancel_reason: None,
+            };
+            let cancelled = AppointmentFacts {
+                cancel_reason: Some("A doutora está em congresso".into()),
+                manage_url: None,
+                ..facts.clone()
+            };
+            let link = LinkFacts {
+                company: facts.company.clone(),
+                customer_name: Some(facts.customer_name.clone()),
+                department_name: facts.department_name.clone(),
+                url: "https://clinic.example/call/9gdNsczm08qHKkzDcfIx8O6fVPSI".into(),
+                expires: local_time(at, tz, locale),
+            };
+            let reset_url = "https://clinic.example/reset-password?tenant=exemplo&token=EXAMPLE-TOKEN";
+            for (kind, rendered) in [
+                ("appointment_confirmation", appointment_confirmation(locale, &facts)),
+                ("appointment_rescheduled", appointment_rescheduled(locale, &facts)),
+                ("appointment_cancelled", appointment_cancelled(locale, &cancelled)),
+                ("appointment_reminder", appointment_reminder(locale, &facts)),
+                ("access_link", access_link(locale, &link)),
+                (
+                    "password_reset",
+                    password_reset(locale, &facts.company, "Maria Lima", reset_url, 60),
+                ),
+            ] {
+                samples.push((format!("{kind}.{}", locale.as_str()), rendered));
+            }
+        }
+        samples
+    }
+
+    /// `docs/emails/` holds what each kind looks like; it must match the templates.
+    /// `VOKI_WRITE_EMAIL_SAMPLES=1 cargo test --lib email_samples` writes it anew.
+    #[test]
+    fn email_samples_in_docs_match_the_templates() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/emails");
+        let write = std::env::var_os("VOKI_WRITE_EMAIL_SAMPLES").is_some();
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+        }
+        for (name, rendered) in samples() {
+            let text = format!("Subject: {}\n\n{}", rendered.subject, rendered.text);
+            for (file, content) in [(format!("{name}.txt"), text), (format!("{name}.html"), rendered.html)] {
+                let path = dir.join(&file);
+                if write {
+                    std::fs::write(&path, &content).unwrap();
+                } else {
+                    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+                    assert_eq!(
+                        stored, content,
+                        "docs/emails/{file} is stale: rerun with VOKI_WRITE_EMAIL_SAMPLES=1"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn html_parts_escape_what_people_type() {
         let rendered = password_reset(Locale::En, "<b>Clinic</b>", "Ann & Bob", "http://x/?a=1&b=2", 60);

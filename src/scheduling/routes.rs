@@ -80,8 +80,11 @@ async fn put_availability(
         .db()
         .write(move |conn| {
             crate::users::store::find(conn, &id)?;
+            let before = Availability::of(&store::working_hours(conn, &id)?);
             store::replace_working_hours(conn, &id, &hours)?;
-            store::working_hours(conn, &id)
+            let hours = store::working_hours(conn, &id)?;
+            crate::audit::act(conn, "user.availability", &id, &before, &Availability::of(&hours))?;
+            Ok(hours)
         })
         .await?;
     Ok(ok(Availability::of(&hours)))

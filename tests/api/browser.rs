@@ -88,14 +88,19 @@ async fn a_patient_who_reloads_resumes_their_call_and_leaves_the_queue_within_th
 
 /// A patient books alone on the public page at phone width (390 px), meets a time taken
 /// meanwhile and takes one of the next times offered, then opens the manage link and
-/// moves the appointment (tests/js/booking.mjs).
+/// moves the appointment from the link of the confirmation e-mail, which travels over real
+/// SMTP to a sink whose messages the page reads as a mailbox (tests/js/booking.mjs).
 #[tokio::test]
 async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
     let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
         return;
     };
-    let app = TestApp::spawn().await;
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let smtp_url = sink.url();
+    let app = TestApp::spawn_with(move |c| c.smtp_url = smtp_url).await;
+    let mailbox = tempfile::tempdir().unwrap();
+    let postman = deliver_to_mailbox(sink, mailbox.path().to_path_buf());
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Alice Souza").await;
@@ -121,10 +126,15 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
     let local_url = booking_url.replace("http://voki.test", &app.base);
     run_node(
         fixture,
-        vec!["booking.mjs".to_string(), local_url],
+        vec![
+            "booking.mjs".to_string(),
+            local_url,
+            mailbox.path().display().to_string(),
+        ],
         vec![("CHROMIUM".into(), chromium.display().to_string())],
     )
     .await;
+    postman.abort();
 
     let list = app
         .get(&format!("/api/v1/appointments?user_id={}", agent.user_id), &owner)
@@ -257,4 +267,22 @@ fn every_console_string_exists_in_the_three_catalogues() {
     }
     let unknown: Vec<_> = asked.difference(&english).collect();
     assert!(unknown.is_empty(), "keys used but not in the catalogues: {unknown:?}");
+}
+
+/// Writes each message the sink accepts as `<n>.txt` in `dir`: the recipients, then the
+/// decoded text part — the patient's mailbox, as the page test reads it.
+fn deliver_to_mailbox(sink: crate::smtp_sink::SmtpSink, dir: PathBuf) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut written = 0;
+        loop {
+            let received = sink.received();
+            for message in &received[written..] {
+                let parsed = crate::email::parse(message);
+                let file = format!("To: {}\n\n{}", message.to.join(", "), parsed.text);
+                std::fs::write(dir.join(format!("{written}.txt")), file).unwrap();
+                written += 1;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
 }

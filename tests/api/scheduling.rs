@@ -899,3 +899,83 @@ async fn a_booking_page_reaches_only_its_own_tenant() {
         .await
         .expect(422);
 }
+
+/// The audit rows of one object, oldest first.
+async fn audit_actions(b: &Booking, object_type: &str, object_id: &str) -> Vec<(String, String)> {
+    let rows = b
+        .app
+        .get(
+            &format!("/api/v1/audit-log?object_type={object_type}&object_id={object_id}&page_size=100"),
+            &b.owner,
+        )
+        .await
+        .expect(200);
+    let mut actions: Vec<(String, String)> = rows
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["actor_type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    actions.reverse();
+    actions
+}
+
+#[tokio::test]
+async fn scheduling_writes_are_audited_with_their_actor_and_no_token() {
+    let b = Booking::new().await;
+    // Working hours (set by the owner in `Booking::new`): an action on the user.
+    let hours = audit_actions(&b, "user", &b.agent.user_id).await;
+    assert!(
+        hours.contains(&("user.availability".into(), "user".into())),
+        "{hours:?}"
+    );
+    // The booking page's token rotation: recorded, the token never.
+    let rotated = b
+        .app
+        .post(
+            &format!("/api/v1/departments/{}/booking-token", b.department),
+            &b.owner,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let department = audit_actions(&b, "department", &b.department).await;
+    assert_eq!(
+        department.last().unwrap(),
+        &("department.booking_token".to_string(), "user".to_string())
+    );
+    let log = b.app.get("/api/v1/audit-log?page_size=100", &b.owner).await.expect(200);
+    assert!(!log.text.contains(&token_of(&rotated.data()["booking_url"])));
+    assert!(!log.text.contains(&b.token));
+
+    // A patient's booking, reschedule and cancel are the customer's.
+    let booking = Booking::new().await;
+    let booked = booking.book_at("09:00", "audit@example.com").await;
+    let manage = format!("/api/v1/manage/{}", token_of(&booked["manage_url"]));
+    booking
+        .app
+        .public_post(&format!("{manage}/reschedule"), json!({"start": booking.at("10:00")}))
+        .await
+        .expect(200);
+    booking
+        .app
+        .public_post(&format!("{manage}/cancel"), json!({}))
+        .await
+        .expect(200);
+    let id = booked["appointment_id"].as_str().unwrap();
+    let customer = |action: &str| (action.to_string(), "customer".to_string());
+    assert_eq!(
+        audit_actions(&booking, "appointment", id).await,
+        [
+            customer("appointment.create"),
+            customer("appointment.update"),
+            customer("appointment.cancel")
+        ]
+    );
+}

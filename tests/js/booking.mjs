@@ -3,10 +3,15 @@
 // offered, books, then opens the manage link and moves the appointment. Prints "OK" and
 // exits 0 when every step worked.
 //
-// usage: node booking.mjs <booking page url>
+// The manage link is taken from the confirmation e-mail: the test's SMTP sink writes each
+// message it accepts into <mailbox dir> as a text file (recipients, then the text part).
+//
+// usage: node booking.mjs <booking page url> <mailbox dir>
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [bookingUrl] = process.argv.slice(2);
+const [bookingUrl, mailbox] = process.argv.slice(2);
 const STEP_MS = 20_000;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -77,12 +82,27 @@ await step("the taken time offers the next free times, and one of them books", a
   await page.waitForSelector("#done", { state: "visible", timeout: STEP_MS });
   await fitsThePhone("the confirmation");
 });
+// The text of the first e-mail to `address` (waits for it).
+const mailTo = async (address) => {
+  for (let i = 0; i < 100; i++) {
+    for (const name of readdirSync(mailbox).sort()) {
+      const text = readFileSync(join(mailbox, name), "utf8");
+      if (text.split("\n")[0].includes(address)) return text;
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`no e-mail to ${address}`);
+};
 let manageUrl;
-await step("the manage link shows the appointment", async () => {
+await step("the confirmation e-mail's manage link shows the appointment", async () => {
   const href = await page.getAttribute("#manage-link", "href");
   if (!href.includes("/manage/")) throw new Error(`manage link ${href}`);
+  const mail = await mailTo("navegador@example.com");
+  const emailed = mail.match(/https?:\/\/\S+\/manage\/[A-Za-z0-9_-]+/)?.[0];
+  if (emailed !== href) throw new Error(`the e-mail links ${emailed}, the page ${href}`);
+  if (!mail.includes("/call/")) throw new Error("the e-mail has no join link");
   // The link carries the configured public URL; this server listens elsewhere.
-  manageUrl = new URL(new URL(href).pathname, bookingUrl).href;
+  manageUrl = new URL(new URL(emailed).pathname, bookingUrl).href;
   await page.goto(manageUrl);
   await page.waitForSelector("#reschedule", { state: "visible", timeout: STEP_MS });
   await fitsThePhone("the manage page");
