@@ -146,8 +146,9 @@ async function boot() {
   if (atLeast("manager") && !getSession().mfa_setup_required) {
     state.company = (await api("GET", "/api/v1/company").catch(() => null))?.data || null;
   }
-  setZone(state.company?.timezone);
-  applyLanguage(pick(state.me.locale) || pick(state.company?.locale) || localStorage.getItem("voki.language") || "en");
+  // Every role gets the company's zone and language with itself (the settings are managers').
+  setZone(state.company?.timezone || state.me.company_timezone);
+  applyLanguage(pick(state.me.locale) || pick(state.company?.locale || state.me.company_locale) || localStorage.getItem("voki.language") || "en");
   $("#login").hidden = true;
   $("#app").hidden = false;
   goLive();

@@ -81,6 +81,13 @@ pub fn timezone(conn: &Connection) -> Result<chrono_tz::Tz, ApiError> {
     Ok(name.parse().unwrap_or(chrono_tz::UTC))
 }
 
+/// The company's time zone and locale, as stored (what every staff screen needs).
+pub fn timezone_and_locale(conn: &Connection) -> Result<(String, String), ApiError> {
+    Ok(conn
+        .prepare_cached("SELECT timezone, locale FROM company")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?)
+}
+
 /// Creates the company row of a new tenant.
 pub fn insert(conn: &Connection, slug: &str, name: &str, timezone: &str) -> Result<(), ApiError> {
     conn.execute(

@@ -1,7 +1,7 @@
 //! `/api/v1/users` (manager) and `/api/v1/users/me` (anyone, for themselves).
 
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -126,10 +126,30 @@ fn check_grantable(caller: Role, granted: Option<Role>) -> Result<(), ApiError> 
     }
 }
 
+/// The caller, plus what every staff screen needs of the company: its time zone (the
+/// console shows every time in it) and language. The other settings stay manager-only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    user: User,
+    /// IANA name, e.g. `America/Sao_Paulo`.
+    company_timezone: String,
+    /// `en`, `pt-BR` or `fr`.
+    company_locale: String,
+}
+
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Data<User>), (status = 401, body = ErrorBody)))]
-async fn me(auth: Auth<min::Attendant>) -> Json<Data<User>> {
-    ok(auth.user)
+    responses((status = 200, body = Data<Me>), (status = 401, body = ErrorBody)))]
+async fn me(auth: Auth<min::Attendant>) -> Result<Json<Data<Me>>, ApiError> {
+    let (company_timezone, company_locale) = auth
+        .db()
+        .read(crate::company::store::timezone_and_locale)
+        .await?;
+    Ok(ok(Me {
+        user: auth.user,
+        company_timezone,
+        company_locale,
+    }))
 }
 
 /// Edit one's own `name`, `locale` and `avatar_url`; other fields are ignored here.

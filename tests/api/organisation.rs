@@ -57,6 +57,27 @@ async fn users_edit_only_their_own_name_locale_and_avatar_through_me() {
     assert_eq!(cleared.data()["avatar_url"], Value::Null);
 }
 
+/// Every staff screen shows times in the company's zone: `/users/me` carries it (and the
+/// company's language) for any role, while the company settings stay manager-only.
+#[tokio::test]
+async fn users_me_carries_the_company_time_zone_and_locale_for_every_role() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    app.put(
+        "/api/v1/company",
+        &owner,
+        json!({"company": {"timezone": "Europe/Paris", "locale": "fr"}}),
+    )
+    .await
+    .expect(200);
+    let agent = app.user(&owner, "attendant").await;
+    let me = app.get("/api/v1/users/me", &agent).await.expect(200);
+    assert_eq!(me.data()["company_timezone"], "Europe/Paris");
+    assert_eq!(me.data()["company_locale"], "fr");
+    assert_eq!(me.data()["id"], agent.user_id.as_str());
+    app.get("/api/v1/company", &agent).await.expect(403);
+}
+
 #[tokio::test]
 async fn users_list_filters_by_role_active_and_search() {
     let app = TestApp::spawn().await;
