@@ -21,13 +21,15 @@ use crate::time::{self, Timestamp};
 const FROM: &str = "calls c";
 
 /// The sums of [`Totals`], in its field order (the first is named `calls` for sorting).
+/// `wait_secs` (set once a call started) and `talk_secs` (of completed calls) are kept on
+/// the call by triggers, so no date is parsed per call.
 const TOTALS: &str = "count(*) AS calls, \
      coalesce(sum(c.status = 'completed'), 0), \
      coalesce(sum(c.status = 'missed'), 0), \
      coalesce(sum(c.status = 'cancelled'), 0), \
-     count(c.started_at), \
-     coalesce(sum(unixepoch(c.started_at) - unixepoch(c.inserted_at)), 0), \
-     coalesce(sum(CASE WHEN c.status = 'completed' THEN unixepoch(c.completed_at) - unixepoch(c.started_at) END), 0), \
+     count(c.wait_secs), \
+     coalesce(sum(c.wait_secs), 0), \
+     coalesce(sum(c.talk_secs), 0), \
      count(c.rating), \
      coalesce(sum(c.rating), 0), \
      coalesce(sum(c.rating >= 4), 0)";
@@ -93,25 +95,43 @@ fn query<T>(
         .collect::<Result<Vec<T>, _>>()?)
 }
 
+/// The overview's sums and its customers, in one scan of `calls_report`.
+fn overview_sql(where_clause: &str) -> String {
+    format!("SELECT {TOTALS}, count(DISTINCT c.customer_id) FROM {FROM} {where_clause}")
+}
+
+/// The customers whose first call is in `[?1, ?2)`: one range of `customers_first_call`.
+const NEW_CUSTOMERS: &str = "SELECT count(*) FROM customers WHERE first_call_at >= ?1 AND first_call_at < ?2";
+
 pub fn overview(conn: &Connection, selection: &Selection) -> Result<Overview, ApiError> {
     let filter = selection.filter();
     let where_clause = filter.where_clause();
-    let sql = format!("SELECT {TOTALS} FROM {FROM} {where_clause}");
-    let sums = conn
+    let sql = overview_sql(&where_clause);
+    let (sums, customers) = conn
         .prepare_cached(&sql)?
-        .query_row(params_from_iter(filter.params()), |row| totals(row, 0))?;
-    // A customer is new when their first call ever (in any department) is in the period;
-    // it cannot be after it, since they have a call in it. Grouping (rather than a
-    // DISTINCT) runs the first-call lookup once per customer.
-    let sql = format!(
-        "SELECT count(*), coalesce(sum(first_call >= ?), 0)
-         FROM (SELECT (SELECT min(f.inserted_at) FROM calls f WHERE f.customer_id = c.customer_id) AS first_call
-               FROM calls c {where_clause} GROUP BY c.customer_id)"
-    );
-    let params = std::iter::once(SqlValue::Text(time::format(selection.from))).chain(filter.params().iter().cloned());
-    let (customers, new_customers) = conn
-        .prepare_cached(&sql)?
-        .query_row(params_from_iter(params), |row| Ok((row.get(0)?, row.get(1)?)))?;
+        .query_row(params_from_iter(filter.params()), |row| {
+            Ok((totals(row, 0)?, row.get(10)?))
+        })?;
+    // A customer is new when their first call ever (in any department), kept on the
+    // customer, is in the period; with a department or provider, they must also have a
+    // call of the selection in it.
+    let period = [
+        SqlValue::Text(time::format(selection.from)),
+        SqlValue::Text(time::format(selection.until)),
+    ];
+    let new_customers: i64 = if selection.department_id.is_none() && selection.provider_id.is_none() {
+        conn.prepare_cached(NEW_CUSTOMERS)?
+            .query_row(params_from_iter(period), |row| row.get(0))?
+    } else {
+        let sql = format!(
+            "SELECT count(*) FROM customers cu
+             WHERE cu.first_call_at >= ? AND cu.first_call_at < ?
+               AND EXISTS (SELECT 1 FROM calls c {where_clause} AND c.customer_id = cu.id)"
+        );
+        let params = period.into_iter().chain(filter.params().iter().cloned());
+        conn.prepare_cached(&sql)?
+            .query_row(params_from_iter(params), |row| row.get(0))?
+    };
     Ok(Overview::new(&sums, customers, new_customers))
 }
 
@@ -299,6 +319,8 @@ mod tests {
         text.parse().unwrap()
     }
 
+    use crate::db::{DbSettings, Schema, prepare_file};
+
     #[test]
     fn periods_start_on_the_day_the_monday_and_the_first() {
         let wednesday = day("2026-03-11");
@@ -319,5 +341,34 @@ mod tests {
         assert_eq!((kolkata.hour(), kolkata.minute()), (8, 0));
         let sao_paulo = slot_start(slot, chrono_tz::America::Sao_Paulo).unwrap();
         assert_eq!((sao_paulo.date_naive(), sao_paulo.hour()), (day("2026-03-09"), 23));
+    }
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect(sql);
+        let mut rows = statement.raw_query();
+        let mut details = Vec::new();
+        while let Some(row) = rows.next().expect("plan row") {
+            details.push(row.get::<_, String>(3).expect("plan detail"));
+        }
+        details.join(" | ")
+    }
+
+    /// The overview reads one index range for its sums and another for its new customers:
+    /// no table lookups, no per-customer search.
+    #[test]
+    fn the_overview_reads_the_report_index_and_the_first_call_index_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tenant.db");
+        let settings = DbSettings {
+            synchronous: "NORMAL".into(),
+            readers: 1,
+            wal_autocheckpoint: 1000,
+        };
+        prepare_file(&path, Schema::Tenant, &settings).expect("migrated tenant database");
+        let conn = Connection::open(&path).expect("open");
+        let sums = plan(&conn, &overview_sql("WHERE c.inserted_at >= ? AND c.inserted_at < ?"));
+        assert!(sums.contains("USING COVERING INDEX calls_report"), "{sums}");
+        let new = plan(&conn, NEW_CUSTOMERS);
+        assert!(new.contains("USING COVERING INDEX customers_first_call"), "{new}");
     }
 }

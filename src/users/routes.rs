@@ -141,10 +141,7 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Data<Me>), (status = 401, body = ErrorBody)))]
 async fn me(auth: Auth<min::Attendant>) -> Result<Json<Data<Me>>, ApiError> {
-    let (company_timezone, company_locale) = auth
-        .db()
-        .read(crate::company::store::timezone_and_locale)
-        .await?;
+    let (company_timezone, company_locale) = auth.db().read(crate::company::store::timezone_and_locale).await?;
     Ok(ok(Me {
         user: auth.user,
         company_timezone,

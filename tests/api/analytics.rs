@@ -494,3 +494,56 @@ async fn reports_never_count_another_tenants_calls() {
     assert_eq!(providers.data(), &json!([]));
     assert_eq!(f.calls.len(), 7);
 }
+
+/// A customer is new in the period of their first call ever; merging two customers makes
+/// one customer whose first call is the earlier of the two (kept by triggers on calls).
+#[tokio::test]
+async fn new_customers_follow_the_first_call_through_a_merge() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica").await;
+    let agent = named_agent(&app, &owner, &department, "Eli Rocha").await;
+    let first = app.completed_call(&owner, &agent, &department, "Ana").await;
+    let second = app.completed_call(&owner, &agent, &department, "Bia").await;
+    let customer_of = |call: String| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            let call = app.get(&format!("/api/v1/calls/{call}"), owner).await.expect(200);
+            call.data()["customer_id"].as_str().unwrap().to_string()
+        }
+    };
+    let (ana, bia) = (customer_of(first).await, customer_of(second).await);
+    let overview = app.get("/api/v1/analytics/overview", &owner).await.expect(200);
+    assert_eq!(
+        (
+            overview.data()["total_customers"].clone(),
+            overview.data()["new_customers"].clone()
+        ),
+        (json!(2), json!(2))
+    );
+    app.post(
+        "/api/v1/customers/merge",
+        &owner,
+        json!({"primary_id": bia, "secondary_ids": [ana]}),
+    )
+    .await
+    .expect(200);
+    let overview = app.get("/api/v1/analytics/overview", &owner).await.expect(200);
+    assert_eq!(
+        (
+            overview.data()["total_customers"].clone(),
+            overview.data()["new_customers"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    // One department's overview counts the same customer once.
+    let narrowed = app
+        .get(
+            &format!("/api/v1/analytics/overview?department_id={department}"),
+            &owner,
+        )
+        .await
+        .expect(200);
+    assert_eq!(narrowed.data()["new_customers"], 1);
+}
