@@ -103,6 +103,17 @@ fn overview_sql(where_clause: &str) -> String {
 /// The customers whose first call is in `[?1, ?2)`: one range of `customers_first_call`.
 const NEW_CUSTOMERS: &str = "SELECT count(*) FROM customers WHERE first_call_at >= ?1 AND first_call_at < ?2";
 
+/// The new customers with a call of the selection in the period: each customer whose first
+/// call is in it is looked up in `calls_customer` (the planner would otherwise scan the
+/// period once per customer).
+fn new_customers_of_selection_sql(where_clause: &str) -> String {
+    format!(
+        "SELECT count(*) FROM customers cu
+         WHERE cu.first_call_at >= ? AND cu.first_call_at < ?
+           AND EXISTS (SELECT 1 FROM calls c INDEXED BY calls_customer {where_clause} AND c.customer_id = cu.id)"
+    )
+}
+
 pub fn overview(conn: &Connection, selection: &Selection) -> Result<Overview, ApiError> {
     let filter = selection.filter();
     let where_clause = filter.where_clause();
@@ -123,11 +134,7 @@ pub fn overview(conn: &Connection, selection: &Selection) -> Result<Overview, Ap
         conn.prepare_cached(NEW_CUSTOMERS)?
             .query_row(params_from_iter(period), |row| row.get(0))?
     } else {
-        let sql = format!(
-            "SELECT count(*) FROM customers cu
-             WHERE cu.first_call_at >= ? AND cu.first_call_at < ?
-               AND EXISTS (SELECT 1 FROM calls c {where_clause} AND c.customer_id = cu.id)"
-        );
+        let sql = new_customers_of_selection_sql(&where_clause);
         let params = period.into_iter().chain(filter.params().iter().cloned());
         conn.prepare_cached(&sql)?
             .query_row(params_from_iter(params), |row| row.get(0))?
@@ -370,5 +377,10 @@ mod tests {
         assert!(sums.contains("USING COVERING INDEX calls_report"), "{sums}");
         let new = plan(&conn, NEW_CUSTOMERS);
         assert!(new.contains("USING COVERING INDEX customers_first_call"), "{new}");
+        let narrowed = plan(
+            &conn,
+            &new_customers_of_selection_sql("WHERE c.inserted_at >= ? AND c.inserted_at < ? AND c.department_id = ?"),
+        );
+        assert!(narrowed.contains("calls_customer (customer_id=? AND inserted_at>? AND inserted_at<?)"), "{narrowed}");
     }
 }
