@@ -103,14 +103,13 @@ fn overview_sql(where_clause: &str) -> String {
 /// The customers whose first call is in `[?1, ?2)`: one range of `customers_first_call`.
 const NEW_CUSTOMERS: &str = "SELECT count(*) FROM customers WHERE first_call_at >= ?1 AND first_call_at < ?2";
 
-/// The new customers with a call of the selection in the period: each customer whose first
-/// call is in it is looked up in `calls_customer` (the planner would otherwise scan the
-/// period once per customer).
+/// The new customers with a call of the selection in the period: the selection's calls
+/// (one range of `calls_report`, which holds the filters and the customer) whose customer's
+/// first call is at or after the start (`?1`; it cannot be after the end).
 fn new_customers_of_selection_sql(where_clause: &str) -> String {
     format!(
-        "SELECT count(*) FROM customers cu
-         WHERE cu.first_call_at >= ? AND cu.first_call_at < ?
-           AND EXISTS (SELECT 1 FROM calls c INDEXED BY calls_customer {where_clause} AND c.customer_id = cu.id)"
+        "SELECT count(DISTINCT c.customer_id) FROM calls c JOIN customers cu ON cu.id = c.customer_id
+         {where_clause} AND cu.first_call_at >= ?"
     )
 }
 
@@ -135,7 +134,8 @@ pub fn overview(conn: &Connection, selection: &Selection) -> Result<Overview, Ap
             .query_row(params_from_iter(period), |row| row.get(0))?
     } else {
         let sql = new_customers_of_selection_sql(&where_clause);
-        let params = period.into_iter().chain(filter.params().iter().cloned());
+        let [from, _] = period;
+        let params = filter.params().iter().cloned().chain(std::iter::once(from));
         conn.prepare_cached(&sql)?
             .query_row(params_from_iter(params), |row| row.get(0))?
     };
@@ -381,6 +381,14 @@ mod tests {
             &conn,
             &new_customers_of_selection_sql("WHERE c.inserted_at >= ? AND c.inserted_at < ? AND c.department_id = ?"),
         );
-        assert!(narrowed.contains("calls_customer (customer_id=? AND inserted_at>? AND inserted_at<?)"), "{narrowed}");
+        assert!(
+            narrowed.contains("SEARCH c USING INDEX calls_department_time"),
+            "{narrowed}"
+        );
+        assert!(
+            narrowed.contains("SEARCH cu USING INDEX sqlite_autoindex_customers_1 (id=?)"),
+            "{narrowed}"
+        );
+        assert!(!narrowed.contains("SCAN"), "{narrowed}");
     }
 }
