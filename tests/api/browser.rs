@@ -161,6 +161,39 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
     );
 }
 
+/// A staff user follows the reset link of the e-mail received over SMTP on the console's
+/// `/reset-password` page, then signs in with the new password (tests/js/password_reset.mjs).
+#[tokio::test]
+async fn the_emailed_reset_link_sets_a_new_password_on_the_reset_page() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+        return;
+    };
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let smtp_url = sink.url();
+    let app = TestApp::spawn_with(move |c| c.smtp_url = smtp_url).await;
+    let owner = app.owner("acme").await;
+    let agent = app.user(&owner, "attendant").await;
+    app.request(
+        reqwest::Method::POST,
+        "/api/auth/forgot-password",
+        None,
+        Some(json!({"email": agent.email, "tenant": "acme"})),
+    )
+    .await
+    .expect(200);
+    let mail = sink.wait_for(1, 10).await;
+    let text = crate::email::parse(mail.first().expect("the reset e-mail")).text;
+    let link = crate::email::link(&text, "http://voki.test/reset-password?").replace("http://voki.test", &app.base);
+    run_node(
+        fixture,
+        vec!["password_reset.mjs".to_string(), link, "a-brand-new-password".into()],
+        vec![("CHROMIUM".into(), chromium.display().to_string())],
+    )
+    .await;
+    app.login("acme", &agent.email, "a-brand-new-password").await;
+}
+
 /// The seed guide's whole flow done in the console alone (tests/js/console.mjs): the owner
 /// creates the department, the provider and the doctor's user, associates them, adds the
 /// doctor to the department and issues a link; the doctor holds the call, which shows the

@@ -1,0 +1,65 @@
+// A staff user follows the e-mailed reset link: the page refuses two different passwords,
+// saves the new one, and the same link then tells that it is spent. Prints "OK" and exits
+// 0 when every step worked.
+//
+// usage: node password_reset.mjs <reset link on this server> <new password>
+import { chromium } from "playwright-core";
+
+const [link, password] = process.argv.slice(2);
+const STEP_MS = 20_000;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+});
+const fail = async (why) => {
+  console.error("FAIL:", why);
+  await browser.close().catch(() => {});
+  process.exit(1);
+};
+setTimeout(() => fail("timeout after 60 s"), 60_000);
+const step = async (name, run) => {
+  try {
+    return await run();
+  } catch (error) {
+    await fail(`${name}: ${error.message}`);
+  }
+};
+
+const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "pt-BR" });
+const page = await context.newPage();
+const errors = [];
+page.on("pageerror", (error) => errors.push(String(error)));
+
+await step("the page asks for the new password twice, in the browser's language", async () => {
+  await page.goto(link);
+  await page.waitForSelector("#reset-form", { state: "visible", timeout: STEP_MS });
+  const title = await page.textContent("h2");
+  if (title !== "Defina uma nova senha") throw new Error(`title ${title}`);
+});
+await step("two different passwords are refused on the page", async () => {
+  await page.fill("#password", password);
+  await page.fill("#confirm", `${password}-other`);
+  await page.click("#reset-form button[type=submit]");
+  await page.waitForSelector("#error", { state: "visible", timeout: STEP_MS });
+});
+await step("the new password is saved and the token leaves the address bar", async () => {
+  await page.fill("#confirm", password);
+  await page.click("#reset-form button[type=submit]");
+  await page.waitForSelector("#done", { state: "visible", timeout: STEP_MS });
+  if (page.url().includes("token=")) throw new Error(`address still ${page.url()}`);
+});
+await step("the same link is spent", async () => {
+  await page.goto(link);
+  await page.fill("#password", "yet-another-password");
+  await page.fill("#confirm", "yet-another-password");
+  await page.click("#reset-form button[type=submit]");
+  await page.waitForSelector("#error", { state: "visible", timeout: STEP_MS });
+  const text = await page.textContent("#error");
+  if (!text.includes("inválido")) throw new Error(`error says ${text}`);
+});
+
+if (errors.length) await fail(`page errors: ${errors.join("; ")}`);
+await browser.close();
+console.log("OK");
+process.exit(0);
