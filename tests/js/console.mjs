@@ -249,7 +249,8 @@ await step("the owner books for the doctor from a free hour of next week", async
   await owner.getByRole("button", { name: "Next" }).click();
   await owner.locator("table.calendar button.free").first().waitFor({ timeout: STEP_MS });
   await owner.locator("table.calendar button.free").nth(3).click();
-  const book = within(owner, "Book for Dr. João Lima");
+  const book = within(owner, "Book an appointment");
+  if ((await book.getByLabel("Agent of the appointment *").inputValue()) === "") throw new Error("no agent chosen");
   await fillForm(book, { "Title *": "Retorno", "Patient's name *": "Maria Paciente" });
   await book.getByRole("button", { name: "Book", exact: true }).click();
   await owner.locator("table.calendar button.appt", { hasText: "Maria Paciente" }).waitFor({ timeout: STEP_MS });
@@ -276,8 +277,8 @@ await step("the owner cancels it with a reason", async () => {
 });
 
 // ---- every view: strings, axe-core, screenshots --------------------------------------------------
-const VIEWS = ["queue", "appointments", "customers", "calls", "links", "departments", "users", "providers", "reports", "webhooks", "company", "account"];
-const PREFIXES = "app|login|status|nav|role|common|unit|live|queue|call|chat|calls|appointments|appointment|links|link|customers|users|departments|providers|company|account|webhooks|reports|err";
+const VIEWS = ["queue", "appointments", "customers", "calls", "links", "departments", "hours", "users", "providers", "reports", "webhooks", "emails", "company", "account"];
+const PREFIXES = "app|login|status|nav|role|common|unit|live|queue|call|chat|calls|appointments|appointment|links|link|customers|users|departments|hours|providers|company|account|webhooks|emails|reports|err";
 const missing = new RegExp(`\\b(${PREFIXES})\\.[a-z][a-z_-]*\\b`, "g");
 const audit = async (p, name) => {
   await p.addScriptTag({ content: AXE });
