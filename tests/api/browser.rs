@@ -156,8 +156,8 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
 /// creates the department, the provider and the doctor's user, associates them, adds the
 /// doctor to the department and issues a link; the doctor holds the call, which shows the
 /// provider, with chat, mute and the patient's hang-up; the per-provider report shows it;
-/// booking, rescheduling and cancelling on the week view; then every view in the three
-/// languages without a missing string and without a serious or critical axe-core
+/// booking, rescheduling and cancelling on the week view; the test e-mail refused for want
+/// of SMTP; then every view in the three languages without a missing string and without a serious or critical axe-core
 /// violation. Screenshots land in target/screenshots.
 #[tokio::test]
 async fn the_seed_guides_flow_runs_in_the_console_alone() {

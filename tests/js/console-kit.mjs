@@ -8,15 +8,15 @@ import { createRequire } from "node:module";
 export const STEP_MS = 20_000;
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-/// A browser whose `step`s stop the script with "FAIL: <step>: <why>" (and exit 1) at the
-/// first error, or after `timeoutSecs`.
-export async function start(timeoutSecs) {
+/// A browser (with `extraArgs` for Chromium) whose `step`s stop the script with
+/// "FAIL: <step>: <why>" (and exit 1) at the first error, or after `timeoutSecs`.
+export async function start(timeoutSecs, extraArgs = []) {
   const log = [];
   const errors = [];
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
   });
   const pages = [];
   const fail = async (why) => {
