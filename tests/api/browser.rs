@@ -205,10 +205,11 @@ async fn the_seed_guides_flow_runs_in_the_console_alone() {
 
 /// The clinic administered in the console alone (tests/js/admin.mjs): the owner books for
 /// an agent from the agent's free times and edits the agent's working hours, the agent
-/// their own; the owner opens a department's booking by patients and replaces its link,
-/// tests the SMTP server (refused, then accepted), e-mails an access link and finds it in
-/// the outbox, sets the company's e-mail language, creates and revokes API keys, reads the
-/// audit log and pings a webhook; each screen visited passes axe-core in three languages.
+/// their own and a supervisor the agent's; the owner opens a department's booking by
+/// patients and replaces its link, tests the SMTP server (refused, then accepted), e-mails
+/// an access link and finds it in the outbox, sets the company's e-mail language, creates
+/// and revokes API keys, reads the audit log and pings a webhook; each screen visited
+/// passes axe-core in three languages.
 #[tokio::test]
 async fn the_clinic_is_administered_from_the_console() {
     let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
@@ -223,6 +224,7 @@ async fn the_clinic_is_administered_from_the_console() {
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Dr. Ana Costa").await;
+    let supervisor = app.user(&owner, "supervisor").await;
     let weekly: Vec<_> = (1..=7)
         .map(|weekday| json!({"weekday": weekday, "start": "08:00", "end": "18:00"}))
         .collect();
@@ -241,6 +243,7 @@ async fn the_clinic_is_administered_from_the_console() {
         OWNER_PASSWORD.into(),
         agent.email.clone(),
         PASSWORD.into(),
+        supervisor.email.clone(),
     ];
     let printed = run_node_output(fixture, args, vec![("CHROMIUM".into(), chromium.display().to_string())]).await;
 
@@ -262,8 +265,12 @@ async fn the_clinic_is_administered_from_the_console() {
         weekly.contains(&json!({"weekday": 1, "start": "18:00", "end": "19:00"})),
         "{weekly:?}"
     );
+    assert!(
+        weekly.contains(&json!({"weekday": 6, "start": "18:30", "end": "19:30"})),
+        "the supervisor's change: {weekly:?}"
+    );
     assert!(!weekly.iter().any(|w| w["weekday"] == 7), "Sunday is off: {weekly:?}");
-    assert_eq!(weekly.len(), 7, "{weekly:?}");
+    assert_eq!(weekly.len(), 8, "{weekly:?}");
     let exceptions = hours.data()["exceptions"].as_array().unwrap();
     assert_eq!(exceptions.len(), 1);
     assert_eq!(exceptions[0]["intervals"], json!([]));

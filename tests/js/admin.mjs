@@ -1,17 +1,19 @@
 // The clinic administered from the console, in headless Chromium against the real server:
-// the owner books for an agent from the agent's free times, edits the agent's working hours
-// (with the server's 422 messages in place) and the agent their own, the owner sets a
-// department's booking by patients and replaces its link, sends test e-mails (refused,
-// then accepted) and an access link by e-mail, finds it in the outbox, and sets the
-// company's language and patient e-mails, creates, uses and revokes an API key, reads the
-// audit log by kind and action, pings a webhook and sends the ping again; then every screen this script
-// visits in the three languages, without a missing string and with no serious or critical
-// axe-core violation. Prints "OK" and exits 0 when every step worked.
+// the owner books for an agent from the agent's free times and edits the agent's working
+// hours (with the server's 422 messages in place), the agent their own and a supervisor
+// the agent's; the owner sets a department's booking by patients and replaces its link,
+// sends test e-mails (refused, then accepted) and an access link by e-mail, finds it in
+// the outbox, sets the company's language and patient e-mails, creates, uses and revokes
+// an API key, reads the audit log by kind and action, pings a webhook and sends the ping
+// again; then every screen this script visits in the three languages, without a missing
+// string and with no serious or critical axe-core violation. Prints "OK" and exits 0 when
+// every step worked.
 //
-// usage: node admin.mjs <base url> <tenant> <owner e-mail> <owner password> <agent e-mail> <agent password>
+// usage: node admin.mjs <base url> <tenant> <owner e-mail> <owner password> <agent e-mail> <password>
+//        <supervisor e-mail> (the agent and the supervisor share the password)
 import { start, login, language, go, within, fillForm, audit, strings, STEP_MS } from "./console-kit.mjs";
 
-const [base, tenant, ownerEmail, ownerPassword, agentEmail, agentPassword] = process.argv.slice(2);
+const [base, tenant, ownerEmail, ownerPassword, agentEmail, agentPassword, supervisorEmail] = process.argv.slice(2);
 const { page, step, finish } = await start(300);
 const inDays = (n) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 
@@ -103,6 +105,24 @@ await step("the agent edits their own hours under My account", async () => {
   await hours.getByRole("button", { name: "Save the hours" }).click();
   await agent.getByText("Working hours of Dr. Ana Costa saved.").waitFor({ timeout: STEP_MS });
   await audit(agent, "my account");
+});
+
+const supervisor = await page("supervisor");
+await step("a supervisor edits an agent's hours, and has no manager screens", async () => {
+  await login(supervisor, base, tenant, supervisorEmail, agentPassword);
+  const menu = await supervisor.locator("#nav a").allTextContents();
+  if (!menu.includes("Working hours") || menu.includes("API keys") || menu.includes("E-mails")) throw new Error(`a supervisor's menu has ${menu}`);
+  await go(supervisor, "hours");
+  await supervisor.getByLabel("Person").selectOption({ label: "Dr. Ana Costa" });
+  const hours = within(supervisor, "Working hours of Dr. Ana Costa");
+  const saturday = hours.locator("fieldset.weekday", { hasText: "Saturday" });
+  await saturday.locator(".interval").first().waitFor({ timeout: STEP_MS });
+  await saturday.getByRole("button", { name: "Add hours" }).click();
+  await saturday.locator(".interval").last().getByLabel("From").fill("18:30");
+  await saturday.locator(".interval").last().getByLabel("To").fill("19:30");
+  await hours.getByRole("button", { name: "Save the hours" }).click();
+  await supervisor.getByText("Working hours of Dr. Ana Costa saved.").waitFor({ timeout: STEP_MS });
+  await audit(supervisor, "working hours (supervisor)");
 });
 
 // ---- department booking settings ------------------------------------------------------------
@@ -203,8 +223,7 @@ await step("the owner sets the company's language and turns patient e-mails off"
   const company = within(owner, "Company");
   await company.getByLabel("Language of e-mails and patient pages").selectOption({ label: "Français" });
   await company.getByLabel("E-mail patients about their appointments").uncheck();
-  await company.getByRole("button", { name: "Save", exact: true }).click();
-  await owner.waitForEvent("load", { timeout: STEP_MS });
+  await Promise.all([owner.waitForEvent("load", { timeout: STEP_MS }), company.getByRole("button", { name: "Save", exact: true }).click()]);
   await owner.locator("#view section").first().waitFor({ timeout: STEP_MS });
   const again = within(owner, "Company");
   if ((await again.getByLabel("Language of e-mails and patient pages").inputValue()) !== "fr") throw new Error("the language is not kept");
@@ -245,15 +264,17 @@ await step("the audit log shows the department's changes, filtered", async () =>
   await go(owner, "audit");
   const log = within(owner, "Audit log");
   await log.getByLabel("Kind of record").selectOption({ label: "Department" });
+  // The unfiltered list is on the page until the filtered one replaces it.
+  const actions = () => owner.evaluate(() => [...document.querySelectorAll("#view tbody code")].map((c) => c.textContent).filter((a) => a.includes(".")));
   await log.getByRole("button", { name: "Show" }).click();
-  await log.locator("code", { hasText: "department.update" }).first().waitFor({ timeout: STEP_MS });
+  await owner.waitForFunction(() => [...document.querySelectorAll("#view tbody tr")].every((r) => r.textContent.includes("department.")), null, { timeout: STEP_MS });
   await log.getByRole("row", { name: /department\.update.*slot_minutes: 30 → 20/ }).first().waitFor({ timeout: STEP_MS });
-  if (await log.locator("code", { hasText: "api_key.create" }).count()) throw new Error("the filter let another kind through");
+  if ((await actions()).some((a) => !a.startsWith("department."))) throw new Error(`the filter let through ${await actions()}`);
   await log.getByLabel("Action").fill("api_key.delete");
   await log.getByLabel("Kind of record").selectOption({ label: "Any" });
   await log.getByRole("button", { name: "Show" }).click();
+  await owner.waitForFunction(() => document.querySelectorAll("#view tbody tr").length === 1, null, { timeout: STEP_MS });
   await log.getByRole("row", { name: /api_key\.delete/ }).waitFor({ timeout: STEP_MS });
-  if ((await log.getByRole("row").count()) !== 2) throw new Error("more than the one deletion");
   await audit(owner, "audit log");
 });
 await step("the owner pings a webhook and sends the ping again", async () => {

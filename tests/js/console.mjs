@@ -187,7 +187,10 @@ await step("the call's detail shows the rating comment and the chat", async () =
 await step("the owner books for the doctor from a free hour of next week", async () => {
   await go(owner, "appointments");
   await owner.getByLabel("Agent", { exact: true }).selectOption({ label: "Dr. João Lima" });
+  const thisWeek = await owner.locator("table.calendar caption").textContent();
   await owner.getByRole("button", { name: "Next" }).click();
+  // The old week stays on the page until the next one is drawn.
+  await owner.waitForFunction((old) => document.querySelector("table.calendar caption")?.textContent !== old, thisWeek, { timeout: STEP_MS });
   await owner.locator("table.calendar button.free").first().waitFor({ timeout: STEP_MS });
   await owner.locator("table.calendar button.free").nth(3).click();
   const book = within(owner, "Book an appointment");

@@ -146,7 +146,6 @@ export default {
   "appointments.hour": "Hour",
   "appointments.week_of": "Week of {day}",
   "appointments.book_at": "Book at {time}",
-  "appointments.book_for": "Book for {name}",
   "appointments.no_agents": "No agent to show: add members to a department first.",
   "appointments.title": "Title",
   "appointments.when": "Date and time",

@@ -146,7 +146,6 @@ export default {
   "appointments.hour": "Heure",
   "appointments.week_of": "Semaine du {day}",
   "appointments.book_at": "Réserver à {time}",
-  "appointments.book_for": "Réserver pour {name}",
   "appointments.no_agents": "Aucun agent : ajoutez d'abord des membres à un service.",
   "appointments.title": "Titre",
   "appointments.when": "Date et heure",

@@ -146,7 +146,6 @@ export default {
   "appointments.hour": "Hora",
   "appointments.week_of": "Semana de {day}",
   "appointments.book_at": "Agendar às {time}",
-  "appointments.book_for": "Agendar para {name}",
   "appointments.no_agents": "Nenhum atendente: adicione membros a um departamento primeiro.",
   "appointments.title": "Título",
   "appointments.when": "Data e hora",

@@ -22,9 +22,9 @@ export default async function apiKeys(main) {
       ["", (k) => button(t("apikeys.revoke"), async () => {
         if (!(await confirmDialog(t("apikeys.revoke_confirm", { name: k.name }), { confirmLabel: t("apikeys.revoke") }))) return;
         await api("DELETE", `/api/v1/api-keys/${k.id}`);
-        toast(t("apikeys.revoked", { name: k.name }));
         secret.replaceChildren();
         await drawList();
+        toast(t("apikeys.revoked", { name: k.name }));
       }, { kind: "danger" })],
     ], keys, { caption: t("apikeys.live"), emptyText: t("apikeys.none") }));
   };

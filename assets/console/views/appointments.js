@@ -8,6 +8,8 @@ import { state, atLeast } from "/console/lib/state.js";
 
 const OPEN = ["scheduled", "confirmed"];
 const view = { mode: "week", day: null, agent: null };
+/// Only the latest of overlapping draws (quick clicks on the toolbar) reaches the page.
+let drawing = 0;
 
 /// The agents one may book for, with their departments: every member of an active
 /// department for supervisors and up, oneself for attendants.
@@ -33,6 +35,7 @@ async function departmentNames() {
 }
 
 export default async function appointments(main, ctx) {
+  const mine = (drawing += 1);
   view.day ||= localDay();
   const people = await agents();
   const names = await departmentNames();
@@ -42,6 +45,7 @@ export default async function appointments(main, ctx) {
   const list = agent
     ? (await api("GET", `/api/v1/appointments?user_id=${agent.id}&date_from=${days[0]}&date_to=${days[days.length - 1]}&page_size=100&sort_by=scheduled_at&sort_order=asc`)).data
     : [];
+  if (mine !== drawing) return;
   const rerender = () => appointments(main, ctx).catch(failure);
 
   // Toolbar: agent, day/week, previous/today/next.
@@ -119,10 +123,10 @@ function bookingForm(people, calendarAgent, names, done) {
       if (error.status === 409) error.detail = conflictText(error);
       throw error;
     }
-    toast(t("appointments.booked"));
     view.agent = v.user_id;
     view.day = v.when.slice(0, 10);
-    done();
+    await done();
+    toast(t("appointments.booked"));
   }, { submitLabel: t("appointments.book") });
   const input = (name) => element.querySelector(`[name=${name}]`);
 
@@ -183,8 +187,8 @@ const conflictText = (error) => `${t("appointments.conflict")} ${(error.body?.co
 function showDetail(holder, a, done) {
   const act = (verb, label, kind = "secondary") => button(label, async () => {
     await api("POST", `/api/v1/appointments/${a.id}/${verb}`, {});
+    await done();
     toast(t("common.done"));
-    done();
   }, { kind });
   const open = OPEN.includes(a.status);
   const past = new Date(a.scheduled_at) <= new Date();
@@ -199,8 +203,8 @@ function showDetail(holder, a, done) {
       if (error.status === 409) error.detail = conflictText(error);
       throw error;
     }
+    await done();
     toast(t("appointments.rescheduled"));
-    done();
   }, { submitLabel: t("appointments.reschedule"), inline: true });
   holder.replaceChildren(h("div", { class: "card" },
     h("h3", {}, `${a.title} · ${when(a.scheduled_at)}`),
@@ -213,8 +217,8 @@ function showDetail(holder, a, done) {
       a.status === "scheduled" ? act("confirm", t("appointments.confirm")) : null,
       a.access_link_url ? null : button(t("appointments.issue_link"), async () => {
         await api("POST", `/api/v1/appointments/${a.id}/access-link`, {});
+        await done();
         toast(t("links.created"));
-        done();
       }),
       past ? act("complete", t("appointments.complete")) : null,
       past ? act("no-show", t("appointments.no_show")) : null,
@@ -222,8 +226,8 @@ function showDetail(holder, a, done) {
         const answer = await confirmDialog(t("appointments.cancel_confirm", { title: a.title }), { reason: true, confirmLabel: t("appointments.cancel") });
         if (!answer) return;
         await api("POST", `/api/v1/appointments/${a.id}/cancel`, answer.reason ? { reason: answer.reason } : {});
+        await done();
         toast(t("appointments.cancelled"));
-        done();
       }, { kind: "danger" })) : null,
     open ? reschedule : null));
   holder.querySelector("h3").setAttribute("tabindex", "-1");
