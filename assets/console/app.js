@@ -10,8 +10,8 @@ import { state, atLeast } from "/console/lib/state.js";
 /// The views in menu order, with the least role that may open each.
 const VIEWS = [
   ["queue", "attendant"], ["appointments", "attendant"], ["customers", "attendant"], ["calls", "attendant"],
-  ["links", "supervisor"], ["departments", "supervisor"], ["users", "manager"], ["providers", "supervisor"],
-  ["reports", "manager"], ["webhooks", "manager"], ["company", "manager"], ["account", "attendant"],
+  ["links", "supervisor"], ["departments", "supervisor"], ["hours", "supervisor"], ["users", "manager"], ["providers", "supervisor"],
+  ["reports", "manager"], ["webhooks", "manager"], ["emails", "manager"], ["apikeys", "manager"], ["audit", "manager"], ["company", "manager"], ["account", "attendant"],
 ];
 const listeners = new Set(); // run on every change of a queue this user sees
 let cleanup = [];

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::helpers::{OWNER_PASSWORD, PASSWORD, TestApp, js_fixture, run_node, run_node_output};
+use crate::smtp_sink::SmtpSink;
 
 #[tokio::test]
 async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
@@ -198,8 +199,8 @@ async fn the_emailed_reset_link_sets_a_new_password_on_the_reset_page() {
 /// creates the department, the provider and the doctor's user, associates them, adds the
 /// doctor to the department and issues a link; the doctor holds the call, which shows the
 /// provider, with chat, mute and the patient's hang-up; the per-provider report shows it;
-/// booking, rescheduling and cancelling on the week view; then every view in the three
-/// languages without a missing string and without a serious or critical axe-core
+/// booking, rescheduling and cancelling on the week view; the test e-mail refused for want
+/// of SMTP; then every view in the three languages without a missing string and without a serious or critical axe-core
 /// violation. Screenshots land in target/screenshots.
 #[tokio::test]
 async fn the_seed_guides_flow_runs_in_the_console_alone() {
@@ -243,6 +244,113 @@ async fn the_seed_guides_flow_runs_in_the_console_alone() {
     assert_eq!(appointment["status"], "cancelled");
     assert_eq!(appointment["cancel_reason"], "Patient asked");
     assert_eq!(appointment["user_name"], "Dr. João Lima");
+}
+
+/// The clinic administered in the console alone (tests/js/admin.mjs): the owner books for
+/// an agent from the agent's free times and edits the agent's working hours, the agent
+/// their own and a supervisor the agent's; the owner opens a department's booking by
+/// patients and replaces its link, tests the SMTP server (refused, then accepted), e-mails
+/// an access link and finds it in the outbox, sets the company's e-mail language, creates
+/// and revokes API keys, reads the audit log and pings a webhook; each screen visited
+/// passes axe-core in three languages.
+#[tokio::test]
+async fn the_clinic_is_administered_from_the_console() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let Some(fixture) = js_fixture("axe-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    // The first message, the console's first test e-mail, is refused.
+    sink.reply_with(&["550 5.7.1 refused for the test"]);
+    let url = sink.url();
+    let app = TestApp::spawn_with(move |config| config.smtp_url = url).await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Clínica Geral").await;
+    let agent = crate::analytics::named_agent(&app, &owner, &department, "Dr. Ana Costa").await;
+    let supervisor = app.user(&owner, "supervisor").await;
+    let weekly: Vec<_> = (1..=7)
+        .map(|weekday| json!({"weekday": weekday, "start": "08:00", "end": "18:00"}))
+        .collect();
+    app.put(
+        &format!("/api/v1/users/{}/availability", agent.user_id),
+        &owner,
+        json!({"availability": {"weekly": weekly}}),
+    )
+    .await
+    .expect(200);
+    let args = vec![
+        "admin.mjs".to_string(),
+        app.base.clone(),
+        "acme".into(),
+        owner.email.clone(),
+        OWNER_PASSWORD.into(),
+        agent.email.clone(),
+        PASSWORD.into(),
+        supervisor.email.clone(),
+    ];
+    let printed = run_node_output(fixture, args, vec![("CHROMIUM".into(), chromium.display().to_string())]).await;
+
+    // What the console did is what the API recorded.
+    let appointments = app
+        .get(&format!("/api/v1/appointments?user_id={}", agent.user_id), &owner)
+        .await
+        .expect(200);
+    let booked = &appointments.data()[0];
+    assert_eq!(booked["customer_name"], "Paciente Agenda");
+    assert_eq!(booked["user_name"], "Dr. Ana Costa");
+    assert_eq!(booked["department_id"], department.as_str());
+    let hours = app
+        .get(&format!("/api/v1/users/{}/availability", agent.user_id), &owner)
+        .await
+        .expect(200);
+    let weekly = hours.data()["weekly"].as_array().unwrap();
+    assert!(
+        weekly.contains(&json!({"weekday": 1, "start": "18:00", "end": "19:00"})),
+        "{weekly:?}"
+    );
+    assert!(
+        weekly.contains(&json!({"weekday": 6, "start": "18:30", "end": "19:30"})),
+        "the supervisor's change: {weekly:?}"
+    );
+    assert!(!weekly.iter().any(|w| w["weekday"] == 7), "Sunday is off: {weekly:?}");
+    assert_eq!(weekly.len(), 8, "{weekly:?}");
+    let exceptions = hours.data()["exceptions"].as_array().unwrap();
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0]["intervals"], json!([]));
+    let settings = app
+        .get(&format!("/api/v1/departments/{department}"), &owner)
+        .await
+        .expect(200);
+    assert_eq!(settings.data()["public_booking"], true);
+    assert_eq!(settings.data()["slot_minutes"], 20);
+    assert_eq!(settings.data()["buffer_minutes"], 10);
+    assert_eq!(
+        settings.data()["booking_url"].as_str(),
+        Some(printed.as_str()),
+        "the link after rotation"
+    );
+    let sent = sink.to("paciente.link@example.test");
+    assert_eq!(sent.len(), 1, "the access link's e-mail");
+    assert_eq!(sink.to("ops@example.test").len(), 1, "the accepted test e-mail");
+    let company = app.get("/api/v1/company", &owner).await.expect(200);
+    assert_eq!(company.data()["locale"], "fr");
+    assert_eq!(company.data()["notify_customers"], false);
+    let keys = app.get("/api/v1/api-keys", &owner).await.expect(200);
+    let names: Vec<_> = keys
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("Painel")], "the revoked key is gone");
+    let hooks = app.get("/api/v1/webhooks", &owner).await.expect(200);
+    let hook = hooks.data()[0]["id"].as_str().unwrap().to_string();
+    let deliveries = app
+        .get(&format!("/api/v1/webhooks/{hook}/deliveries"), &owner)
+        .await
+        .expect(200);
+    assert_eq!(deliveries.body["meta"]["total_count"], 2, "the ping and its redelivery");
 }
 
 /// The keys of one console catalogue (`assets/console/i18n/<language>.js`: one

@@ -3,83 +3,24 @@
 // associates them, adds the doctor to the department and issues a link; the doctor logs in
 // and holds the call, which shows the provider, with chat, mute and hang-up on both
 // sides; the per-provider report shows it), booking for the doctor on the week view,
-// rescheduling and cancelling with a reason, inline 422 messages; then every view in the
-// three languages without a missing string and with no serious or critical axe-core
-// violation, and a screenshot of each (1280×800, the patient page at 390×844).
+// rescheduling and cancelling with a reason, inline 422 messages, the test e-mail without
+// SMTP; then every view in the three languages without a missing string and with no
+// serious or critical axe-core violation, and a screenshot of each (1280×800, the patient
+// page at 390×844).
 // Prints "OK" and exits 0 when every step worked.
 //
 // usage: node console.mjs <base url> <tenant> <owner e-mail> <owner password> <screenshot dir>
-import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { start, login as logIn, language, go, within, fillForm, audit, strings, STEP_MS } from "./console-kit.mjs";
 
 const [base, tenant, ownerEmail, ownerPassword, shots] = process.argv.slice(2);
-const STEP_MS = 20_000;
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 mkdirSync(shots, { recursive: true });
-const log = [];
-const errors = [];
-let browser;
-const fail = async (why) => {
-  console.error("FAIL:", why);
-  if (process.env.VOKI_BROWSER_LOG) console.error([...errors, ...log].join("\n"));
-  await browser?.close().catch(() => {});
-  process.exit(1);
-};
-const step = async (name, run) => {
-  try {
-    return await run();
-  } catch (error) {
-    await fail(`${name}: ${error.message}`);
-  }
-};
-
-browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required", "--disable-features=WebRtcHideLocalIpsWithMdns", "--allow-loopback-in-peer-connection",
-  ],
-});
-setTimeout(() => fail("timeout after 420 s"), 420_000);
-
-// axe-core is injected as a script, which the pages' CSP would refuse: these test
-// contexts bypass it (the pages themselves are unchanged).
-const page = async (name, viewport = { width: 1280, height: 800 }) => {
-  const context = await browser.newContext({ viewport, bypassCSP: true, locale: "en-US", permissions: ["clipboard-read", "clipboard-write"] });
-  const opened = await context.newPage();
-  opened.on("pageerror", (error) => errors.push(`${name}: ${error}`));
-  opened.on("console", (message) => {
-    log.push(`${name} console: ${message.text()}`);
-    if (message.type() === "error" && !/status of (4\d\d)/.test(message.text())) errors.push(`${name} console: ${message.text()}`);
-  });
-  return opened;
-};
-
-const login = async (p, email, password) => {
-  await p.goto(`${base}/`);
-  await p.fill("#login-form [name=tenant]", tenant);
-  await p.fill("#login-form [name=email]", email);
-  await p.fill("#login-form [name=password]", password);
-  await p.click("#login-form button[type=submit]");
-  await p.waitForSelector("#app", { state: "visible", timeout: STEP_MS });
-  // Users are created in pt-BR; this test reads English labels, picked as a user would.
-  if ((await p.evaluate(() => document.documentElement.lang)) !== "en") {
-    await p.locator("#language").selectOption("en");
-    await p.waitForFunction(() => document.documentElement.lang === "en", null, { timeout: STEP_MS });
-  }
-};
-const go = async (p, view) => {
-  await p.evaluate((v) => { location.hash = v; }, `#${view}`);
-  await p.waitForFunction(() => !document.querySelector("#view > .loading"), null, { timeout: STEP_MS });
-  await p.locator("#view section").first().waitFor({ timeout: STEP_MS });
-};
-const within = (p, heading) => p.locator("section", { has: p.getByRole("heading", { name: heading, exact: true }) });
-const fillForm = async (form, values) => {
-  for (const [label, value] of Object.entries(values)) await form.getByLabel(label, { exact: true }).fill(value);
-};
+// Real (fake-device) video between the two pages.
+const { page, step, finish } = await start(420, [
+  "--disable-quic", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required",
+  "--disable-features=WebRtcHideLocalIpsWithMdns", "--allow-loopback-in-peer-connection",
+]);
+const login = (p, email, password) => logIn(p, base, tenant, email, password);
 
 // ---- the owner sets the clinic up --------------------------------------------------------
 const owner = await page("owner");
@@ -246,10 +187,14 @@ await step("the call's detail shows the rating comment and the chat", async () =
 await step("the owner books for the doctor from a free hour of next week", async () => {
   await go(owner, "appointments");
   await owner.getByLabel("Agent", { exact: true }).selectOption({ label: "Dr. João Lima" });
+  const thisWeek = await owner.locator("table.calendar caption").textContent();
   await owner.getByRole("button", { name: "Next" }).click();
+  // The old week stays on the page until the next one is drawn.
+  await owner.waitForFunction((old) => document.querySelector("table.calendar caption")?.textContent !== old, thisWeek, { timeout: STEP_MS });
   await owner.locator("table.calendar button.free").first().waitFor({ timeout: STEP_MS });
   await owner.locator("table.calendar button.free").nth(3).click();
-  const book = within(owner, "Book for Dr. João Lima");
+  const book = within(owner, "Book an appointment");
+  if ((await book.getByLabel("Agent of the appointment *").inputValue()) === "") throw new Error("no agent chosen");
   await fillForm(book, { "Title *": "Retorno", "Patient's name *": "Maria Paciente" });
   await book.getByRole("button", { name: "Book", exact: true }).click();
   await owner.locator("table.calendar button.appt", { hasText: "Maria Paciente" }).waitFor({ timeout: STEP_MS });
@@ -275,39 +220,29 @@ await step("the owner cancels it with a reason", async () => {
   await owner.locator(".detail", { hasText: "Patient asked" }).waitFor({ timeout: STEP_MS });
 });
 
+await step("without SMTP, the test e-mail says it is not configured", async () => {
+  await go(owner, "emails");
+  const test = within(owner, "Send a test e-mail");
+  await fillForm(test, { "Send to *": "ops@example.test" });
+  await test.getByRole("button", { name: "Send the test" }).click();
+  await test.locator(".form-error", { hasText: "No SMTP server is configured: e-mails are not sent." }).waitFor({ timeout: STEP_MS });
+});
+
 // ---- every view: strings, axe-core, screenshots --------------------------------------------------
-const VIEWS = ["queue", "appointments", "customers", "calls", "links", "departments", "users", "providers", "reports", "webhooks", "company", "account"];
-const PREFIXES = "app|login|status|nav|role|common|unit|live|queue|call|chat|calls|appointments|appointment|links|link|customers|users|departments|providers|company|account|webhooks|reports|err";
-const missing = new RegExp(`\\b(${PREFIXES})\\.[a-z][a-z_-]*\\b`, "g");
-const audit = async (p, name) => {
-  await p.addScriptTag({ content: AXE });
-  const found = await p.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.filter((v) => ["serious", "critical"].includes(v.impact))
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
-  });
-  if (found.length) throw new Error(`axe on ${name}: ${found.join("; ")}`);
-};
-const strings = async (p, name) => {
-  const text = await p.evaluate(() => document.body.innerText);
-  // Webhook event names (`call.created`) and file names look like keys but are shown on purpose.
-  const shown = /^(call|appointment|customer)\.(created|assigned|started|completed|missed|confirmed|cancelled|no_show|overdue)$|\.csv$/;
-  const keys = (text.match(missing) || []).filter((k) => !shown.test(k));
-  if (keys.length) throw new Error(`missing strings on ${name}: ${[...new Set(keys)].join(", ")}`);
-};
-for (const [language, label] of [["en", "English"], ["pt-BR", "Português (Brasil)"], ["fr", "Français"]]) {
-  await step(`the console switches to ${language}`, async () => {
-    await owner.locator("#language").selectOption({ label });
-    await owner.waitForFunction((l) => document.documentElement.lang === l, language, { timeout: STEP_MS });
-  });
+const VIEWS = ["queue", "appointments", "customers", "calls", "links", "departments", "hours", "users", "providers", "reports", "webhooks", "emails", "company", "account"];
+const PREFIXES = "app|login|status|nav|role|common|unit|live|queue|call|chat|calls|appointments|appointment|links|link|customers|users|departments|hours|providers|company|account|webhooks|emails|reports|err";
+// Webhook event names (`call.created`) and file names look like keys but are shown on purpose.
+const SHOWN = /^(call|appointment|customer)\.(created|assigned|started|completed|missed|confirmed|cancelled|no_show|overdue)$|\.csv$/;
+for (const [code, label] of [["en", "English"], ["pt-BR", "Português (Brasil)"], ["fr", "Français"]]) {
+  await step(`the console switches to ${code}`, () => language(owner, code, label));
   for (const view of VIEWS) {
-    await step(`${view} in ${language}`, async () => {
+    await step(`${view} in ${code}`, async () => {
       await go(owner, view);
       await owner.waitForTimeout(150);
-      await strings(owner, `${view} (${language})`);
-      await audit(owner, `${view} (${language})`);
-      if (language === "en" || ["queue", "appointments", "reports"].includes(view)) {
-        await owner.screenshot({ path: `${shots}/${view}-${language}.png`, fullPage: language === "en" && view === "reports" });
+      await strings(owner, `${view} (${code})`, PREFIXES, SHOWN);
+      await audit(owner, `${view} (${code})`);
+      if (code === "en" || ["queue", "appointments", "reports"].includes(view)) {
+        await owner.screenshot({ path: `${shots}/${view}-${code}.png`, fullPage: code === "en" && view === "reports" });
       }
     });
   }
@@ -326,12 +261,6 @@ await step("the patient pages pass axe", async () => {
   await fresh.waitForSelector("#invalid", { state: "visible" });
   await audit(fresh, "patient invalid link");
 });
-await step("the owner's language choice is kept", async () => {
-  await owner.locator("#language").selectOption({ label: "English" });
-  await owner.waitForFunction(() => document.documentElement.lang === "en", null, { timeout: STEP_MS });
-});
+await step("the owner's language choice is kept", () => language(owner, "en", "English"));
 
-if (errors.length) await fail(`page errors: ${errors.join("; ")}`);
-await browser.close();
-console.log("OK");
-process.exit(0);
+await finish();

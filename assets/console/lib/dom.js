@@ -1,6 +1,6 @@
-// The console's small component set: element builder, tables with empty states, a
-// loading indicator, a live region for toasts, a confirm dialog, buttons that show they
-// are busy, and forms that put the server's 422 messages next to their fields.
+// The console's small component set: element builder, tables with empty states and a
+// pager, a loading indicator, a live region for toasts, a confirm dialog, buttons that
+// show they are busy, and forms that put the server's 422 messages next to their fields.
 import { t, message } from "/console/lib/i18n.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
@@ -200,3 +200,14 @@ export async function copy(text) {
 
 /// Only the non-empty values of `object` (optional fields left blank are not sent).
 export const compact = (object) => Object.fromEntries(Object.entries(object).filter(([, v]) => v !== "" && v != null));
+
+/// Previous / next for a paginated list (`meta` of the envelope); `show(page)` draws a page.
+/// Nothing (an empty fragment) for a single page.
+export function pager(meta, show) {
+  if (!meta || meta.total_pages <= 1) return document.createDocumentFragment();
+  const page = meta.current_page;
+  return h("nav", { class: "buttons pager", "aria-label": t("common.pages") },
+    page > 1 ? button(t("common.previous_page"), () => show(page - 1)) : null,
+    h("span", { class: "muted" }, t("common.page_of", { page, pages: meta.total_pages, count: meta.total_count })),
+    page < meta.total_pages ? button(t("common.next_page"), () => show(page + 1)) : null);
+}

@@ -1,10 +1,11 @@
-// One's own account: name and language, password, and MFA enrolment with the QR code
-// drawn in the page (the secret never leaves it).
+// One's own account: name and language, password, working hours, and MFA enrolment with
+// the QR code drawn in the page (the secret never leaves it).
 import { api } from "/console/lib/api.js";
 import { h, section, form, field, toast } from "/console/lib/dom.js";
 import { t, LANGUAGES } from "/console/lib/i18n.js";
 import { state } from "/console/lib/state.js";
 import { getSession, saveSession } from "/console/lib/api.js";
+import { hoursEditor } from "/console/views/hours.js";
 import qrcode from "/vendor/qrcode.mjs";
 
 /// The QR code of `text` as an SVG drawing (black modules on white, with a quiet zone).
@@ -83,9 +84,11 @@ export default async function account(main, { render }) {
     } }, t("account.mfa_start")));
   };
   drawMfa();
+  const hours = await hoursEditor({ id: me.id, name: me.name });
   main.replaceChildren(
     getSession().mfa_setup_required && !me.mfa_enabled ? h("p", { class: "notice", role: "alert" }, t("account.mfa_required")) : h("span"),
     section(t("account.profile"), h("p", { class: "muted" }, `${me.email} · ${t(`role.${me.role}`)}${me.provider_name ? ` · ${me.provider_name}` : ""}`), profile),
     section(t("account.password"), password),
+    section(t("hours.title"), hours),
     section(t("account.mfa"), mfa));
 }

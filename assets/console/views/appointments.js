@@ -1,6 +1,6 @@
 // Appointments as a day or week calendar per agent, in the company time zone: book for
-// the chosen agent (a free hour of the grid fills the form), confirm, send the join link,
-// reschedule, complete, mark no-show, cancel with a reason.
+// an agent of a department from their free times (or a free hour of the grid), confirm,
+// send the join link, reschedule, complete, mark no-show, cancel with a reason.
 import { api, all } from "/console/lib/api.js";
 import { h, section, form, field, button, badge, confirmDialog, toast, compact, failure, copy } from "/console/lib/dom.js";
 import { t, when, timeOnly, localDay, addDays, monday, dayLabel, shortDay, zonedToUtc, utcToZoned, currentZone } from "/console/lib/i18n.js";
@@ -8,6 +8,8 @@ import { state, atLeast } from "/console/lib/state.js";
 
 const OPEN = ["scheduled", "confirmed"];
 const view = { mode: "week", day: null, agent: null };
+/// Only the latest of overlapping draws (quick clicks on the toolbar) reaches the page.
+let drawing = 0;
 
 /// The agents one may book for, with their departments: every member of an active
 /// department for supervisors and up, oneself for attendants.
@@ -33,6 +35,7 @@ async function departmentNames() {
 }
 
 export default async function appointments(main, ctx) {
+  const mine = (drawing += 1);
   view.day ||= localDay();
   const people = await agents();
   const names = await departmentNames();
@@ -42,6 +45,7 @@ export default async function appointments(main, ctx) {
   const list = agent
     ? (await api("GET", `/api/v1/appointments?user_id=${agent.id}&date_from=${days[0]}&date_to=${days[days.length - 1]}&page_size=100&sort_by=scheduled_at&sort_order=asc`)).data
     : [];
+  if (mine !== drawing) return;
   const rerender = () => appointments(main, ctx).catch(failure);
 
   // Toolbar: agent, day/week, previous/today/next.
@@ -62,7 +66,7 @@ export default async function appointments(main, ctx) {
   const starts = list.map((a) => Number(utcToZoned(a.scheduled_at).slice(11, 13)));
   const first = Math.min(7, ...starts), last = Math.max(19, ...starts);
   const detail = h("div", { class: "detail", "aria-live": "polite" });
-  const booking = bookingForm(agent, names, rerender);
+  const booking = bookingForm(people, agent, names, rerender);
   const cell = (day, hour) => {
     const here = list.filter((a) => utcToZoned(a.scheduled_at).slice(0, 10) === day && Number(utcToZoned(a.scheduled_at).slice(11, 13)) === hour);
     const slot = `${day}T${String(hour).padStart(2, "0")}:00`;
@@ -71,7 +75,7 @@ export default async function appointments(main, ctx) {
       here.map((a) => h("button", { type: "button", class: `appt ${a.status}${a.overdue ? " overdue" : ""}`, onclick: () => showDetail(detail, a, rerender) },
         h("span", { class: "time" }, timeOnly(a.scheduled_at)), " ", a.customer_name || a.title, " ", h("span", { class: "sr-only" }, t(`appointment.status_${a.status}`)))),
       free && agent ? h("button", { type: "button", class: "free", "aria-label": t("appointments.book_at", { time: `${shortDay(day)} ${String(hour).padStart(2, "0")}:00` }),
-        onclick: () => { booking.querySelector("[name=when]").value = slot; booking.querySelector("[name=title]").focus(); } }, "+") : null);
+        onclick: () => booking.pick?.(agent, slot) }, "+") : null);
   };
   const hours = [...Array(last - first + 1)].map((_, i) => first + i);
   const grid = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("nav.appointments") }, h("table", { class: `calendar ${view.mode}` },
@@ -81,23 +85,37 @@ export default async function appointments(main, ctx) {
 
   main.replaceChildren(
     section(t("nav.appointments"), toolbar, agent ? grid : h("p", { class: "empty" }, t("appointments.no_agents")), detail),
-    agent ? section(t("appointments.book_for", { name: agent.name }), booking) : h("span"));
+    section(t("appointments.new"), booking));
 }
 
-function bookingForm(agent, names, done) {
-  if (!agent) return h("form");
-  const departments = agent.departments.map((id) => [id, names.get(id) || id.slice(0, 8)]);
-  return form([
-    { name: "title", label: t("appointments.title"), required: true, maxlength: 200 },
+/// The booking form: a department, one of its members, a day whose free times (from the
+/// availability API) fill the start when picked, and the patient.
+function bookingForm(people, calendarAgent, names, done) {
+  const departmentIds = [...new Set(people.flatMap((p) => p.departments))];
+  if (!departmentIds.length) return h("p", { class: "empty" }, t("appointments.no_agents"));
+  const departments = departmentIds.map((id) => [id, names.get(id) || id.slice(0, 8)]).sort((a, b) => a[1].localeCompare(b[1]));
+  const firstDay = view.day >= localDay() ? view.day : localDay();
+  const members = (departmentId) => people.filter((p) => p.departments.includes(departmentId));
+  const slots = h("fieldset", { class: "field slots" },
+    h("legend", {}, t("appointments.free_times")),
+    h("div", { class: "slot-list buttons" }),
+    h("p", { class: "muted", role: "status" }));
+  let asked = 0;
+  const element = form([
+    { name: "department_id", label: t("calls.department"), type: "select", options: departments, required: true,
+      value: calendarAgent?.departments[0], onchange: () => { fillAgents(); showSlots(); } },
+    { name: "user_id", label: t("appointments.agent_field"), type: "select", required: true, onchange: () => showSlots() },
+    { name: "day", label: t("appointments.slot_day"), type: "date", value: firstDay, min: localDay(), onchange: () => showSlots() },
+    { name: "duration_minutes", label: t("appointments.duration"), type: "number", min: 1, max: 1440, value: 30, onchange: () => showSlots() },
+    slots,
     { name: "when", label: t("appointments.when"), type: "datetime-local", required: true, hint: t("app.zone", { zone: currentZone() }) },
-    { name: "duration_minutes", label: t("appointments.duration"), type: "number", min: 1, max: 1440, value: 30 },
-    { name: "department_id", label: t("calls.department"), type: "select", options: departments, required: true },
+    { name: "title", label: t("appointments.title"), required: true, maxlength: 200 },
     { name: "customer_name", label: t("customers.name"), required: true },
     { name: "customer_email", label: t("customers.email"), type: "email" },
     { name: "customer_phone", label: t("customers.phone"), type: "tel" },
     { name: "description", label: t("appointments.description"), type: "textarea" },
-  ], async (v, element) => {
-    const body = compact({ ...v, when: undefined, scheduled_at: zonedToUtc(v.when), duration_minutes: Number(v.duration_minutes || 30), user_id: agent.id });
+  ], async (v) => {
+    const body = compact({ ...v, when: undefined, day: undefined, scheduled_at: zonedToUtc(v.when), duration_minutes: Number(v.duration_minutes || 30) });
     try {
       await api("POST", "/api/v1/appointments", { appointment: body });
     } catch (error) {
@@ -105,10 +123,63 @@ function bookingForm(agent, names, done) {
       if (error.status === 409) error.detail = conflictText(error);
       throw error;
     }
-    element.reset();
+    view.agent = v.user_id;
+    view.day = v.when.slice(0, 10);
+    await done();
     toast(t("appointments.booked"));
-    done();
-  }, { submitLabel: t("appointments.book"), inline: true });
+  }, { submitLabel: t("appointments.book") });
+  const input = (name) => element.querySelector(`[name=${name}]`);
+
+  function fillAgents(preferred = input("user_id").value) {
+    const options = members(input("department_id").value);
+    input("user_id").replaceChildren(...options.map((p) => h("option", { value: p.id, selected: p.id === preferred }, p.name)));
+  }
+
+  /// The free starts of the chosen agent on the chosen day, as buttons.
+  async function showSlots() {
+    const [list, note] = [slots.querySelector(".slot-list"), slots.querySelector("p")];
+    const [departmentId, userId, day] = [input("department_id").value, input("user_id").value, input("day").value];
+    const minutes = Number(input("duration_minutes").value);
+    list.replaceChildren();
+    if (!departmentId || !userId || !day) {
+      note.textContent = t("appointments.pick_day");
+      return;
+    }
+    const mine = (asked += 1);
+    note.textContent = t("common.loading");
+    const query = new URLSearchParams({ department_id: departmentId, date_from: day, date_to: day, user_id: userId });
+    if (minutes >= 1 && minutes <= 1440) query.set("duration_minutes", String(minutes));
+    try {
+      const found = (await api("GET", `/api/v1/availability?${query}`)).data;
+      if (mine !== asked) return;
+      const starts = found.find((a) => a.user_id === userId)?.slots || [];
+      list.replaceChildren(...starts.map((start) => h("button", {
+        type: "button", class: "secondary slot-time", "aria-pressed": "false",
+        onclick: (event) => {
+          input("when").value = utcToZoned(start);
+          for (const other of list.querySelectorAll("button")) other.setAttribute("aria-pressed", String(other === event.currentTarget));
+        },
+      }, timeOnly(start))));
+      note.textContent = starts.length ? t("appointments.free_count", { n: starts.length, day: dayLabel(day) }) : t("appointments.no_free_times", { day: dayLabel(day) });
+    } catch (error) {
+      if (mine === asked) note.textContent = error.fields ? Object.values(error.fields).flat().join(" ") : error.message;
+    }
+  }
+
+  /// A free hour of the calendar: book it for the calendar's agent.
+  element.pick = (agent, local) => {
+    if (agent && agent.departments.length && !agent.departments.includes(input("department_id").value)) {
+      input("department_id").value = agent.departments[0];
+    }
+    fillAgents(agent?.id);
+    input("when").value = local;
+    input("day").value = local.slice(0, 10);
+    showSlots();
+    input("title").focus();
+  };
+  fillAgents(calendarAgent?.id);
+  showSlots();
+  return element;
 }
 
 const conflictText = (error) => `${t("appointments.conflict")} ${(error.body?.conflicts || []).map((c) => `${when(c.scheduled_at)} ${c.title}`).join("; ")}`;
@@ -116,8 +187,8 @@ const conflictText = (error) => `${t("appointments.conflict")} ${(error.body?.co
 function showDetail(holder, a, done) {
   const act = (verb, label, kind = "secondary") => button(label, async () => {
     await api("POST", `/api/v1/appointments/${a.id}/${verb}`, {});
+    await done();
     toast(t("common.done"));
-    done();
   }, { kind });
   const open = OPEN.includes(a.status);
   const past = new Date(a.scheduled_at) <= new Date();
@@ -132,21 +203,22 @@ function showDetail(holder, a, done) {
       if (error.status === 409) error.detail = conflictText(error);
       throw error;
     }
+    await done();
     toast(t("appointments.rescheduled"));
-    done();
   }, { submitLabel: t("appointments.reschedule"), inline: true });
   holder.replaceChildren(h("div", { class: "card" },
     h("h3", {}, `${a.title} · ${when(a.scheduled_at)}`),
     h("p", {}, badge(t(`appointment.status_${a.status}`)), a.overdue ? badge(t("appointments.overdue"), "error") : null, " ",
       t("appointments.minutes", { n: a.duration_minutes }), " · ", a.customer_name || "—", a.department_name ? ` · ${a.department_name}` : ""),
+    h("p", {}, `${t("appointments.agent")}: ${a.user_name || "—"}`),
     a.cancel_reason ? h("p", { class: "muted" }, `${t("common.reason")}: ${a.cancel_reason}`) : null,
     a.access_link_url ? h("p", {}, h("code", { class: "url" }, a.access_link_url), " ", button(t("common.copy"), () => copy(a.access_link_url))) : null,
     open ? h("div", { class: "buttons" },
       a.status === "scheduled" ? act("confirm", t("appointments.confirm")) : null,
       a.access_link_url ? null : button(t("appointments.issue_link"), async () => {
         await api("POST", `/api/v1/appointments/${a.id}/access-link`, {});
+        await done();
         toast(t("links.created"));
-        done();
       }),
       past ? act("complete", t("appointments.complete")) : null,
       past ? act("no-show", t("appointments.no_show")) : null,
@@ -154,8 +226,8 @@ function showDetail(holder, a, done) {
         const answer = await confirmDialog(t("appointments.cancel_confirm", { title: a.title }), { reason: true, confirmLabel: t("appointments.cancel") });
         if (!answer) return;
         await api("POST", `/api/v1/appointments/${a.id}/cancel`, answer.reason ? { reason: answer.reason } : {});
+        await done();
         toast(t("appointments.cancelled"));
-        done();
       }, { kind: "danger" })) : null,
     open ? reschedule : null));
   holder.querySelector("h3").setAttribute("tabindex", "-1");

@@ -1,5 +1,6 @@
-// Company settings (managers and up): name, contact, time zone, language, welcome
-// message for patients, branding, and whether staff must use MFA.
+// Company settings (managers and up): name, contact, time zone, language of e-mails and
+// patient pages, whether patients get appointment e-mails, welcome message for patients,
+// branding, and whether staff must use MFA.
 import { api } from "/console/lib/api.js";
 import { h, section, form, toast } from "/console/lib/dom.js";
 import { t, LANGUAGES } from "/console/lib/i18n.js";
@@ -16,12 +17,13 @@ export default async function company(main) {
     { name: "email", label: t("customers.email"), type: "email", value: c.email },
     { name: "phone", label: t("customers.phone"), type: "tel", value: c.phone },
     { name: "timezone", label: t("company.timezone"), type: "select", options: timezones.map((z) => [z, z]), value: c.timezone },
-    "locale" in c ? { name: "locale", label: t("company.locale"), type: "select", options: LANGUAGES, value: c.locale } : null,
+    { name: "locale", label: t("company.locale"), type: "select", options: LANGUAGES, value: c.locale },
+    { name: "notify_customers", label: t("company.notify_customers"), type: "checkbox", value: c.notify_customers, hint: t("company.notify_customers_hint") },
     { name: "welcome_message", label: t("company.welcome"), type: "textarea", value: c.welcome_message, hint: t("company.welcome_hint") },
     { name: "logo_url", label: t("company.logo"), type: "url", value: c.logo_url, hint: t("company.logo_hint") },
     { name: "primary_color", label: t("company.color"), type: "color", value: c.primary_color || "#4f46e5" },
     { name: "mfa_required", label: t("company.mfa_required"), type: "checkbox", value: c.mfa_required, hint: t("company.mfa_hint") },
-  ].filter(Boolean);
+  ];
   main.replaceChildren(section(t("nav.company"), h("p", { class: "muted" }, `${t("company.slug")}: ${c.slug || ""}`), form(fields, async (v) => {
     const body = { ...v };
     for (const key of ["email", "phone", "welcome_message", "logo_url"]) if (body[key] === "") body[key] = null;

@@ -1,5 +1,5 @@
 // Access links: create one for a department (optionally for a patient, reusable), copy
-// its address, cancel it.
+// its address, send it by e-mail (to the patient's address or another), cancel it.
 import { api, all } from "/console/lib/api.js";
 import { h, section, form, table, button, badge, confirmDialog, toast, compact, copy } from "/console/lib/dom.js";
 import { t, when, zonedToUtc } from "/console/lib/i18n.js";
@@ -23,6 +23,19 @@ export default async function links(main, { render }) {
     toast(t("links.created"));
     render();
   }, { submitLabel: t("links.create") });
+  const detail = h("div");
+  const sendForm = (l) => {
+    const outcome = h("p", { role: "status" });
+    const send = form([
+      { name: "email", label: t("links.send_to"), type: "email", value: l.customer_email || "", autocomplete: "off", hint: t("links.send_hint") },
+    ], async (v) => {
+      outcome.textContent = "";
+      const email = (await api("POST", `/api/v1/access-links/${l.id}/send`, v.email.trim() ? { email: v.email.trim() } : {})).data;
+      outcome.textContent = t("links.sent", { to: email.to, status: t(`emails.status_${email.status}`) });
+    }, { submitLabel: t("links.send"), inline: true });
+    detail.replaceChildren(section(t("links.send_title", { name: l.customer_name || l.department_name }), send, outcome));
+    detail.querySelector("input").focus();
+  };
   main.replaceChildren(
     section(t("links.new"), create),
     section(t("nav.links"), table([
@@ -33,11 +46,13 @@ export default async function links(main, { render }) {
       [t("links.expires"), (l) => when(l.expires_at)],
       ["", (l) => (l.status === "active" ? h("div", { class: "buttons" },
         button(t("common.copy"), () => copy(l.url)),
+        button(t("links.send_by_email"), () => sendForm(l)),
         button(t("links.cancel"), async () => {
           if (!(await confirmDialog(t("links.cancel_confirm"), { confirmLabel: t("links.cancel") }))) return;
           await api("POST", `/api/v1/access-links/${l.id}/cancel`, {});
           toast(t("links.cancelled"));
           render();
         }, { kind: "danger" })) : null)],
-    ], list.data, { caption: t("nav.links") })));
+    ], list.data, { caption: t("nav.links") })),
+    detail);
 }

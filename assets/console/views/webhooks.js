@@ -1,5 +1,6 @@
 // Outgoing webhooks (managers and up): subscribe a URL to events (the secret is shown
-// once), see each delivery with its attempts, pause or delete a subscription.
+// once), send a ping, see each delivery with its attempts and send one again, pause or
+// delete a subscription.
 import { api, all } from "/console/lib/api.js";
 import { h, section, form, table, button, badge, confirmDialog, toast, uid, copy } from "/console/lib/dom.js";
 import { t, when } from "/console/lib/i18n.js";
@@ -39,6 +40,11 @@ export default async function webhooks(main, { render }) {
       [t("webhooks.last_answer"), (d) => { const last = (d.attempt_log || []).at(-1); return last ? `${last.status_code ?? last.error ?? "—"} · ${when(last.inserted_at)}` : "—"; }],
       [t("webhooks.next_attempt"), (d) => when(d.next_attempt_at)],
       [t("webhooks.created_at"), (d) => when(d.inserted_at)],
+      ["", (d) => button(t("webhooks.redeliver"), async () => {
+        await api("POST", `/api/v1/webhooks/${w.id}/deliveries/${d.id}/redeliver`, {});
+        toast(t("webhooks.redelivered", { event: d.event }));
+        await deliveries(w);
+      })],
     ], rows, { caption: t("webhooks.deliveries"), emptyText: t("webhooks.no_deliveries") })));
     detail.querySelector("h2").setAttribute("tabindex", "-1");
     detail.querySelector("h2").focus();
@@ -51,6 +57,11 @@ export default async function webhooks(main, { render }) {
       [t("common.status"), (w) => badge(w.active ? t("users.active") : t("webhooks.paused"), w.active ? "ok" : "")],
       ["", (w) => h("div", { class: "buttons" },
         button(t("webhooks.deliveries"), () => deliveries(w)),
+        button(t("webhooks.ping"), async () => {
+          const ping = (await api("POST", `/api/v1/webhooks/${w.id}/ping`, {})).data;
+          toast(t("webhooks.pinged", { status: t(`webhooks.delivery_${ping.status}`) }));
+          await deliveries(w);
+        }),
         button(w.active ? t("webhooks.pause") : t("webhooks.resume"), async () => { await api("PUT", `/api/v1/webhooks/${w.id}`, { webhook: { active: !w.active } }); render(); }),
         button(t("common.delete"), async () => {
           if (!(await confirmDialog(t("webhooks.delete_confirm", { url: w.url }), { confirmLabel: t("common.delete") }))) return;
