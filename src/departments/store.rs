@@ -87,6 +87,29 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Department> {
     })
 }
 
+/// A department as its members see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentName {
+    pub id: String,
+    pub name: String,
+}
+
+/// The departments of which `user_id` is a member, by name.
+pub fn names_of_member(conn: &Connection, user_id: &str) -> Result<Vec<DepartmentName>, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT d.id, d.name FROM department_members m JOIN departments d ON d.id = m.department_id
+             WHERE m.user_id = ?1 ORDER BY d.name COLLATE NOCASE, d.id",
+        )?
+        .query_map([user_id], |row| {
+            Ok(DepartmentName {
+                id: row.get(0)?,
+                name: row.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Department>, ApiError> {
     Ok(conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE d.id = ?1"))?

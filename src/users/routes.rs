@@ -127,7 +127,8 @@ fn check_grantable(caller: Role, granted: Option<Role>) -> Result<(), ApiError> 
 }
 
 /// The caller, plus what every staff screen needs of the company: its time zone (the
-/// console shows every time in it) and language. The other settings stay manager-only.
+/// console shows every time in it) and language, and the names of the caller's
+/// departments. The other settings and the department list stay with higher roles.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     #[serde(flatten)]
@@ -136,16 +137,28 @@ pub struct Me {
     company_timezone: String,
     /// `en`, `pt-BR` or `fr`.
     company_locale: String,
+    /// The departments of `department_ids`, by name.
+    departments: Vec<crate::departments::store::DepartmentName>,
 }
 
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Data<Me>), (status = 401, body = ErrorBody)))]
 async fn me(auth: Auth<min::Attendant>) -> Result<Json<Data<Me>>, ApiError> {
-    let (company_timezone, company_locale) = auth.db().read(crate::company::store::timezone_and_locale).await?;
+    let id = auth.user.id.clone();
+    let ((company_timezone, company_locale), departments) = auth
+        .db()
+        .read(move |conn| {
+            Ok((
+                crate::company::store::timezone_and_locale(conn)?,
+                crate::departments::store::names_of_member(conn, &id)?,
+            ))
+        })
+        .await?;
     Ok(ok(Me {
         user: auth.user,
         company_timezone,
         company_locale,
+        departments,
     }))
 }
 

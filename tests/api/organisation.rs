@@ -58,7 +58,8 @@ async fn users_edit_only_their_own_name_locale_and_avatar_through_me() {
 }
 
 /// Every staff screen shows times in the company's zone: `/users/me` carries it (and the
-/// company's language) for any role, while the company settings stay manager-only.
+/// company's language and the user's departments by name) for any role, while the
+/// company settings and the department list stay with higher roles.
 #[tokio::test]
 async fn users_me_carries_the_company_time_zone_and_locale_for_every_role() {
     let app = TestApp::spawn().await;
@@ -76,6 +77,15 @@ async fn users_me_carries_the_company_time_zone_and_locale_for_every_role() {
     assert_eq!(me.data()["company_locale"], "fr");
     assert_eq!(me.data()["id"], agent.user_id.as_str());
     app.get("/api/v1/company", &agent).await.expect(403);
+    // And the names of their departments, which they may not list.
+    let department = app.department(&owner, "Pediatria").await;
+    app.add_member(&owner, &department, &agent.user_id).await;
+    let me = app.get("/api/v1/users/me", &agent).await.expect(200);
+    assert_eq!(
+        me.data()["departments"],
+        json!([{"id": department, "name": "Pediatria"}])
+    );
+    app.get("/api/v1/departments", &agent).await.expect(403);
 }
 
 #[tokio::test]

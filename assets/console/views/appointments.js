@@ -30,8 +30,8 @@ async function agents() {
 }
 
 async function departmentNames() {
-  if (state.departments) return new Map(state.departments.map((d) => [d.id, d.name]));
-  return new Map();
+  // Supervisors and up list the departments; everyone gets their own with `/users/me`.
+  return new Map((state.departments || state.me.departments || []).map((d) => [d.id, d.name]));
 }
 
 export default async function appointments(main, ctx) {
