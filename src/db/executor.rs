@@ -32,6 +32,15 @@ enum Job {
     Checkpoint(oneshot::Sender<()>),
 }
 
+/// The workers shared by every reader pool: r2d2 opens its connections on them (the
+/// caller of `get` waits), and with no reaper that is all they do.
+fn pool_workers() -> Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    static WORKERS: std::sync::OnceLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> = std::sync::OnceLock::new();
+    WORKERS
+        .get_or_init(|| Arc::new(scheduled_thread_pool::ScheduledThreadPool::with_name("db-pool-{}", 2)))
+        .clone()
+}
+
 pub struct Database {
     path: PathBuf,
     settings: DbSettings,
@@ -51,9 +60,15 @@ impl Database {
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .with_init(move |conn| configure(conn, &read_settings));
+        // No reaper (idle connections live as long as the pool, which closes with its
+        // tenant) and one worker pool for every database: r2d2's own would be three threads
+        // per pool that outlive it, so each tenant ever opened would leave three behind.
         let readers = Pool::builder()
             .max_size(settings.readers)
             .min_idle(Some(0))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .thread_pool(pool_workers())
             .build(manager)?;
 
         let conn = Connection::open(path)?;
@@ -242,5 +257,51 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>) {
 fn checkpoint(conn: &Connection, mode: &str) {
     if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
         tracing::warn!(error = %err, "WAL checkpoint failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A closed database leaves no thread behind: its writer and its pool's workers end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_database_ends_its_threads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = DbSettings {
+            synchronous: "NORMAL".into(),
+            readers: 2,
+            wal_autocheckpoint: 1000,
+        };
+        let path = dir.path().join("t.db");
+        super::super::prepare_file(&path, super::super::Schema::Tenant, &settings).expect("prepare");
+        let warm = Database::open(&path, &settings, None).expect("open");
+        warm.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .expect("read");
+        drop(warm);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let before = threads();
+        for _ in 0..20 {
+            let db = Database::open(&path, &settings, None).expect("open");
+            db.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+                .await
+                .expect("read");
+            db.write(|conn| Ok(conn.execute_batch("SELECT 1")?))
+                .await
+                .expect("write");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let after = threads();
+        assert!(after <= before + 2, "threads {before} → {after}");
     }
 }
