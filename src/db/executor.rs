@@ -37,7 +37,13 @@ enum Job {
 fn pool_workers() -> Arc<scheduled_thread_pool::ScheduledThreadPool> {
     static WORKERS: std::sync::OnceLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> = std::sync::OnceLock::new();
     WORKERS
-        .get_or_init(|| Arc::new(scheduled_thread_pool::ScheduledThreadPool::with_name("db-pool-{}", 2)))
+        .get_or_init(|| {
+            let workers = scheduled_thread_pool::ScheduledThreadPool::builder()
+                .num_threads(2)
+                .thread_name_pattern("db-pool-{}")
+                .build();
+            Arc::new(workers)
+        })
         .clone()
 }
 
