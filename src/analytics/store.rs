@@ -326,8 +326,6 @@ mod tests {
         text.parse().unwrap()
     }
 
-    use crate::db::{DbSettings, Schema, prepare_file};
-
     #[test]
     fn periods_start_on_the_day_the_monday_and_the_first() {
         let wednesday = day("2026-03-11");
@@ -351,28 +349,14 @@ mod tests {
     }
 
     fn plan(conn: &Connection, sql: &str) -> String {
-        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect(sql);
-        let mut rows = statement.raw_query();
-        let mut details = Vec::new();
-        while let Some(row) = rows.next().expect("plan row") {
-            details.push(row.get::<_, String>(3).expect("plan detail"));
-        }
-        details.join(" | ")
+        crate::db::query_plan(conn, sql).join(" | ")
     }
 
     /// The overview reads one index range for its sums and another for its new customers:
     /// no table lookups, no per-customer search.
     #[test]
     fn the_overview_reads_the_report_index_and_the_first_call_index_only() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("tenant.db");
-        let settings = DbSettings {
-            synchronous: "NORMAL".into(),
-            readers: 1,
-            wal_autocheckpoint: 1000,
-        };
-        prepare_file(&path, Schema::Tenant, &settings).expect("migrated tenant database");
-        let conn = Connection::open(&path).expect("open");
+        let (conn, _dir) = crate::db::test_tenant_database();
         let sums = plan(&conn, &overview_sql("WHERE c.inserted_at >= ? AND c.inserted_at < ?"));
         assert!(sums.contains("USING COVERING INDEX calls_report"), "{sums}");
         let new = plan(&conn, NEW_CUSTOMERS);

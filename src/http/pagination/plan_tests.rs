@@ -12,7 +12,6 @@ use crate::access_links::{self, LinkStatus};
 use crate::appointments::{self, Status, rules::Viewer, store::AppointmentFilters};
 use crate::auth::Role;
 use crate::calls::{self, CallScope, CallStatus, store::CallFilters};
-use crate::db::{DbSettings, Schema, prepare_file};
 use crate::http::dates::DateRange;
 use crate::http::pagination::{Order, Paging, SortSpec};
 use crate::users::store::UserFilters;
@@ -39,32 +38,11 @@ fn statements_of(run: impl FnOnce()) -> Vec<String> {
 }
 
 fn tenant_database() -> (Connection, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("tenant.db");
-    let settings = DbSettings {
-        synchronous: "NORMAL".into(),
-        readers: 1,
-        wal_autocheckpoint: 1000,
-    };
-    prepare_file(&path, Schema::Tenant, &settings).expect("migrated tenant database");
-    let conn = Connection::open(&path).expect("open");
-    crate::db::configure(&conn, &settings).expect("configure");
-    crate::company::store::insert(&conn, "plans", "Plans", "America/Sao_Paulo").expect("company");
-    (conn, dir)
+    crate::db::test_tenant_database()
 }
 
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
-    let mut statement = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    // The parameters stay unbound: without ANALYZE statistics, as in production, the
-    // plan does not depend on their values.
-    let mut rows = statement.raw_query();
-    let mut details = Vec::new();
-    while let Some(row) = rows.next().expect("plan row") {
-        details.push(row.get::<_, String>(3).expect("plan detail"));
-    }
-    details
+    crate::db::query_plan(conn, sql)
 }
 
 fn default_order(spec: &SortSpec) -> Order {
