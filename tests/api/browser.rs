@@ -353,6 +353,117 @@ async fn the_clinic_is_administered_from_the_console() {
     assert_eq!(deliveries.body["meta"]["total_count"], 2, "the ping and its redelivery");
 }
 
+/// The front desk and the patient's data rights in the console alone (tests/js/reception.mjs):
+/// a receptionist, a supervisor outside the doctor's department, books for the doctor from
+/// the doctor's free times, finds it on the week view, moves it an hour later, e-mails the
+/// join link over SMTP and cancels it with a reason; a manager downloads the patient's data
+/// as JSON and erases it. Screenshots land in target/screenshots.
+#[tokio::test]
+async fn a_receptionist_books_moves_sends_and_cancels_and_a_manager_erases_the_patient() {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let Some(fixture) = js_fixture("axe-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+        return;
+    };
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::spawn_with(move |config| config.smtp_url = url).await;
+    let owner = app.owner("acme").await;
+    let department = app.department(&owner, "Cardiologia").await;
+    let doctor = crate::analytics::named_agent(&app, &owner, &department, "Dr. Rui Prado").await;
+    let receptionist = app.user(&owner, "supervisor").await;
+    let manager = app.user(&owner, "manager").await;
+    let weekly: Vec<_> = (1..=7)
+        .map(|weekday| json!({"weekday": weekday, "start": "08:00", "end": "18:00"}))
+        .collect();
+    app.put(
+        &format!("/api/v1/users/{}/availability", doctor.user_id),
+        &owner,
+        json!({"availability": {"weekly": weekly}}),
+    )
+    .await
+    .expect(200);
+    let patient = "paciente.recepcao@example.test";
+    let shots = screenshots();
+    let args = vec![
+        "reception.mjs".to_string(),
+        app.base.clone(),
+        "acme".into(),
+        receptionist.email.clone(),
+        manager.email.clone(),
+        PASSWORD.into(),
+        patient.into(),
+        shots.display().to_string(),
+    ];
+    let moved = run_node_output(fixture, args, vec![("CHROMIUM".into(), chromium.display().to_string())]).await;
+
+    // What the console did is what the API recorded.
+    let me = app.get("/api/v1/users/me", &receptionist).await.expect(200);
+    assert!(
+        !me.data()["department_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(department)),
+        "the receptionist is outside the doctor's department"
+    );
+    let list = app
+        .get(&format!("/api/v1/appointments?user_id={}", doctor.user_id), &owner)
+        .await
+        .expect(200);
+    let appointments = list.data().as_array().unwrap();
+    assert_eq!(appointments.len(), 1, "{}", list.text);
+    let booked = &appointments[0];
+    assert_eq!(booked["user_name"], "Dr. Rui Prado");
+    assert_eq!(booked["department_id"], department.as_str());
+    let at = |v: &str| chrono::DateTime::parse_from_rfc3339(v).unwrap_or_else(|e| panic!("{v}: {e}"));
+    assert_eq!(at(booked["scheduled_at"].as_str().unwrap()), at(&moved), "the new time");
+    assert_eq!(booked["status"], "cancelled");
+    assert_eq!(booked["cancel_reason"], "A paciente viaja nessa semana");
+    assert_eq!(booked["customer_name"], "Erased customer");
+    let customer = app
+        .get(
+            &format!("/api/v1/customers/{}", booked["customer_id"].as_str().unwrap()),
+            &owner,
+        )
+        .await
+        .expect(200);
+    assert_eq!(customer.data()["name"], "Erased customer");
+    assert_eq!(customer.data()["email"], serde_json::Value::Null);
+    let sent = app.get("/api/v1/emails?kind=access_link", &owner).await.expect(200);
+    assert_eq!(
+        sent.body["meta"]["total_count"], 1,
+        "the join link's e-mail: {}",
+        sent.text
+    );
+    // The sink holds what was sent before the erasure: the link's e-mail among the others.
+    let invites = [
+        "invites you to a video call",
+        "convida você para uma chamada de vídeo",
+        "vous invite à un appel vidéo",
+    ];
+    let mut links = 0;
+    for _ in 0..100 {
+        links = sink
+            .to(patient)
+            .iter()
+            .map(|m| crate::email::parse(m).text)
+            .filter(|text| invites.iter().any(|i| text.contains(i)) && text.contains("/call/"))
+            .count();
+        if links > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(links, 1, "the join link's e-mail reached the patient");
+}
+
+/// Where the browser tests keep a picture of each screen (created on first use), to look
+/// at the layout.
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
 /// The keys of one console catalogue (`assets/console/i18n/<language>.js`: one
 /// `"key": "text",` per line).
 fn catalogue(language: &str) -> std::collections::BTreeSet<String> {
