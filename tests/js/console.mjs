@@ -260,6 +260,7 @@ await step("the patient pages pass axe", async () => {
   await fresh.goto(`${base}/call/not-a-token`);
   await fresh.waitForSelector("#invalid", { state: "visible" });
   await audit(fresh, "patient invalid link");
+  await fresh.screenshot({ path: `${shots}/patient-invalid.png` });
 });
 await step("the owner's language choice is kept", () => language(owner, "en", "English"));
 
