@@ -531,6 +531,113 @@ fn every_console_string_exists_in_the_three_catalogues() {
     assert!(unknown.is_empty(), "keys used but not in the catalogues: {unknown:?}");
 }
 
+/// The catalogue of a public page's script (`const TEXT = {` or `const STRINGS = {`, one
+/// block per language, `key: "text"` entries): language → keys.
+fn page_catalogue(source: &str) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let start = ["const TEXT = {", "const STRINGS = {"]
+        .iter()
+        .find_map(|opener| source.find(opener))
+        .expect("a catalogue");
+    let body = &source[start..];
+    let body = &body[..body.find("\n};").expect("the catalogue's end")];
+    let mut languages = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in body.lines().skip(1) {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_suffix(": {") {
+            current = Some(name.trim_matches('"').to_string());
+            continue;
+        }
+        if trimmed == "}," {
+            current = None;
+            continue;
+        }
+        let Some(language) = &current else { continue };
+        let keys: &mut std::collections::BTreeSet<String> = languages.entry(language.clone()).or_default();
+        for (at, _) in line.match_indices(": \"") {
+            let key: String = line[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let before = line[..at - key.len()].chars().next_back().unwrap_or(' ');
+            if !key.is_empty() && (before == ' ' || before == ',' || before == '{') {
+                keys.insert(key);
+            }
+        }
+    }
+    languages
+}
+
+/// The literal keys a page's files ask for: `t("…")`, `data-t="…"`, `data-t-label="…"`.
+fn asked_keys(text: &str) -> std::collections::BTreeSet<String> {
+    let mut asked = std::collections::BTreeSet::new();
+    for opener in ["t(\"", "data-t=\"", "data-t-label=\""] {
+        for (at, _) in text.match_indices(opener) {
+            let before = text[..at].chars().next_back().unwrap_or(' ');
+            if before.is_ascii_alphanumeric() || before == '_' || before == '.' || before == '-' {
+                continue;
+            }
+            let key: String = text[at + opener.len()..].chars().take_while(|c| *c != '"').collect();
+            if !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                asked.insert(key);
+            }
+        }
+    }
+    asked
+}
+
+/// The patient pages and the reset page speak English, Português (Brasil) and Français,
+/// with the same keys in each language, and every key they ask for is in their catalogue.
+#[test]
+fn every_public_page_string_exists_in_each_language() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let pages: [(&str, &[&str]); 3] = [
+        ("call/call.js", &["call/call.js", "call/index.html"]),
+        (
+            "book/common.js",
+            &[
+                "book/common.js",
+                "book/book.js",
+                "book/index.html",
+                "manage/manage.js",
+                "manage/index.html",
+            ],
+        ),
+        ("reset/reset.js", &["reset/reset.js", "reset/index.html"]),
+    ];
+    for (catalogue, files) in pages {
+        let languages = page_catalogue(&read(catalogue));
+        let english = languages.get("en").unwrap_or_else(|| panic!("{catalogue}: no en"));
+        assert!(english.len() > 10, "{catalogue}: {} keys", english.len());
+        for language in ["pt-BR", "fr"] {
+            assert!(languages.contains_key(language), "{catalogue}: no {language}");
+        }
+        for (language, keys) in &languages {
+            let missing: Vec<_> = english.difference(keys).collect();
+            let extra: Vec<_> = keys.difference(english).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{catalogue} {language}: missing {missing:?}, extra {extra:?}"
+            );
+        }
+        let asked: std::collections::BTreeSet<String> = files.iter().flat_map(|f| asked_keys(&read(f))).collect();
+        let unknown: Vec<_> = asked.difference(english).collect();
+        assert!(
+            unknown.is_empty(),
+            "{catalogue}: keys used but not in the catalogue: {unknown:?}"
+        );
+    }
+}
+
 /// Writes each message the sink accepts as `<n>.txt` in `dir`: the recipients, then the
 /// decoded text part — the patient's mailbox, as the page test reads it.
 fn deliver_to_mailbox(sink: crate::smtp_sink::SmtpSink, dir: PathBuf) -> tokio::task::JoinHandle<()> {
