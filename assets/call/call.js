@@ -5,6 +5,8 @@ import { VideoCall } from "/console/rtc.js";
 
 const TEXT = {
   "pt-BR": {
+    queue_full: "A fila está cheia agora. Tente de novo em alguns minutos.",
+    join_check: "Confira seus dados: o nome é obrigatório, e o e-mail e o telefone precisam ser válidos.", error: "Algo deu errado. Tente de novo.",
     agent_video: "Vídeo do atendente", your_video: "Seu vídeo", mic_on: "Microfone ligado", mic_off: "Microfone desligado", camera_on: "Câmera ligada", camera_off: "Câmera desligada", hang_up: "Desligar", chat: "Chat", message: "Mensagem", hung_up_title: "Você saiu da chamada.", hung_up_text: "O atendente ainda pode encerrar o atendimento. Quer voltar?", rejoin: "Voltar à chamada", agent_here: "O atendente está na chamada.", agent_left: "O atendente saiu da chamada. Aguarde…", connected: "Conectado.", disconnected: "A conexão caiu. Reconectando…", failed: "O vídeo não conectou. Recarregue a página.", no_media: "Sem câmera ou microfone: o atendente não vê nem ouve você.", agent_muted: "O atendente desligou o microfone.", agent_unmuted: "O atendente ligou o microfone.", agent_camera_off: "O atendente desligou a câmera.", agent_camera_on: "O atendente ligou a câmera.", you_muted: "Seu microfone está desligado.", you_unmuted: "Seu microfone está ligado.", you_camera_off: "Sua câmera está desligada.", you_camera_on: "Sua câmera está ligada.", hang_up_confirm: "Sair da chamada?", stars: "Avaliação (1 a 5 estrelas)", you: "Você",
     invalid_title: "Link inválido ou expirado", invalid_text: "Peça um novo link à clínica.",
     queue_now: "Na fila agora:", wait: "espera estimada:", name: "Nome", email: "E-mail", phone: "Telefone",
@@ -14,6 +16,8 @@ const TEXT = {
     left_title: "Você saiu da fila.", agent: "Atendente:", connecting: "Conectando…", ended: "Atendimento encerrado.",
   },
   en: {
+    queue_full: "The queue is full right now. Try again in a few minutes.",
+    join_check: "Check your details: the name is required, and the e-mail and phone must be valid.", error: "Something went wrong. Try again.",
     agent_video: "The agent's video", your_video: "Your video", mic_on: "Microphone on", mic_off: "Microphone off", camera_on: "Camera on", camera_off: "Camera off", hang_up: "Hang up", chat: "Chat", message: "Message", hung_up_title: "You left the call.", hung_up_text: "The agent can still close the consultation. Do you want to go back?", rejoin: "Back to the call", agent_here: "The agent is on the call.", agent_left: "The agent left the call. Please wait…", connected: "Connected.", disconnected: "The connection dropped. Reconnecting…", failed: "The video could not connect. Reload the page.", no_media: "No camera or microphone: the agent cannot see or hear you.", agent_muted: "The agent turned their microphone off.", agent_unmuted: "The agent turned their microphone on.", agent_camera_off: "The agent turned their camera off.", agent_camera_on: "The agent turned their camera on.", you_muted: "Your microphone is off.", you_unmuted: "Your microphone is on.", you_camera_off: "Your camera is off.", you_camera_on: "Your camera is on.", hang_up_confirm: "Leave the call?", stars: "Rating (1 to 5 stars)", you: "You",
     invalid_title: "Invalid or expired link", invalid_text: "Ask the clinic for a new link.",
     queue_now: "In the queue now:", wait: "estimated wait:", name: "Name", email: "E-mail", phone: "Phone",
@@ -23,6 +27,8 @@ const TEXT = {
     left_title: "You left the queue.", agent: "Agent:", connecting: "Connecting…", ended: "The call has ended.",
   },
   es: {
+    queue_full: "La cola está llena ahora. Inténtelo de nuevo en unos minutos.",
+    join_check: "Revise sus datos: el nombre es obligatorio y el correo y el teléfono deben ser válidos.", error: "Algo salió mal. Inténtelo de nuevo.",
     agent_video: "Vídeo del agente", your_video: "Su vídeo", mic_on: "Micrófono activado", mic_off: "Micrófono desactivado", camera_on: "Cámara activada", camera_off: "Cámara desactivada", hang_up: "Colgar", chat: "Chat", message: "Mensaje", hung_up_title: "Salió de la llamada.", hung_up_text: "El agente todavía puede cerrar la atención. ¿Quiere volver?", rejoin: "Volver a la llamada", agent_here: "El agente está en la llamada.", agent_left: "El agente salió de la llamada. Espere…", connected: "Conectado.", disconnected: "Se cortó la conexión. Reconectando…", failed: "El vídeo no conectó. Recargue la página.", no_media: "Sin cámara ni micrófono: el agente no le ve ni le oye.", agent_muted: "El agente desactivó el micrófono.", agent_unmuted: "El agente activó el micrófono.", agent_camera_off: "El agente desactivó la cámara.", agent_camera_on: "El agente activó la cámara.", you_muted: "Su micrófono está desactivado.", you_unmuted: "Su micrófono está activado.", you_camera_off: "Su cámara está desactivada.", you_camera_on: "Su cámara está activada.", hang_up_confirm: "¿Salir de la llamada?", stars: "Valoración (1 a 5 estrellas)", you: "Usted",
     invalid_title: "Enlace inválido o caducado", invalid_text: "Pida un nuevo enlace a la clínica.",
     queue_now: "En la cola ahora:", wait: "espera estimada:", name: "Nombre", email: "Correo", phone: "Teléfono",
@@ -32,6 +38,8 @@ const TEXT = {
     left_title: "Salió de la cola.", agent: "Agente:", connecting: "Conectando…", ended: "La llamada terminó.",
   },
   fr: {
+    queue_full: "La file est pleine pour le moment. Réessayez dans quelques minutes.",
+    join_check: "Vérifiez vos coordonnées : le nom est obligatoire, l'e-mail et le téléphone doivent être valides.", error: "Une erreur s'est produite. Réessayez.",
     agent_video: "La vidéo de l'agent", your_video: "Votre vidéo", mic_on: "Micro activé", mic_off: "Micro coupé", camera_on: "Caméra activée", camera_off: "Caméra coupée", hang_up: "Raccrocher", chat: "Discussion", message: "Message", hung_up_title: "Vous avez quitté l'appel.", hung_up_text: "L'agent peut encore clore la consultation. Voulez-vous revenir ?", rejoin: "Revenir à l'appel", agent_here: "L'agent est dans l'appel.", agent_left: "L'agent a quitté l'appel. Patientez…", connected: "Connecté.", disconnected: "Connexion perdue. Reconnexion…", failed: "La vidéo n'a pas pu se connecter. Rechargez la page.", no_media: "Pas de caméra ni de micro : l'agent ne vous voit ni ne vous entend.", agent_muted: "L'agent a coupé son micro.", agent_unmuted: "L'agent a activé son micro.", agent_camera_off: "L'agent a coupé sa caméra.", agent_camera_on: "L'agent a activé sa caméra.", you_muted: "Votre micro est coupé.", you_unmuted: "Votre micro est activé.", you_camera_off: "Votre caméra est coupée.", you_camera_on: "Votre caméra est activée.", hang_up_confirm: "Quitter l'appel ?", stars: "Note (1 à 5 étoiles)", you: "Vous",
     invalid_title: "Lien invalide ou expiré", invalid_text: "Demandez un nouveau lien à la clinique.",
     queue_now: "Dans la file :", wait: "attente estimée :", name: "Nom", email: "E-mail", phone: "Téléphone",
@@ -42,13 +50,14 @@ const TEXT = {
   },
 };
 
-// The company's language when the link names one, else the browser's (Accept-Language).
+// The company's language when the link names one, else the first of the browser's
+// languages (what it sends as Accept-Language) that the page speaks.
 const choose = (wanted) => {
   if (TEXT[wanted]) return wanted;
   const base = wanted.split("-")[0];
   return base === "pt" ? "pt-BR" : TEXT[base] ? base : null;
 };
-let language = choose(navigator.language || "") || "pt-BR";
+let language = (navigator.languages || [navigator.language]).map((l) => choose(l || "")).find(Boolean) || "pt-BR";
 const t = (key) => TEXT[language][key] || TEXT["pt-BR"][key];
 function translate() {
   document.documentElement.lang = language;
@@ -184,7 +193,9 @@ $("join-form").addEventListener("submit", async (event) => {
   try {
     joined = await api("POST", `/api/v1/call/${encodeURIComponent(token)}/join`, body);
   } catch (error) {
-    $("join-error").textContent = error.message;
+    // A link spent or cancelled meanwhile is the invalid page; the server's texts are English.
+    if (error.status === 404 || error.status === 410) return show("invalid");
+    $("join-error").textContent = t(error.status === 422 ? "join_check" : error.status === 409 ? "queue_full" : "error");
     $("join-error").hidden = false;
     return;
   }

@@ -101,6 +101,7 @@ function chrome() {
     h("a", { href: `#${name}`, "aria-current": name === current ? "page" : null }, t(`nav.${name}`))));
   $("#who").textContent = `${state.me.name} · ${t(`role.${state.me.role}`)} · ${getSession().tenant}`;
   $("#zone").textContent = t("app.zone", { zone: currentZone() });
+  showKpis();
 }
 
 function currentView() {
@@ -118,10 +119,15 @@ async function render() {
   const mine = (rendering += 1);
   chrome();
   main.replaceChildren(h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), t("common.loading")));
+  // Each draw fills its own box, shown only if no later draw began meanwhile: a slow view
+  // the user has already left must not replace the one they went to.
+  const box = h("div", { class: "view-box" });
   try {
     const module = await import(`/console/views/${name}.js`);
     if (mine !== rendering) return;
-    await module.default(main, { render, onQueueChange, onLeave });
+    await module.default(box, { render, onQueueChange, onLeave });
+    if (mine !== rendering) return;
+    main.replaceChildren(box);
     document.title = `${t(`nav.${name}`)} · ${t("app.title")}`;
   } catch (error) {
     if (mine === rendering) main.replaceChildren(h("p", { class: "form-error", role: "alert" }, error.message));
@@ -179,13 +185,21 @@ function goLive() {
   if (atLeast("supervisor")) {
     socket.join("dashboard").catch(() => {});
     socket.on("dashboard", "kpis", (k) => {
-      $("#kpis").textContent = t("live.kpis", {
-        waiting: k.queue_size, active: k.active_calls, online: k.online_attendants,
-        wait: duration(k.avg_wait_time), abandoned: number(k.abandonment_rate, 1),
-      });
-      $("#kpis").hidden = false;
+      kpis = k;
+      showKpis();
     });
   }
+}
+
+/// The dashboard's latest figures, kept to be written again in a newly chosen language.
+let kpis = null;
+function showKpis() {
+  if (!kpis) return;
+  $("#kpis").textContent = t("live.kpis", {
+    waiting: kpis.queue_size, active: kpis.active_calls, online: kpis.online_attendants,
+    wait: duration(kpis.avg_wait_time), abandoned: number(kpis.abandonment_rate, 1),
+  });
+  $("#kpis").hidden = false;
 }
 
 $("#status").addEventListener("change", (event) => {

@@ -6,14 +6,17 @@
 // the outbox, sets the company's language and patient e-mails, creates, uses and revokes
 // an API key, reads the audit log by kind and action, pings a webhook and sends the ping
 // again; then every screen this script visits in the three languages, without a missing
-// string and with no serious or critical axe-core violation. Prints "OK" and exits 0 when
-// every step worked.
+// string and with no serious or critical axe-core violation, and a screenshot (1280×800)
+// of the screens the seed guide's script does not show. Prints "OK" and exits 0 when every
+// step worked.
 //
 // usage: node admin.mjs <base url> <tenant> <owner e-mail> <owner password> <agent e-mail> <password>
-//        <supervisor e-mail> (the agent and the supervisor share the password)
+//        <supervisor e-mail> <screenshot dir> (the agent and the supervisor share the password)
+import { mkdirSync } from "node:fs";
 import { start, login, language, go, within, fillForm, audit, strings, STEP_MS } from "./console-kit.mjs";
 
-const [base, tenant, ownerEmail, ownerPassword, agentEmail, agentPassword, supervisorEmail] = process.argv.slice(2);
+const [base, tenant, ownerEmail, ownerPassword, agentEmail, agentPassword, supervisorEmail, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
 const { page, step, finish } = await start(300);
 const inDays = (n) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 
@@ -307,6 +310,7 @@ for (const [code, label] of [["pt-BR", "Português (Brasil)"], ["fr", "Français
       await owner.waitForTimeout(300);
       await strings(owner, `${view} (${code})`, PREFIXES, SHOWN);
       await audit(owner, `${view} (${code})`);
+      if (code === "en" && ["apikeys", "audit"].includes(view)) await owner.screenshot({ path: `${shots}/${view}-${code}.png` });
     });
   }
 }

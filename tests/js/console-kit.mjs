@@ -40,8 +40,8 @@ export async function start(timeoutSecs, extraArgs = []) {
   // contexts bypass it (the pages themselves are unchanged). Failed requests the test
   // provokes (4xx, and the 502 of an SMTP server that refuses) are logged by the browser
   // and are not errors of the page.
-  const page = async (name, viewport = { width: 1280, height: 800 }) => {
-    const context = await browser.newContext({ viewport, bypassCSP: true, locale: "en-US", permissions: ["clipboard-read", "clipboard-write"] });
+  const page = async (name, viewport = { width: 1280, height: 800 }, locale = "en-US") => {
+    const context = await browser.newContext({ viewport, bypassCSP: true, locale, permissions: ["clipboard-read", "clipboard-write"] });
     const opened = await context.newPage();
     pages.push(opened);
     opened.on("pageerror", (error) => errors.push(`${name}: ${error}`));

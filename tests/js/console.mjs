@@ -6,7 +6,7 @@
 // rescheduling and cancelling with a reason, inline 422 messages, the test e-mail without
 // SMTP; then every view in the three languages without a missing string and with no
 // serious or critical axe-core violation, and a screenshot of each (1280×800, the patient
-// page at 390×844).
+// page at 390×844); the patient page without the clinic's language speaks the browser's.
 // Prints "OK" and exits 0 when every step worked.
 //
 // usage: node console.mjs <base url> <tenant> <owner e-mail> <owner password> <screenshot dir>
@@ -260,6 +260,16 @@ await step("the patient pages pass axe", async () => {
   await fresh.goto(`${base}/call/not-a-token`);
   await fresh.waitForSelector("#invalid", { state: "visible" });
   await audit(fresh, "patient invalid link");
+  await fresh.screenshot({ path: `${shots}/patient-invalid.png` });
+});
+await step("without the clinic's language, the patient page speaks the browser's", async () => {
+  for (const [locale, title] of [["fr-FR", "Lien invalide ou expiré"], ["pt-BR", "Link inválido ou expirado"], ["en-GB", "Invalid or expired link"]]) {
+    const fresh = await page(`patient-${locale}`, { width: 390, height: 844 }, locale);
+    await fresh.goto(`${base}/call/not-a-token`);
+    await fresh.waitForSelector("#invalid", { state: "visible" });
+    const shown = await fresh.textContent("#invalid h2");
+    if (shown !== title) throw new Error(`${locale}: ${shown}`);
+  }
 });
 await step("the owner's language choice is kept", () => language(owner, "en", "English"));
 

@@ -1,6 +1,6 @@
 // A staff user follows the e-mailed reset link: the page refuses two different passwords,
-// saves the new one, and the same link then tells that it is spent. Prints "OK" and exits
-// 0 when every step worked.
+// saves the new one, and the same link then tells that it is spent (with VOKI_SCREENSHOTS=<dir>,
+// a picture of each state at phone width). Prints "OK" and exits 0 when every step worked.
 //
 // usage: node password_reset.mjs <reset link on this server> <new password>
 import { chromium } from "playwright-core";
@@ -30,24 +30,30 @@ const context = await browser.newContext({ viewport: { width: 390, height: 844 }
 const page = await context.newPage();
 const errors = [];
 page.on("pageerror", (error) => errors.push(String(error)));
+const picture = async (name) => {
+  if (process.env.VOKI_SCREENSHOTS) await page.screenshot({ path: `${process.env.VOKI_SCREENSHOTS}/${name}.png`, fullPage: true });
+};
 
 await step("the page asks for the new password twice, in the browser's language", async () => {
   await page.goto(link);
   await page.waitForSelector("#reset-form", { state: "visible", timeout: STEP_MS });
   const title = await page.textContent("h2");
   if (title !== "Defina uma nova senha") throw new Error(`title ${title}`);
+  await picture("reset-password");
 });
 await step("two different passwords are refused on the page", async () => {
   await page.fill("#password", password);
   await page.fill("#confirm", `${password}-other`);
   await page.click("#reset-form button[type=submit]");
   await page.waitForSelector("#error", { state: "visible", timeout: STEP_MS });
+  await picture("reset-password-mismatch");
 });
 await step("the new password is saved and the token leaves the address bar", async () => {
   await page.fill("#confirm", password);
   await page.click("#reset-form button[type=submit]");
   await page.waitForSelector("#done", { state: "visible", timeout: STEP_MS });
   if (page.url().includes("token=")) throw new Error(`address still ${page.url()}`);
+  await picture("reset-password-done");
 });
 await step("the same link is spent", async () => {
   await page.goto(link);

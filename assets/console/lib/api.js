@@ -96,7 +96,8 @@ export async function logout() {
   saveSession(null);
 }
 
-/// Downloads a CSV export with the session's headers and saves it as `name`.
+/// Downloads an export (CSV, or a customer's JSON document) with the session's headers and
+/// saves it as `name`.
 export async function download(path, name) {
   let reply = await fetch(path, { headers: headers(false) });
   if (reply.status === 401 && (await refresh())) reply = await fetch(path, { headers: headers(false) });

@@ -1,6 +1,7 @@
 // Appointments as a day or week calendar per agent, in the company time zone: book for
 // an agent of a department from their free times (or a free hour of the grid), confirm,
-// send the join link, reschedule, complete, mark no-show, cancel with a reason.
+// create the join link and send it by e-mail, reschedule, complete, mark no-show, cancel
+// with a reason.
 import { api, all } from "/console/lib/api.js";
 import { h, section, form, field, button, badge, confirmDialog, toast, compact, failure, copy } from "/console/lib/dom.js";
 import { t, when, timeOnly, localDay, addDays, monday, dayLabel, shortDay, zonedToUtc, utcToZoned, currentZone } from "/console/lib/i18n.js";
@@ -206,6 +207,7 @@ function showDetail(holder, a, done) {
     await done();
     toast(t("appointments.rescheduled"));
   }, { submitLabel: t("appointments.reschedule"), inline: true });
+  const sending = h("div", { class: "send-link" });
   holder.replaceChildren(h("div", { class: "card" },
     h("h3", {}, `${a.title} · ${when(a.scheduled_at)}`),
     h("p", {}, badge(t(`appointment.status_${a.status}`)), a.overdue ? badge(t("appointments.overdue"), "error") : null, " ",
@@ -220,6 +222,7 @@ function showDetail(holder, a, done) {
         await done();
         toast(t("links.created"));
       }),
+      button(t("appointments.send_link"), () => sendLink(sending, a)),
       past ? act("complete", t("appointments.complete")) : null,
       past ? act("no-show", t("appointments.no_show")) : null,
       button(t("appointments.cancel"), async () => {
@@ -229,7 +232,38 @@ function showDetail(holder, a, done) {
         await done();
         toast(t("appointments.cancelled"));
       }, { kind: "danger" })) : null,
+    open ? sending : null,
     open ? reschedule : null));
   holder.querySelector("h3").setAttribute("tabindex", "-1");
   holder.querySelector("h3").focus();
+}
+
+/// The form that e-mails the appointment's join link: to the patient's address, or the
+/// one typed.
+function sendLink(holder, a) {
+  const outcome = h("p", { role: "status" });
+  const send = form([
+    { name: "email", label: t("links.send_to"), type: "email", value: a.customer_email || "", autocomplete: "off", hint: t("links.send_hint") },
+  ], async (v) => {
+    outcome.textContent = "";
+    const id = await joinLinkId(a);
+    const email = (await api("POST", `/api/v1/access-links/${id}/send`, v.email.trim() ? { email: v.email.trim() } : {})).data;
+    outcome.textContent = t("links.sent", { to: email.to, status: t(`emails.status_${email.status}`) });
+  }, { submitLabel: t("links.send"), inline: true });
+  holder.replaceChildren(h("h4", {}, t("appointments.send_link_title")), send, outcome);
+  holder.querySelector("input").focus();
+}
+
+/// The id of the appointment's join link, issued now when it has none. The appointment
+/// names only the link's address, so a supervisor finds it among the department's active
+/// links; an attendant (who may not list links), or a link that has ended, gets a new one.
+async function joinLinkId(a) {
+  if (a.access_link_url && atLeast("supervisor")) {
+    const active = await all(`/api/v1/access-links?department_id=${a.department_id}&status=active`);
+    const found = active.find((l) => l.url === a.access_link_url);
+    if (found) return found.id;
+  }
+  const issued = (await api("POST", `/api/v1/appointments/${a.id}/access-link`, {})).data;
+  a.access_link_url = issued.url;
+  return issued.id;
 }

@@ -1,11 +1,14 @@
 // Customers: search by name, e-mail or phone (digits are enough), edit, merge duplicates
-// into one record (supervisors and up).
-import { api } from "/console/lib/api.js";
+// into one record (supervisors and up), export everything held about one as a JSON file
+// and erase their personal data for good (managers and up).
+import { api, download } from "/console/lib/api.js";
 import { h, section, table, button, confirmDialog, toast, form } from "/console/lib/dom.js";
 import { t, when } from "/console/lib/i18n.js";
 import { atLeast } from "/console/lib/state.js";
 
 const view = { search: "", selected: new Set() };
+/// The name the API gives an erased record (SPEC: it stays, without personal data).
+const ERASED = "Erased customer";
 
 export default async function customers(main, ctx) {
   // A phone number typed with punctuation is looked up by its digits.
@@ -29,19 +32,33 @@ export default async function customers(main, ctx) {
   }), h("span", { class: "muted" }, t("customers.merge_hint"))) : null;
   const detail = h("div");
   main.replaceChildren(section(t("nav.customers"), search, merge, table([
-    ...(atLeast("supervisor") ? [["", (c) => h("input", { type: "checkbox", "aria-label": t("customers.select", { name: c.name }), checked: view.selected.has(c.id),
+    ...(atLeast("supervisor") ? [["", (c) => h("input", { type: "checkbox", "aria-label": t("customers.select", { name: shownName(c) }), checked: view.selected.has(c.id),
       onchange: (e) => { if (e.target.checked) view.selected.add(c.id); else view.selected.delete(c.id); } })]] : []),
-    [t("customers.name"), (c) => c.name],
+    [t("customers.name"), (c) => shownName(c)],
     [t("customers.email"), (c) => c.email || "—"],
     [t("customers.phone"), (c) => c.phone || "—"],
     [t("customers.calls"), (c) => c.call_count],
     [t("customers.last_call"), (c) => when(c.last_call_at)],
-    ["", (c) => button(t("common.edit"), () => edit(detail, c, rerender))],
+    ["", (c) => h("div", { class: "buttons" },
+      button(t("common.edit"), () => edit(detail, c, rerender)),
+      atLeast("manager") ? button(t("customers.export"), async () => {
+        await download(`/api/v1/customers/${c.id}/export`, `customer-${c.id}.json`);
+        toast(t("customers.exported", { name: shownName(c) }));
+      }) : null,
+      atLeast("manager") && c.name !== ERASED ? button(t("customers.erase"), async () => {
+        if (!(await confirmDialog(t("customers.erase_confirm", { name: c.name }), { confirmLabel: t("customers.erase") }))) return;
+        await api("POST", `/api/v1/customers/${c.id}/erase`, {});
+        toast(t("customers.erased"));
+        rerender();
+      }, { kind: "danger" }) : null)],
   ], list.data, { caption: t("nav.customers"), emptyText: view.search ? t("customers.none_found") : t("common.empty") })), detail);
 }
 
+/// An erased record is named by the API in English; it reads in the console's language.
+const shownName = (c) => (c.name === ERASED ? t("customers.erased_name") : c.name);
+
 function edit(holder, c, done) {
-  holder.replaceChildren(section(t("customers.edit", { name: c.name }), form([
+  holder.replaceChildren(section(t("customers.edit", { name: shownName(c) }), form([
     { name: "name", label: t("customers.name"), required: true, value: c.name },
     { name: "email", label: t("customers.email"), type: "email", value: c.email },
     { name: "phone", label: t("customers.phone"), type: "tel", value: c.phone },
