@@ -7,13 +7,12 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::helpers::{OWNER_PASSWORD, PASSWORD, TestApp, js_fixture, run_node, run_node_output};
+use crate::helpers::{OWNER_PASSWORD, PASSWORD, TestApp, browser_fixture, run_node, run_node_output};
 use crate::smtp_sink::SmtpSink;
 
 #[tokio::test]
 async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("playwright-core") else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -52,8 +51,7 @@ async fn a_patient_and_an_agent_hold_a_video_call_in_the_browser() {
 
 #[tokio::test]
 async fn a_patient_who_reloads_resumes_their_call_and_leaves_the_queue_within_the_grace_once_gone() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("playwright-core") else {
         return;
     };
     let app = TestApp::spawn_with(|config| config.socket_reconnect_grace_secs = 2).await;
@@ -94,8 +92,7 @@ async fn a_patient_who_reloads_resumes_their_call_and_leaves_the_queue_within_th
 /// screenshot of each page in target/screenshots.
 #[tokio::test]
 async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("playwright-core") else {
         return;
     };
     let sink = crate::smtp_sink::SmtpSink::start().await;
@@ -171,8 +168,7 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
 /// screenshots of the page at phone width land in target/screenshots.
 #[tokio::test]
 async fn the_emailed_reset_link_sets_a_new_password_on_the_reset_page() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("playwright-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("playwright-core") else {
         return;
     };
     let sink = crate::smtp_sink::SmtpSink::start().await;
@@ -212,8 +208,7 @@ async fn the_emailed_reset_link_sets_a_new_password_on_the_reset_page() {
 /// violation. Screenshots land in target/screenshots.
 #[tokio::test]
 async fn the_seed_guides_flow_runs_in_the_console_alone() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("axe-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("axe-core") else {
         return;
     };
     let app = TestApp::spawn().await;
@@ -264,8 +259,7 @@ async fn the_seed_guides_flow_runs_in_the_console_alone() {
 /// guide's test does not open, are screenshotted in target/screenshots.
 #[tokio::test]
 async fn the_clinic_is_administered_from_the_console() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("axe-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("axe-core") else {
         return;
     };
     let sink = SmtpSink::start().await;
@@ -370,8 +364,7 @@ async fn the_clinic_is_administered_from_the_console() {
 /// as JSON and erases it. Screenshots land in target/screenshots.
 #[tokio::test]
 async fn a_receptionist_books_moves_sends_and_cancels_and_a_manager_erases_the_patient() {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    let Some(fixture) = js_fixture("axe-core", &[&chromium], "VOKI_REQUIRE_BROWSER") else {
+    let Some((fixture, chromium)) = browser_fixture("axe-core") else {
         return;
     };
     let sink = SmtpSink::start().await;

@@ -395,6 +395,15 @@ pub fn multipart_file(field: &str, filename: &str, content_type: &str, bytes: &[
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// The `tests/js` fixture with `module` and the Chromium binary (`CHROMIUM`, else Debian's),
+/// for the browser tests; `None` (the test skips) without them, unless
+/// `VOKI_REQUIRE_BROWSER` is set (see [`js_fixture`]).
+pub fn browser_fixture(module: &str) -> Option<(PathBuf, PathBuf)> {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let fixture = js_fixture(module, &[&chromium], "VOKI_REQUIRE_BROWSER")?;
+    Some((fixture, chromium))
+}
+
 /// The npm fixture folder (`tests/js`) when `module` is installed there (`npm ci`) and
 /// `also` exists; `None` otherwise, after checking that `required` (an environment
 /// variable CI sets) does not demand it.

@@ -3,33 +3,14 @@
 // a picture of each state at phone width). Prints "OK" and exits 0 when every step worked.
 //
 // usage: node password_reset.mjs <reset link on this server> <new password>
-import { chromium } from "playwright-core";
+import { STEP_MS, start } from "./console-kit.mjs";
 
 const [link, password] = process.argv.slice(2);
-const STEP_MS = 20_000;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-});
-const fail = async (why) => {
-  console.error("FAIL:", why);
-  await browser.close().catch(() => {});
-  process.exit(1);
-};
-setTimeout(() => fail("timeout after 60 s"), 60_000);
-const step = async (name, run) => {
-  try {
-    return await run();
-  } catch (error) {
-    await fail(`${name}: ${error.message}`);
-  }
-};
-
+const { browser, step, fail, finish } = await start(60);
+// A Brazilian phone: the page follows the browser's language.
 const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "pt-BR" });
 const page = await context.newPage();
-const errors = [];
-page.on("pageerror", (error) => errors.push(String(error)));
+page.on("pageerror", (error) => fail(`page error: ${error}`));
 const picture = async (name) => {
   if (process.env.VOKI_SCREENSHOTS) await page.screenshot({ path: `${process.env.VOKI_SCREENSHOTS}/${name}.png`, fullPage: true });
 };
@@ -65,7 +46,4 @@ await step("the same link is spent", async () => {
   if (!text.includes("inválido")) throw new Error(`error says ${text}`);
 });
 
-if (errors.length) await fail(`page errors: ${errors.join("; ")}`);
-await browser.close();
-console.log("OK");
-process.exit(0);
+await finish();
