@@ -237,6 +237,53 @@ fn spawn_background(state: AppState, mut stopped: watch::Receiver<bool>) {
     });
 }
 
+/// Runs `work` every second for each open tenant (without refreshing its idle clock), in a
+/// task of its own per tenant, one at a time per tenant and at most `lanes` tenants at once,
+/// until the server stops: the outboxes' delivery loops, so one tenant's slow receiver or
+/// mail server delays only that tenant. A closed tenant with something due is opened by the
+/// sweeper (`crate::schedule`) and then polled here.
+pub fn poll_open_tenants<F, Fut>(
+    state: AppState,
+    mut stopped: watch::Receiver<bool>,
+    what: &'static str,
+    lanes: usize,
+    work: F,
+) where
+    F: Fn(AppState, Arc<crate::db::Database>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let work = Arc::new(work);
+    tokio::spawn(async move {
+        let busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
+        let lanes = Arc::new(tokio::sync::Semaphore::new(lanes.max(1)));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let slugs = tokio::select! {
+                _ = tick.tick() => state.tenants.open_slugs(),
+                _ = stop_requested(&mut stopped) => break,
+            };
+            for slug in slugs {
+                // A tenant still being served from the last pass is skipped this one.
+                if !busy.lock().unwrap_or_else(|p| p.into_inner()).insert(slug.clone()) {
+                    continue;
+                }
+                let (state, busy, lanes, work) = (state.clone(), busy.clone(), lanes.clone(), work.clone());
+                tokio::spawn(async move {
+                    if let Ok(_lane) = lanes.acquire().await {
+                        match state.tenants.get_background(&slug).await {
+                            Ok(Some(db)) => work(state.clone(), db).await,
+                            Ok(None) => {}
+                            Err(err) => tracing::error!(tenant = %slug, error = %err, "{what} cannot open tenant"),
+                        }
+                    }
+                    busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&slug);
+                });
+            }
+        }
+    });
+}
+
 /// Resolves once the server's stop switch is on (or its sender is gone).
 pub async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());

@@ -9,9 +9,7 @@
 //! 360 × `webhook_retry_base_secs` (1 min … 6 h by default), 8 tries in all; a 5xx reply
 //! fails the row at once. Without `smtp_url` rows are marked `skipped`.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -27,6 +25,8 @@ pub const MAX_ATTEMPTS: i64 = 8;
 const BACKOFF: [u64; 7] = [1, 3, 10, 30, 60, 180, 360];
 /// Rows taken from one tenant per pass.
 const BATCH: i64 = 20;
+/// Tenants whose e-mails are sent at the same time (each tenant's in order).
+const CONCURRENT_TENANTS: usize = 32;
 
 /// The delay after failed try `number` (1-based).
 pub fn backoff_secs(number: i64, base_secs: u64) -> u64 {
@@ -34,7 +34,7 @@ pub fn backoff_secs(number: i64, base_secs: u64) -> u64 {
     step * base_secs
 }
 
-pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
+pub fn spawn(state: AppState, stopped: watch::Receiver<bool>) {
     let mailer = match Mailer::from_config(&state.config) {
         Ok(mailer) => mailer.map(Arc::new),
         Err(err) => {
@@ -44,43 +44,19 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
     };
     // Names this process's claims; a claim by any other run was interrupted.
     let run = Arc::new(uuid::Uuid::new_v4().to_string());
-    let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
-    tokio::spawn(async move {
-        // Open tenants only: the sweeper opens a tenant when one of its rows is due again
-        // (`schedule::next_due`), so an idle tenant is never held open here.
-        let mut open_tick = tokio::time::interval(Duration::from_secs(1));
-        open_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            let slugs = tokio::select! {
-                _ = open_tick.tick() => state.tenants.open_slugs(),
-                _ = crate::app::stop_requested(&mut stopped) => break,
-            };
-            for slug in slugs {
-                if !busy.lock().unwrap_or_else(|e| e.into_inner()).insert(slug.clone()) {
-                    continue;
-                }
-                let (state, mailer, run, busy) = (state.clone(), mailer.clone(), run.clone(), busy.clone());
-                tokio::spawn(async move {
-                    match state.tenants.get_background(&slug).await {
-                        Ok(Some(db)) => {
-                            let sealer = &state.keys.outbox;
-                            deliver_due(
-                                &db,
-                                mailer.as_deref(),
-                                sealer,
-                                &run,
-                                state.config.webhook_retry_base_secs,
-                            )
-                            .await;
-                        }
-                        Ok(None) => {}
-                        Err(err) => tracing::error!(tenant = %slug, error = %err, "e-mail delivery cannot open tenant"),
-                    }
-                    busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&slug);
-                });
+    crate::app::poll_open_tenants(
+        state,
+        stopped,
+        "e-mail delivery",
+        CONCURRENT_TENANTS,
+        move |state, db| {
+            let (mailer, run) = (mailer.clone(), run.clone());
+            async move {
+                let retry_base = state.config.webhook_retry_base_secs;
+                deliver_due(&db, mailer.as_deref(), &state.keys.outbox, &run, retry_base).await;
             }
-        }
-    });
+        },
+    );
 }
 
 /// Sends (or skips) the due rows of one tenant; returns how many were handled.

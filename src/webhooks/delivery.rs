@@ -9,11 +9,10 @@
 //! loses nothing; a crash between a receiver's 2xx and its recording can send it twice,
 //! so receivers deduplicate by the `X-Voki-Delivery` header.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::store::{self, Due, Outcome};
 use crate::app::AppState;
@@ -36,42 +35,20 @@ pub fn client() -> reqwest::Client {
         .expect("the webhook HTTP client builds")
 }
 
-pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
-    tokio::spawn(async move {
-        let client = client();
-        let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let lanes = Arc::new(Semaphore::new(CONCURRENT_TENANTS));
-        let mut open_tick = tokio::time::interval(Duration::from_secs(1));
-        open_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            let slugs = tokio::select! {
-                _ = open_tick.tick() => state.tenants.open_slugs(),
-                _ = crate::app::stop_requested(&mut stopped) => break,
-            };
-            for slug in slugs {
-                // One task per tenant, so one tenant's slow receiver never delays
-                // another's events; a tenant still being served is skipped this pass.
-                if !busy.lock().unwrap_or_else(|p| p.into_inner()).insert(slug.clone()) {
-                    continue;
-                }
-                let (state, client, busy, lanes) = (state.clone(), client.clone(), busy.clone(), lanes.clone());
-                tokio::spawn(async move {
-                    if let Ok(_lane) = lanes.acquire().await {
-                        match state.tenants.get_background(&slug).await {
-                            Ok(Some(db)) => {
-                                deliver_due(&db, &client, state.config.webhook_retry_base_secs).await;
-                            }
-                            Ok(None) => {}
-                            Err(err) => {
-                                tracing::error!(tenant = %slug, error = %err, "webhook delivery cannot open tenant");
-                            }
-                        }
-                    }
-                    busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&slug);
-                });
+pub fn spawn(state: AppState, stopped: watch::Receiver<bool>) {
+    let client = client();
+    crate::app::poll_open_tenants(
+        state,
+        stopped,
+        "webhook delivery",
+        CONCURRENT_TENANTS,
+        move |state, db| {
+            let client = client.clone();
+            async move {
+                deliver_due(&db, &client, state.config.webhook_retry_base_secs).await;
             }
-        }
-    });
+        },
+    );
 }
 
 /// Sends every due delivery of one tenant once; returns how many were attempted.
