@@ -103,16 +103,7 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Alice Souza").await;
-    let weekly: Vec<_> = (1..=7)
-        .map(|weekday| json!({"weekday": weekday, "start": "07:00", "end": "20:00"}))
-        .collect();
-    app.put(
-        &format!("/api/v1/users/{}/availability", agent.user_id),
-        &owner,
-        json!({"availability": {"weekly": weekly}}),
-    )
-    .await
-    .expect(200);
+    app.works_every_day(&owner, &agent.user_id, "07:00", "20:00").await;
     let settings = app
         .put(
             &format!("/api/v1/departments/{department}"),
@@ -271,16 +262,7 @@ async fn the_clinic_is_administered_from_the_console() {
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Dr. Ana Costa").await;
     let supervisor = app.user(&owner, "supervisor").await;
-    let weekly: Vec<_> = (1..=7)
-        .map(|weekday| json!({"weekday": weekday, "start": "08:00", "end": "18:00"}))
-        .collect();
-    app.put(
-        &format!("/api/v1/users/{}/availability", agent.user_id),
-        &owner,
-        json!({"availability": {"weekly": weekly}}),
-    )
-    .await
-    .expect(200);
+    app.works_every_day(&owner, &agent.user_id, "08:00", "18:00").await;
     let args = vec![
         "admin.mjs".to_string(),
         app.base.clone(),
@@ -375,16 +357,7 @@ async fn a_receptionist_books_moves_sends_and_cancels_and_a_manager_erases_the_p
     let doctor = crate::analytics::named_agent(&app, &owner, &department, "Dr. Rui Prado").await;
     let receptionist = app.user(&owner, "supervisor").await;
     let manager = app.user(&owner, "manager").await;
-    let weekly: Vec<_> = (1..=7)
-        .map(|weekday| json!({"weekday": weekday, "start": "08:00", "end": "18:00"}))
-        .collect();
-    app.put(
-        &format!("/api/v1/users/{}/availability", doctor.user_id),
-        &owner,
-        json!({"availability": {"weekly": weekly}}),
-    )
-    .await
-    .expect(200);
+    app.works_every_day(&owner, &doctor.user_id, "08:00", "18:00").await;
     let patient = "paciente.recepcao@example.test";
     let shots = screenshots();
     let args = vec![

@@ -285,6 +285,20 @@ impl TestApp {
         call_id
     }
 
+    /// Gives `user_id` working hours `start`–`end` on every day of the week (as `owner`).
+    pub async fn works_every_day(&self, owner: &Session, user_id: &str, start: &str, end: &str) {
+        let weekly: Vec<Value> = (1..=7)
+            .map(|weekday| json!({"weekday": weekday, "start": start, "end": end}))
+            .collect();
+        self.put(
+            &format!("/api/v1/users/{user_id}/availability"),
+            owner,
+            json!({"availability": {"weekly": weekly}}),
+        )
+        .await
+        .expect(200);
+    }
+
     /// Runs every sweeper job once, as the background task does each interval.
     pub async fn sweep(&self) {
         assert_eq!(voki::sweeper::sweep_once(self.state()).await, 0, "sweeper jobs failed");
