@@ -50,6 +50,8 @@ pub struct Appointment {
     pub completed_at: Option<String>,
     /// The URL of the access link issued for this appointment, if any.
     pub access_link_url: Option<String>,
+    /// That link's id (for `POST /access-links/:id/send`), if any.
+    pub access_link_id: Option<String>,
     pub inserted_at: String,
     pub updated_at: String,
 }
@@ -73,6 +75,7 @@ impl Appointment {
             notes: None,
             cancel_reason: None,
             access_link_url: None,
+            access_link_id: None,
             ..self
         }
     }
@@ -93,7 +96,7 @@ const COLUMNS: &str = concat!(
      a.customer_id, c.name, c.email, c.phone, a.notes, ",
     overdue_sql!(),
     ", a.cancel_reason, a.confirmed_at, a.cancelled_at, a.completed_at, a.access_link_url, \
-     a.inserted_at, a.updated_at"
+     a.inserted_at, a.updated_at, a.access_link_id"
 );
 const FROM: &str = "appointments a \
      JOIN departments d ON d.id = a.department_id \
@@ -146,6 +149,7 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Appointment> {
         access_link_url: row.get(22)?,
         inserted_at: row.get(23)?,
         updated_at: row.get(24)?,
+        access_link_id: row.get(25)?,
     })
 }
 

@@ -141,13 +141,20 @@ async fn seed_create_example_answers_201_with_the_seed_fields() {
     for (field, value) in expected.as_object().unwrap() {
         assert_eq!(&data[field], value, "{field}");
     }
-    // SPEC §7.8: the customer has an e-mail, so the confirmation issued the join link.
+    // SPEC §7.8: the customer has an e-mail, so the confirmation issued the join link;
+    // its id is given too, to send it again (`POST /access-links/:id/send`).
     assert!(
         data["access_link_url"]
             .as_str()
             .unwrap()
             .starts_with("http://voki.test/call/")
     );
+    let link_id = data["access_link_id"].as_str().expect("access_link_id");
+    let sent = app
+        .post(&format!("/api/v1/access-links/{link_id}/send"), &joao, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(sent.data()["to"], "roberto@email.com");
     for field in ["id", "customer_id"] {
         uuid::Uuid::parse_str(data[field].as_str().unwrap()).unwrap_or_else(|_| panic!("{field} is a UUID"));
     }

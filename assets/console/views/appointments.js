@@ -254,16 +254,11 @@ function sendLink(holder, a) {
   holder.querySelector("input").focus();
 }
 
-/// The id of the appointment's join link, issued now when it has none. The appointment
-/// names only the link's address, so a supervisor finds it among the department's active
-/// links; an attendant (who may not list links), or a link that has ended, gets a new one.
+/// The id of the appointment's join link, issued now when it has none.
 async function joinLinkId(a) {
-  if (a.access_link_url && atLeast("supervisor")) {
-    const active = await all(`/api/v1/access-links?department_id=${a.department_id}&status=active`);
-    const found = active.find((l) => l.url === a.access_link_url);
-    if (found) return found.id;
-  }
+  if (a.access_link_id) return a.access_link_id;
   const issued = (await api("POST", `/api/v1/appointments/${a.id}/access-link`, {})).data;
   a.access_link_url = issued.url;
+  a.access_link_id = issued.id;
   return issued.id;
 }
