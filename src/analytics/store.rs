@@ -125,18 +125,14 @@ pub fn overview(conn: &Connection, selection: &Selection) -> Result<Overview, Ap
     // A customer is new when their first call ever (in any department), kept on the
     // customer, is in the period; with a department or provider, they must also have a
     // call of the selection in it.
-    let period = [
-        SqlValue::Text(time::format(selection.from)),
-        SqlValue::Text(time::format(selection.until)),
-    ];
+    let from = SqlValue::Text(time::format(selection.from));
     let new_customers: i64 = if selection.department_id.is_none() && selection.provider_id.is_none() {
+        let until = SqlValue::Text(time::format(selection.until));
         conn.prepare_cached(NEW_CUSTOMERS)?
-            .query_row(params_from_iter(period), |row| row.get(0))?
+            .query_row(params_from_iter([from, until]), |row| row.get(0))?
     } else {
-        let sql = new_customers_of_selection_sql(&where_clause);
-        let [from, _] = period;
         let params = filter.params().iter().cloned().chain(std::iter::once(from));
-        conn.prepare_cached(&sql)?
+        conn.prepare_cached(&new_customers_of_selection_sql(&where_clause))?
             .query_row(params_from_iter(params), |row| row.get(0))?
     };
     Ok(Overview::new(&sums, customers, new_customers))

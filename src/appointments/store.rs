@@ -487,7 +487,7 @@ pub fn attach_link(conn: &Connection, id: &str, link: &crate::access_links::Acce
 fn rescheduled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
     conn.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
         .execute([&appointment.id])?;
-    if let Some(link_id) = crate::email::events::join_link_of(conn, &appointment.id)? {
+    if let Some(link_id) = &appointment.access_link_id {
         let expires_at = crate::email::events::join_link_expiry(appointment)?;
         conn.prepare_cached(
             "UPDATE access_links SET expires_at = ?2, status = 'active', updated_at = ?3
@@ -502,7 +502,7 @@ fn rescheduled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiEr
 fn cancelled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
     conn.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
         .execute([&appointment.id])?;
-    if let Some(link_id) = crate::email::events::join_link_of(conn, &appointment.id)? {
+    if let Some(link_id) = &appointment.access_link_id {
         conn.prepare_cached(
             "UPDATE access_links SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2
              WHERE id = ?1 AND status = 'active'",

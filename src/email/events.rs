@@ -4,7 +4,7 @@
 //! no e-mail address.
 
 use chrono_tz::Tz;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::store::{self, Email, NewEmail};
 use super::templates::{self, AppointmentFacts, LinkFacts};
@@ -317,13 +317,4 @@ pub fn access_link(conn: &Connection, link: &AccessLink, to: &str) -> Result<Ema
             related: Some(("access_link", &link.id)),
         },
     )
-}
-
-/// The appointment's join link, if one was issued.
-pub fn join_link_of(conn: &Connection, appointment_id: &str) -> Result<Option<String>, ApiError> {
-    Ok(conn
-        .prepare_cached("SELECT access_link_id FROM appointments WHERE id = ?1")?
-        .query_row(params![appointment_id], |row| row.get::<_, Option<String>>(0))
-        .optional()?
-        .flatten())
 }

@@ -17,7 +17,7 @@ use crate::auth::token::random_token;
 use crate::db::PublicKind;
 use crate::error::ApiError;
 
-pub use store::{attach_manage_token, manage_url, manage_url_of};
+pub use store::{attach_manage_token, manage_url};
 
 /// A manage-link token registered in the registry's public index for tenant `slug`, to be
 /// given to an appointment with [`attach_manage_token`] inside its create transaction.

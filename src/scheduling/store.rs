@@ -277,15 +277,6 @@ pub fn attach_manage_token(
     Ok(())
 }
 
-/// The manage link of an appointment, if it has one (for e-mails written later).
-pub fn manage_url_of(conn: &Connection, base: &str, appointment_id: &str) -> Result<Option<String>, ApiError> {
-    let token: Option<Option<String>> = conn
-        .prepare_cached("SELECT manage_token FROM appointments WHERE id = ?1")?
-        .query_row([appointment_id], |row| row.get(0))
-        .optional()?;
-    Ok(token.flatten().map(|token| manage_url(base, &token)))
-}
-
 /// The appointment whose manage token `token` is.
 pub fn appointment_of_manage_token(conn: &Connection, token: &str) -> Result<String, ApiError> {
     conn.prepare_cached("SELECT id FROM appointments WHERE manage_token = ?1")?

@@ -140,8 +140,7 @@ async fn company_mfa_required_limits_unenrolled_users_to_enrolment() {
 #[tokio::test]
 async fn password_reset_by_emailed_single_use_token() {
     let sink = crate::smtp_sink::SmtpSink::start().await;
-    let url = sink.url();
-    let app = TestApp::spawn_with(move |c| c.smtp_url = url).await;
+    let app = TestApp::with_smtp(&sink).await;
     let owner = app.owner("acme").await;
     let agent = app.user(&owner, "attendant").await;
     let forgot = |email: &str| {

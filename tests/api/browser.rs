@@ -96,8 +96,7 @@ async fn a_patient_books_and_reschedules_on_a_phone_sized_page() {
         return;
     };
     let sink = crate::smtp_sink::SmtpSink::start().await;
-    let smtp_url = sink.url();
-    let app = TestApp::spawn_with(move |c| c.smtp_url = smtp_url).await;
+    let app = TestApp::with_smtp(&sink).await;
     let mailbox = tempfile::tempdir().unwrap();
     let postman = deliver_to_mailbox(sink, mailbox.path().to_path_buf());
     let owner = app.owner("acme").await;
@@ -163,8 +162,7 @@ async fn the_emailed_reset_link_sets_a_new_password_on_the_reset_page() {
         return;
     };
     let sink = crate::smtp_sink::SmtpSink::start().await;
-    let smtp_url = sink.url();
-    let app = TestApp::spawn_with(move |c| c.smtp_url = smtp_url).await;
+    let app = TestApp::with_smtp(&sink).await;
     let owner = app.owner("acme").await;
     let agent = app.user(&owner, "attendant").await;
     app.request(
@@ -256,8 +254,7 @@ async fn the_clinic_is_administered_from_the_console() {
     let sink = SmtpSink::start().await;
     // The first message, the console's first test e-mail, is refused.
     sink.reply_with(&["550 5.7.1 refused for the test"]);
-    let url = sink.url();
-    let app = TestApp::spawn_with(move |config| config.smtp_url = url).await;
+    let app = TestApp::with_smtp(&sink).await;
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Clínica Geral").await;
     let agent = crate::analytics::named_agent(&app, &owner, &department, "Dr. Ana Costa").await;
@@ -350,8 +347,7 @@ async fn a_receptionist_books_moves_sends_and_cancels_and_a_manager_erases_the_p
         return;
     };
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = TestApp::spawn_with(move |config| config.smtp_url = url).await;
+    let app = TestApp::with_smtp(&sink).await;
     let owner = app.owner("acme").await;
     let department = app.department(&owner, "Cardiologia").await;
     let doctor = crate::analytics::named_agent(&app, &owner, &department, "Dr. Rui Prado").await;

@@ -97,6 +97,12 @@ impl TestApp {
     }
 
     /// Like [`TestApp::spawn`], with the configuration adjusted first.
+    /// A server that sends its e-mail to `sink` (a plain LAN-relay connection).
+    pub async fn with_smtp(sink: &crate::smtp_sink::SmtpSink) -> TestApp {
+        let url = sink.url();
+        TestApp::spawn_with(move |c| c.smtp_url = url).await
+    }
+
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(dir.path().to_path_buf());
