@@ -1,15 +1,37 @@
 //! When something is next due in a tenant (SPEC §7.6): the earliest moment one of the
-//! sweeper's jobs ([`crate::sweeper::JOBS`]), the webhook delivery or the e-mail delivery
+//! sweeper's jobs ([`JOBS`]), the webhook delivery or the e-mail delivery
 //! will have work there.
 //! The registry keeps the answer per tenant, so the background loops open only tenants
 //! with something due. The queries live together here, beside the list of jobs: a job
 //! added to the sweeper adds its due time here too.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::config::Config;
 use crate::error::ApiError;
-use crate::sweeper::Sweep;
 use crate::time::{self, Timestamp};
+
+/// What a job knows about the run it belongs to.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub tenant: String,
+    pub now: Timestamp,
+    pub config: Arc<Config>,
+}
+
+/// One job: run in a write transaction of one tenant.
+pub type Job = fn(&Connection, &Sweep) -> Result<(), ApiError>;
+
+/// Every job, by name (for logs). Each resource that needs sweeping adds itself here, and
+/// its due time to [`next_due`].
+pub const JOBS: &[(&str, Job)] = &[
+    ("appointments_overdue", crate::appointments::jobs::flag_overdue),
+    ("appointment_reminders", crate::appointments::jobs::send_reminders),
+    ("expire_access_links", crate::access_links::store::expire_due),
+    ("miss_queue_timeouts", crate::calls::store::miss_overdue),
+];
 
 /// A tenant is looked at least this often even when nothing is due there: a safety net
 /// for work whose due time no query below knows.

@@ -1,4 +1,5 @@
-//! The background sweeper (SPEC §6, §7.6): on every interval it runs each job of [`JOBS`]
+//! The background sweeper (SPEC §6, §7.6): on every interval it runs each job of
+//! [`crate::schedule::JOBS`]
 //! in its own write transaction, in the tenants that have something due. Jobs are
 //! idempotent (they compare with the clock and with what they already recorded), so
 //! overlapping runs and restarts do no harm, and one failing tenant or job is logged and
@@ -10,36 +11,13 @@
 //! handful. Tenants are opened with [`crate::db::Tenants::get_background`], which leaves
 //! their idle clock alone, so the sweeper never keeps an idle tenant open.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
 use tokio::sync::watch;
 
 use crate::app::AppState;
-use crate::config::Config;
-use crate::error::ApiError;
-use crate::time::Timestamp;
-
-/// What a job knows about the run it belongs to.
-#[derive(Debug, Clone)]
-pub struct Sweep {
-    pub tenant: String,
-    pub now: Timestamp,
-    pub config: Arc<Config>,
-}
-
-/// One job: run in a write transaction of one tenant.
-pub type Job = fn(&Connection, &Sweep) -> Result<(), ApiError>;
-
-/// Every job, by name (for logs). Each resource that needs sweeping adds itself here, and
-/// its due time to [`crate::schedule::next_due`].
-pub const JOBS: &[(&str, Job)] = &[
-    ("appointments_overdue", crate::appointments::jobs::flag_overdue),
-    ("appointment_reminders", crate::appointments::jobs::send_reminders),
-    ("expire_access_links", crate::access_links::store::expire_due),
-    ("miss_queue_timeouts", crate::calls::store::miss_overdue),
-];
+// The jobs and what they are given live with their due times (`crate::schedule`).
+pub use crate::schedule::{JOBS, Job, Sweep};
 
 /// Runs every job once in every tenant with something due; returns how many (tenant,
 /// job) pairs failed.

@@ -1,7 +1,8 @@
 //! Timestamps. Stored and returned in UTC as `YYYY-MM-DDTHH:MM:SSZ` (SPEC §2.6): one text
 //! format everywhere, so SQL can compare and sort them as strings.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
 
 pub type Timestamp = DateTime<Utc>;
 
@@ -25,6 +26,17 @@ pub fn now_text() -> String {
 pub fn parse(text: &str) -> Option<Timestamp> {
     let parsed = DateTime::parse_from_rfc3339(text.trim()).ok()?.with_timezone(&Utc);
     DateTime::from_timestamp(parsed.timestamp(), 0)
+}
+
+/// The first instant of `day` in `zone`. Where a DST change skips local midnight, the
+/// day starts at the first local time that exists.
+pub fn start_of_day(zone: Tz, day: NaiveDate) -> Timestamp {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    (0..=24 * 4)
+        .map(|quarter| midnight + Duration::minutes(15 * quarter))
+        .find_map(|local| zone.from_local_datetime(&local).earliest())
+        .map(|at| at.to_utc())
+        .unwrap_or_else(|| midnight.and_utc())
 }
 
 #[cfg(test)]

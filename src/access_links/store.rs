@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::rules::{self, LinkAction, LinkStatus};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 
 /// The status of row `l` as of now (SQLite's clock, in the stored text format).
 macro_rules! current_status {
@@ -239,7 +239,7 @@ pub fn record_use(conn: &Connection, link: &AccessLink) -> Result<(), ApiError> 
 }
 
 /// Sweeper job: persists `expired` on every active link past its `expires_at`.
-pub fn expire_due(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<(), ApiError> {
+pub fn expire_due(conn: &Connection, sweep: &crate::schedule::Sweep) -> Result<(), ApiError> {
     let now = crate::time::format(sweep.now);
     let expired: Vec<String> = conn
         .prepare_cached(

@@ -15,7 +15,7 @@ use super::{AgentRow, HourRow, Overview, ProviderRow, TrendRow};
 use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::dates::DateRange;
+use crate::db::query::DateRange;
 use crate::http::extract::Query;
 use crate::http::{Data, ErrorBody, Flag, flag, ok};
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::ActiveKey;
 use crate::auth::Role;
 use crate::error::ApiError;
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKey {

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::notifications::store::{self as notifications, NotificationType};
 use crate::realtime::{self, Live, topics};
-use crate::sweeper::Sweep;
+use crate::schedule::Sweep;
 use crate::time;
 
 /// Flags every open appointment whose end has passed and notifies its agent once: the

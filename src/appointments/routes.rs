@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::email::events::{Confirmation, Join, PreparedJoin};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::dates::DateRange;
+use crate::db::query::DateRange;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};

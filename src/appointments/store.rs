@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::rules::{self, Action, Status, Step, Viewer};
 use crate::customers::{self, CustomerDetails, store::phone_digits};
 use crate::error::{ApiError, FieldErrors};
-use crate::http::dates::DateRange;
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::DateRange;
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 use crate::time::{self, Timestamp};
 use crate::{company, departments, users};
 

@@ -10,7 +10,7 @@ use super::store::{self, AuditEntry, AuditFilters};
 use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::ApiError;
-use crate::http::dates::DateRange;
+use crate::db::query::DateRange;
 use crate::http::extract::Query;
 use crate::http::pagination::{Page, Paging, PagingParams};
 

@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::http::dates::DateRange;
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::DateRange;
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEntry {

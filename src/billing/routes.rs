@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{Datelike, TimeZone};
+use chrono::Datelike;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -67,12 +67,7 @@ async fn plan(State(state): State<AppState>, auth: Auth<min::Manager>) -> Result
             let next_month = month_start
                 .checked_add_months(chrono::Months::new(1))
                 .unwrap_or(month_start);
-            let at_midnight = |day: chrono::NaiveDate| {
-                zone.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-                    .earliest()
-                    .map(|t| crate::time::format(t.to_utc()))
-                    .unwrap_or_default()
-            };
+            let at_midnight = |day| crate::time::format(crate::time::start_of_day(zone, day));
             let (start, end) = (at_midnight(month_start), at_midnight(next_month));
             let (recording, transcription): (bool, bool) = conn
                 .prepare_cached("SELECT recording_enabled, transcription_enabled FROM company")?

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, FieldErrors};
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
 use crate::realtime::{self, Live, topics};
 
 /// The longest message, in characters.

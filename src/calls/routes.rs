@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::{Auth, Role, min};
 use crate::departments::store::is_member;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::dates::DateRange;
+use crate::db::query::DateRange;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};

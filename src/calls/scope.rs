@@ -5,7 +5,7 @@
 use rusqlite::types::Value as SqlValue;
 
 use crate::auth::Role;
-use crate::http::pagination::Filter;
+use crate::db::query::Filter;
 use crate::users::User;
 
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::rules::{self, CallAction, CallStatus};
 use super::scope::CallScope;
 use crate::error::ApiError;
-use crate::http::dates::DateRange;
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::DateRange;
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 use crate::realtime::{self, Live, topics};
 use crate::time;
 
@@ -410,7 +410,7 @@ pub fn active_count(conn: &Connection) -> Result<i64, ApiError> {
 
 /// Sweeper job: a call still queued longer than its department's `max_wait_time`
 /// (when that is set) becomes `missed`.
-pub fn miss_overdue(conn: &Connection, sweep: &crate::sweeper::Sweep) -> Result<(), ApiError> {
+pub fn miss_overdue(conn: &Connection, sweep: &crate::schedule::Sweep) -> Result<(), ApiError> {
     let missed = conn
         .prepare_cached(
             "UPDATE calls SET status = 'missed', missed_at = ?1, updated_at = ?1

@@ -4,6 +4,7 @@
 
 mod executor;
 mod public_index;
+pub mod query;
 mod tenants;
 
 use std::path::Path;

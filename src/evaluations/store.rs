@@ -14,8 +14,8 @@ use crate::calls::rules::CallStatus;
 use crate::calls::scope::CallScope;
 use crate::calls::store::Call;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::dates::DateRange;
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
+use crate::db::query::DateRange;
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Evaluation {

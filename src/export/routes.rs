@@ -19,7 +19,7 @@ use crate::calls::scope::CallScope;
 use crate::calls::store::{self as calls, CallFilters};
 use crate::error::ApiError;
 use crate::http::ErrorBody;
-use crate::http::dates::DateRange;
+use crate::db::query::DateRange;
 use crate::http::extract::{Query, status_filter};
 
 /// Days `calls.csv` looks back when `date_from` is not given.

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 use crate::realtime::{self, Live, topics};
 
 /// What a notification is about. The schema checks only the form of a type, so adding a

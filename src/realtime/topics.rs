@@ -387,7 +387,7 @@ fn call_action(participant: Option<&Participant>, event: &str, payload: &Value) 
 pub fn kpis(conn: &Connection, online_attendants: usize) -> Result<Value, ApiError> {
     let zone = crate::company::store::timezone(conn)?;
     let today = crate::time::now().with_timezone(&zone).date_naive();
-    let since = crate::time::format(crate::http::dates::start_of_day(zone, today));
+    let since = crate::time::format(crate::time::start_of_day(zone, today));
     let (active, queued): (i64, i64) = conn
         .prepare_cached(
             "SELECT coalesce(sum(status = 'active'), 0), coalesce(sum(status = 'queued'), 0)

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, FieldErrors, unique_violation_as};
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 
 pub const DEFAULT_COLOR: &str = "#6b7280";
 

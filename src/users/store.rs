@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::Role;
 use crate::error::{ApiError, unique_violation_as};
-use crate::http::pagination::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
 
 /// A user as the API shows it: never a password, hash or MFA secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]

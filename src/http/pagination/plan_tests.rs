@@ -4,38 +4,17 @@
 //! table alone, through the index of the filter. These guard the indexes of the tenant
 //! migrations: drop or reorder one and a test here names the list and the filter.
 
-use std::cell::RefCell;
-
 use rusqlite::Connection;
 
 use crate::access_links::{self, LinkStatus};
 use crate::appointments::{self, Status, rules::Viewer, store::AppointmentFilters};
 use crate::auth::Role;
 use crate::calls::{self, CallScope, CallStatus, store::CallFilters};
-use crate::http::dates::DateRange;
-use crate::http::pagination::{Order, Paging, SortSpec};
+use crate::db::query::DateRange;
+use crate::db::query::{Order, SortSpec, statements_of, unneeded_joins};
+use crate::http::pagination::Paging;
 use crate::users::store::UserFilters;
 use crate::{customers, notifications, users};
-
-thread_local! {
-    static RECORDED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
-}
-
-/// Keeps the text of a list statement while [`statements_of`] is recording.
-pub(super) fn record(sql: &str) {
-    RECORDED.with(|recorded| {
-        if let Some(statements) = recorded.borrow_mut().as_mut() {
-            statements.push(sql.to_string());
-        }
-    });
-}
-
-/// The list statements `run` prepares.
-fn statements_of(run: impl FnOnce()) -> Vec<String> {
-    RECORDED.with(|recorded| *recorded.borrow_mut() = Some(Vec::new()));
-    run();
-    RECORDED.with(|recorded| recorded.borrow_mut().take().unwrap_or_default())
-}
 
 fn tenant_database() -> (Connection, tempfile::TempDir) {
     crate::db::test_tenant_database()
@@ -68,13 +47,11 @@ fn check(conn: &Connection, case: &str, index: Option<&str>, run: impl FnOnce())
         );
         if let Some(counted) = sql.strip_prefix("SELECT count(*) FROM ") {
             let (from, conditions) = counted.split_once(" WHERE ").unwrap_or((counted, ""));
-            let source = super::Source::parse(from).expect("count source");
-            for join in &source.joins {
-                assert!(
-                    super::mentions(conditions, join.alias),
-                    "{case}: the count joins a table it does not need\n{sql}"
-                );
-            }
+            let unneeded = unneeded_joins(from, conditions);
+            assert!(
+                unneeded.is_empty(),
+                "{case}: the count joins {unneeded:?}, which it does not need\n{sql}"
+            );
         } else if let Some(index) = index {
             assert!(text.contains(index), "{case}: does not search {index}\n{sql}\n{text}");
         }
