@@ -17,9 +17,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::watch;
 
-use crate::app::AppState;
 use crate::db::{DbSettings, Schema, Tenants};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::time::Timestamp;
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> ApiError {
@@ -345,7 +345,7 @@ pub fn spawn_schedule(state: AppState, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = crate::app::stop_requested(&mut stopped) => break,
+                _ = crate::state::stop_requested(&mut stopped) => break,
             }
             wait = match scheduled_backup(&state, crate::time::now()).await {
                 Ok(folder) => {

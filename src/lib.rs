@@ -4,6 +4,7 @@
 //! tests build the same [`app::router`] or start the same [`app::Server`].
 
 pub mod access_links;
+pub mod actor;
 pub mod analytics;
 pub mod api_keys;
 pub mod app;
@@ -24,6 +25,7 @@ pub mod departments;
 pub mod email;
 pub mod error;
 pub mod evaluations;
+pub mod events;
 pub mod export;
 pub mod http;
 pub mod lifecycle;
@@ -33,6 +35,7 @@ pub mod realtime;
 pub mod schedule;
 pub mod scheduling;
 pub mod sectors;
+pub mod state;
 pub mod sweeper;
 pub mod tags;
 pub mod tenancy;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::config::Config;
+use crate::db::WriteTx;
 use crate::error::ApiError;
 use crate::time::{self, Timestamp};
 
@@ -22,7 +23,7 @@ pub struct Sweep {
 }
 
 /// One job: run in a write transaction of one tenant.
-pub type Job = fn(&Connection, &Sweep) -> Result<(), ApiError>;
+pub type Job = fn(&WriteTx, &Sweep) -> Result<(), ApiError>;
 
 /// Every job, by name (for logs). Each resource that needs sweeping adds itself here, and
 /// its due time to [`next_due`].

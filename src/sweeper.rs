@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::AppState;
+use crate::state::AppState;
 // The jobs and what they are given live with their due times (`crate::schedule`).
 pub use crate::schedule::{JOBS, Job, Sweep};
 
@@ -88,7 +88,7 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = tick.tick() => { sweep_once(&state).await; }
-                _ = crate::app::stop_requested(&mut stopped) => break,
+                _ = crate::state::stop_requested(&mut stopped) => break,
             }
         }
     });

@@ -1,11 +1,11 @@
 //! Creating tenants (CLI and first start) and the demo tenant.
 
 use crate::access_links::{self, NewLink};
-use crate::app::AppState;
 use crate::auth::{Role, Tenant, password};
 use crate::company;
 use crate::departments::store::{self as departments, DepartmentFields};
 use crate::error::{ApiError, FieldErrors};
+use crate::state::AppState;
 use crate::users::store::{self as users, NewUser};
 use crate::validation;
 
@@ -24,7 +24,7 @@ pub async fn create_tenant(state: &AppState, slug: &str, name: &str, owner: Owne
 
 async fn create_tenant_with<F>(state: &AppState, slug: &str, name: &str, owner: Owner, extra: F) -> Result<(), ApiError>
 where
-    F: FnOnce(&rusqlite::Connection, &str) -> Result<(), ApiError> + Send + 'static,
+    F: FnOnce(&crate::db::WriteTx, &str) -> Result<(), ApiError> + Send + 'static,
 {
     let mut errors = FieldErrors::new();
     let name = validation::required_text(&mut errors, "name", Some(name), 200);

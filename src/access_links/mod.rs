@@ -7,16 +7,14 @@ pub mod store;
 
 use std::collections::BTreeSet;
 
-use rusqlite::Connection;
-
 pub use rules::LinkStatus;
 pub use store::{AccessLink, NewLink};
 
-use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::auth::token::random_token;
 use crate::db::PublicKind;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Creates one link on behalf of user `created_by` (see [`issue_with`]).
 pub async fn issue(
@@ -44,7 +42,7 @@ pub async fn issue_with<T, F>(
 ) -> Result<(Vec<AccessLink>, T), ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection, &[AccessLink]) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&crate::db::WriteTx, &[AccessLink]) -> Result<T, ApiError> + Send + 'static,
 {
     let tokens: Vec<String> = links.iter().map(|_| random_token()).collect();
     state

@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::store::{self, LinkFilters};
 use super::{AccessLink, LinkStatus, NewLink, issue, issue_with};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::time::{self, Timestamp};
 use crate::validation;
 

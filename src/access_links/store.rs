@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::rules::{self, LinkAction, LinkStatus};
-use crate::error::{ApiError, FieldErrors};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, FieldErrors};
 
 /// The status of row `l` as of now (SQLite's clock, in the stored text format).
 macro_rules! current_status {
@@ -178,14 +179,14 @@ pub fn check_department(conn: &Connection, department_id: &str) -> Result<(), Ap
 }
 
 pub fn insert(
-    conn: &Connection,
+    tx: &WriteTx,
     base: &str,
     link: &NewLink,
     token: &str,
     created_by: Option<&str>,
 ) -> Result<AccessLink, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO access_links (id, token, department_id, customer_name, customer_email, customer_phone,
                                    reusable, expires_at, created_by, inserted_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
@@ -202,46 +203,46 @@ pub fn insert(
         created_by,
         crate::time::now_text()
     ])?;
-    let created = find(conn, base, &id)?;
-    crate::audit::create(conn, "access_link", &id, &created)?;
+    let created = find(tx, base, &id)?;
+    crate::audit::create(tx, "access_link", &id, &created)?;
     Ok(created)
 }
 
 /// Cancels a link; cancelling a cancelled link changes nothing, `used`/`expired` → 422.
-pub fn cancel(conn: &Connection, base: &str, id: &str) -> Result<AccessLink, ApiError> {
-    let link = find(conn, base, id)?;
+pub fn cancel(tx: &WriteTx, base: &str, id: &str) -> Result<AccessLink, ApiError> {
+    let link = find(tx, base, id)?;
     if rules::next(link.status, LinkAction::Cancel)? != link.status {
         let now = crate::time::now_text();
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE access_links SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
         )?
         .execute(params![id, now])?;
-        crate::audit::act(conn, "access_link.cancel", id, &link, &find(conn, base, id)?)?;
+        crate::audit::act(tx, "access_link.cancel", id, &link, &find(tx, base, id)?)?;
     }
-    find(conn, base, id)
+    find(tx, base, id)
 }
 
 /// Records that a customer joined with `link` (usable, checked by the caller): a
 /// single-use link becomes `used`, a reusable one counts the use.
-pub fn record_use(conn: &Connection, link: &AccessLink) -> Result<(), ApiError> {
+pub fn record_use(tx: &WriteTx, link: &AccessLink) -> Result<(), ApiError> {
     let next = rules::next(
         link.status,
         LinkAction::Use {
             reusable: link.reusable,
         },
     )?;
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE access_links SET status = ?2, use_count = use_count + 1, used_at = ?3, updated_at = ?3 WHERE id = ?1",
     )?
     .execute(params![link.id, next.as_str(), crate::time::now_text()])?;
     let changes = serde_json::json!({"status": [link.status.as_str(), next.as_str()], "use_count": [link.use_count, link.use_count + 1]});
-    crate::audit::note(conn, "access_link.use", &link.id, changes)
+    crate::audit::note(tx, "access_link.use", &link.id, changes)
 }
 
 /// Sweeper job: persists `expired` on every active link past its `expires_at`.
-pub fn expire_due(conn: &Connection, sweep: &crate::schedule::Sweep) -> Result<(), ApiError> {
+pub fn expire_due(tx: &WriteTx, sweep: &crate::schedule::Sweep) -> Result<(), ApiError> {
     let now = crate::time::format(sweep.now);
-    let expired: Vec<String> = conn
+    let expired: Vec<String> = tx
         .prepare_cached(
             "UPDATE access_links SET status = 'expired', updated_at = ?1 WHERE status = 'active' AND expires_at <= ?1
              RETURNING id",
@@ -250,7 +251,7 @@ pub fn expire_due(conn: &Connection, sweep: &crate::schedule::Sweep) -> Result<(
         .collect::<Result<_, _>>()?;
     for id in expired {
         crate::audit::note(
-            conn,
+            tx,
             "access_link.expire",
             &id,
             serde_json::json!({"status": ["active", "expired"]}),

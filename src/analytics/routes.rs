@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::store::{self, Granularity, Selection};
 use super::{AgentRow, HourRow, Overview, ProviderRow, TrendRow};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
-use crate::error::{ApiError, FieldErrors};
 use crate::db::query::DateRange;
+use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::Query;
 use crate::http::{Data, ErrorBody, Flag, flag, ok};
+use crate::state::AppState;
 
 /// Days a report looks back when `date_from` is not given (the hourly one: 7).
 const DEFAULT_DAYS: u64 = 30;

@@ -12,8 +12,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::{AgentRow, HourRow, Overview, Performance, ProviderRow, Totals, TrendRow};
-use crate::error::{ApiError, FieldErrors};
 use crate::db::query::Filter;
+use crate::error::{ApiError, FieldErrors};
 use crate::time::{self, Timestamp};
 
 /// The calls of a report. Every column the reports read is in the `calls_report` index,

@@ -9,12 +9,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::store::{self, ApiKey, NewKey};
-use crate::app::AppState;
 use crate::auth::{Auth, Role, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Wrapped};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created};
+use crate::state::AppState;
 use crate::{time, validation};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use super::ActiveKey;
 use crate::auth::Role;
-use crate::error::ApiError;
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKey {
@@ -75,9 +76,9 @@ pub struct NewKey {
     pub key: String,
 }
 
-pub fn insert(conn: &Connection, new: &NewKey) -> Result<ApiKey, ApiError> {
+pub fn insert(tx: &WriteTx, new: &NewKey) -> Result<ApiKey, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO api_keys (id, name, prefix, key_hash, role, user_id, expires_at, inserted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
@@ -91,8 +92,8 @@ pub fn insert(conn: &Connection, new: &NewKey) -> Result<ApiKey, ApiError> {
         new.expires_at,
         crate::time::now_text()
     ])?;
-    let created = find(conn, &id)?;
-    crate::audit::create(conn, "api_key", &id, &created)?;
+    let created = find(tx, &id)?;
+    crate::audit::create(tx, "api_key", &id, &created)?;
     Ok(ApiKey {
         key: Some(new.key.clone()),
         ..created
@@ -100,11 +101,11 @@ pub fn insert(conn: &Connection, new: &NewKey) -> Result<ApiKey, ApiError> {
 }
 
 /// Deletes a key for good (its row stays, marked, so the audit log can still name it).
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let key = find(conn, id)?;
-    conn.prepare_cached("UPDATE api_keys SET deleted_at = ?2 WHERE id = ?1")?
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let key = find(tx, id)?;
+    tx.prepare_cached("UPDATE api_keys SET deleted_at = ?2 WHERE id = ?1")?
         .execute(params![id, crate::time::now_text()])?;
-    crate::audit::delete(conn, "api_key", id, &key)?;
+    crate::audit::delete(tx, "api_key", id, &key)?;
     Ok(())
 }
 

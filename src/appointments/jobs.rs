@@ -5,19 +5,20 @@
 use std::collections::BTreeSet;
 
 use chrono::Duration;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde_json::json;
 
+use crate::db::WriteTx;
 use crate::error::ApiError;
+use crate::events::DomainEvent;
 use crate::notifications::store::{self as notifications, NotificationType};
-use crate::realtime::{self, Live, topics};
 use crate::schedule::Sweep;
 use crate::time;
 
 /// Flags every open appointment whose end has passed and notifies its agent once: the
 /// flag itself records the notification, and only rows still unflagged are picked.
-pub fn flag_overdue(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
-    let flagged = conn
+pub fn flag_overdue(tx: &WriteTx, sweep: &Sweep) -> Result<(), ApiError> {
+    let flagged = tx
         .prepare_cached(
             "UPDATE appointments SET overdue = 1
              WHERE overdue = 0 AND status IN ('scheduled', 'confirmed') AND ends_at <= ?1
@@ -34,10 +35,10 @@ pub fn flag_overdue(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let tz = crate::company::store::timezone(conn)?;
+    let tz = crate::company::store::timezone(tx)?;
     for (id, user_id, title, scheduled_at, ends_at, status) in flagged {
         notifications::create(
-            conn,
+            tx,
             &user_id,
             NotificationType::AppointmentOverdue,
             "Appointment overdue",
@@ -47,10 +48,10 @@ pub fn flag_overdue(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
             ),
             &json!({ "appointment_id": id, "title": title, "scheduled_at": scheduled_at, "ends_at": ends_at }),
         )?;
-        if let Some(appointment) = crate::appointments::store::get(conn, &id)? {
-            crate::appointments::store::announce(conn, "appointment.overdue", &appointment)?;
+        crate::audit::note(tx, "appointment.overdue", &id, json!({"overdue": [false, true]}))?;
+        if let Some(appointment) = crate::appointments::store::get(tx, &id)? {
+            tx.emit(DomainEvent::AppointmentOverdue { appointment })?;
         }
-        crate::audit::note(conn, "appointment.overdue", &id, json!({"overdue": [false, true]}))?;
     }
     Ok(())
 }
@@ -70,7 +71,7 @@ struct Upcoming {
 /// When several offsets are due at once (an appointment booked an hour ahead, a server
 /// that was down), only the nearest one is sent and the others are recorded as done, so
 /// the agent gets one reminder saying how long is really left rather than a burst.
-pub fn send_reminders(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> {
+pub fn send_reminders(tx: &WriteTx, sweep: &Sweep) -> Result<(), ApiError> {
     let offsets: BTreeSet<i64> = sweep
         .config
         .reminder_offsets_minutes
@@ -82,7 +83,7 @@ pub fn send_reminders(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> 
     };
     // Offsets are validated by `Config::validate` (at most 30 days).
     let horizon = sweep.now + Duration::minutes(largest);
-    let upcoming = conn
+    let upcoming = tx
         .prepare_cached(
             "SELECT a.id, a.user_id, a.title, a.scheduled_at, c.name
              FROM appointments a JOIN customers c ON c.id = a.customer_id
@@ -100,12 +101,12 @@ pub fn send_reminders(conn: &Connection, sweep: &Sweep) -> Result<(), ApiError> 
         })?
         .collect::<Result<Vec<_>, _>>()?;
     for appointment in upcoming {
-        remind(conn, sweep, &offsets, &appointment)?;
+        remind(tx, sweep, &offsets, &appointment)?;
     }
     Ok(())
 }
 
-fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment: &Upcoming) -> Result<(), ApiError> {
+fn remind(tx: &WriteTx, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment: &Upcoming) -> Result<(), ApiError> {
     let Some(start) = time::parse(&appointment.scheduled_at) else {
         return Err(ApiError::internal("stored scheduled_at is not a time"));
     };
@@ -118,13 +119,13 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
     let Some(&nearest) = due.first() else {
         return Ok(());
     };
-    let done: BTreeSet<i64> = conn
+    let done: BTreeSet<i64> = tx
         .prepare_cached(
             "SELECT offset_minutes FROM appointment_reminders WHERE appointment_id = ?1 AND scheduled_at = ?2",
         )?
         .query_map(params![appointment.id, appointment.scheduled_at], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut record = conn.prepare_cached(
+    let mut record = tx.prepare_cached(
         "INSERT INTO appointment_reminders (appointment_id, scheduled_at, offset_minutes, inserted_at)
          VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -141,7 +142,7 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
     }
     let minutes_before = (seconds_left + 59) / 60;
     notifications::create(
-        conn,
+        tx,
         &appointment.user_id,
         NotificationType::AppointmentReminder,
         &format!("Appointment in {}", duration_text(minutes_before)),
@@ -149,7 +150,7 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
             "\"{}\" with {} starts at {}.",
             appointment.title,
             appointment.customer_name,
-            local_time(&appointment.scheduled_at, crate::company::store::timezone(conn)?)
+            local_time(&appointment.scheduled_at, crate::company::store::timezone(tx)?)
         ),
         &json!({
             "appointment_id": appointment.id,
@@ -160,17 +161,12 @@ fn remind(conn: &Connection, sweep: &Sweep, offsets: &BTreeSet<i64>, appointment
         }),
     )?;
     // The patient hears at the same offset, once, through the same record.
-    crate::email::events::appointment_reminder(conn, &appointment.id)?;
-    realtime::after_commit(Live::broadcast(
-        topics::notification(&appointment.user_id),
-        "appointment_reminder",
-        json!({
-            "appointment_id": appointment.id,
-            "title": appointment.title,
-            "scheduled_at": appointment.scheduled_at,
-            "minutes_before": minutes_before,
-        }),
-    ));
+    if let Some(appointment) = crate::appointments::store::get(tx, &appointment.id)? {
+        tx.emit(DomainEvent::AppointmentReminderDue {
+            appointment,
+            minutes_before,
+        })?;
+    }
     Ok(())
 }
 

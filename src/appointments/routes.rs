@@ -13,14 +13,14 @@ use uuid::Uuid;
 use super::Appointment;
 use super::rules::{Action, Status, Viewer};
 use super::store::{self, AppointmentChanges, AppointmentFilters, Booking, CustomerChoice, CustomerDescription};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
+use crate::db::query::DateRange;
 use crate::email::events::{Confirmation, Join, PreparedJoin};
 use crate::error::{ApiError, FieldErrors};
-use crate::db::query::DateRange;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::time::{self, Timestamp};
 use crate::validation;
 

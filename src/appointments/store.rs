@@ -12,9 +12,11 @@ use uuid::Uuid;
 
 use super::rules::{self, Action, Status, Step, Viewer};
 use crate::customers::{self, CustomerDetails, store::phone_digits};
-use crate::error::{ApiError, FieldErrors};
+use crate::db::WriteTx;
 use crate::db::query::DateRange;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, FieldErrors};
+use crate::events::DomainEvent;
 use crate::time::{self, Timestamp};
 use crate::{company, departments, users};
 
@@ -378,11 +380,7 @@ fn forbid_outside_departments(viewer: &Viewer, department_id: &str) -> Result<()
 
 /// The customer id for `choice`. A description equal to the current customer keeps it,
 /// so sending an appointment back unchanged never creates a customer.
-fn resolve_customer(
-    conn: &Connection,
-    choice: &CustomerChoice,
-    current: Option<&Appointment>,
-) -> Result<String, ApiError> {
+fn resolve_customer(tx: &WriteTx, choice: &CustomerChoice, current: Option<&Appointment>) -> Result<String, ApiError> {
     let described = match choice {
         CustomerChoice::Existing(id) => return Ok(id.clone()),
         CustomerChoice::Described(described) => described,
@@ -408,7 +406,7 @@ fn resolve_customer(
     {
         return Ok(customer_id.clone());
     }
-    Ok(customers::match_or_create(conn, &details)?.0.id)
+    Ok(customers::match_or_create(tx, &details)?.0.id)
 }
 
 fn is_same_customer(details: &CustomerDetails, current: &Appointment) -> bool {
@@ -425,27 +423,27 @@ fn is_same_customer(details: &CustomerDetails, current: &Appointment) -> bool {
 /// The patient's confirmation e-mail (§7.1) is written here too, so every way of booking
 /// (staff or self-booking) confirms the same way.
 pub fn book(
-    conn: &Connection,
+    tx: &WriteTx,
     viewer: &Viewer,
     booking: &Booking,
     confirmation: &crate::email::events::Confirmation,
 ) -> Result<Appointment, ApiError> {
     let mut errors = FieldErrors::new();
-    check_assignment(conn, &mut errors, &booking.department_id, &booking.user_id, true)?;
-    check_customer(conn, &mut errors, &booking.customer)?;
+    check_assignment(tx, &mut errors, &booking.department_id, &booking.user_id, true)?;
+    check_customer(tx, &mut errors, &booking.customer)?;
     errors.into_result()?;
     forbid_outside_departments(viewer, &booking.department_id)?;
     reject_conflicts(
-        conn,
+        tx,
         viewer,
         &booking.user_id,
         booking.scheduled_at,
         booking.duration_minutes,
         None,
     )?;
-    let customer_id = resolve_customer(conn, &booking.customer, None)?;
+    let customer_id = resolve_customer(tx, &booking.customer, None)?;
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO appointments (id, title, description, scheduled_at, duration_minutes, ends_at,
                                    department_id, user_id, customer_id, notes, inserted_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
@@ -464,12 +462,15 @@ pub fn book(
         time::now_text()
     ])?;
     if let Some(token) = &booking.manage_token {
-        crate::scheduling::attach_manage_token(conn, &id, token, booking.manage_url.as_deref())?;
+        crate::scheduling::attach_manage_token(tx, &id, token, booking.manage_url.as_deref())?;
     }
-    let appointment = get(conn, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))?;
-    announce(conn, "appointment.created", &appointment)?;
-    crate::audit::create(conn, "appointment", &id, &appointment)?;
-    crate::email::events::appointment_booked(conn, appointment, confirmation)
+    let appointment = get(tx, &id)?.ok_or_else(|| ApiError::internal("inserted appointment not found"))?;
+    crate::audit::create(tx, "appointment", &id, &appointment)?;
+    let appointment = crate::email::events::attach_join_link(tx, appointment, confirmation)?;
+    tx.emit(DomainEvent::AppointmentCreated {
+        appointment: appointment.clone(),
+    })?;
+    Ok(appointment)
 }
 
 /// Stores `link` as the appointment's join link (`access_link_url`).
@@ -484,38 +485,35 @@ pub fn attach_link(conn: &Connection, id: &str, link: &crate::access_links::Acce
 /// A new time for the appointment (§7.8: `scheduled_at` or `duration_minutes` changed):
 /// the calendar SEQUENCE goes up, the join link now expires an hour after the new end, and
 /// the patient is told.
-fn rescheduled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
+fn rescheduled(tx: &WriteTx, appointment: &Appointment) -> Result<(), ApiError> {
+    tx.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
         .execute([&appointment.id])?;
     if let Some(link_id) = &appointment.access_link_id {
         let expires_at = crate::email::events::join_link_expiry(appointment)?;
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE access_links SET expires_at = ?2, status = 'active', updated_at = ?3
              WHERE id = ?1 AND status IN ('active', 'expired') AND cancelled_at IS NULL",
         )?
         .execute(params![link_id, time::format(expires_at), time::now_text()])?;
     }
-    crate::email::events::appointment_rescheduled(conn, appointment)
+    tx.emit(DomainEvent::AppointmentRescheduled {
+        appointment: appointment.clone(),
+    })
 }
 
-/// A cancelled appointment: SEQUENCE up, its join link cancelled, the patient told.
-fn cancelled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
-    conn.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
+/// A cancelled appointment: SEQUENCE up (before the patient's e-mail carries it), its
+/// join link cancelled.
+fn cancelled(tx: &WriteTx, appointment: &Appointment) -> Result<(), ApiError> {
+    tx.prepare_cached("UPDATE appointments SET ics_sequence = ics_sequence + 1 WHERE id = ?1")?
         .execute([&appointment.id])?;
     if let Some(link_id) = &appointment.access_link_id {
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE access_links SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2
              WHERE id = ?1 AND status = 'active'",
         )?
         .execute(params![link_id, time::now_text()])?;
     }
-    crate::email::events::appointment_cancelled(conn, appointment)
-}
-
-/// Emits the webhook `event` for `appointment`, in the transaction that changed it.
-pub fn announce(conn: &Connection, event: &str, appointment: &Appointment) -> Result<(), ApiError> {
-    let data = serde_json::to_value(appointment).map_err(ApiError::internal)?;
-    crate::webhooks::emit(conn, event, data)
+    Ok(())
 }
 
 /// The changes of an update; `None` keeps a field as it is.
@@ -536,13 +534,13 @@ pub struct AppointmentChanges {
 /// a member only when either of them changes, so notes stay editable after a department
 /// is deactivated. Moving the slot re-arms its reminders and clears a stale overdue flag.
 pub fn update(
-    conn: &Connection,
+    tx: &WriteTx,
     viewer: &Viewer,
     id: &str,
     changes: &AppointmentChanges,
     now: Timestamp,
 ) -> Result<Appointment, ApiError> {
-    let current = find_visible(conn, id, viewer)?;
+    let current = find_visible(tx, id, viewer)?;
     rules::check_editable(current.status)?;
     let current_start = current.start()?;
     let mut errors = FieldErrors::new();
@@ -554,22 +552,22 @@ pub fn update(
     let user_id = changes.user_id.as_ref().unwrap_or(&current.user_id);
     let department_changes = *department_id != current.department_id;
     if department_changes || *user_id != current.user_id {
-        check_assignment(conn, &mut errors, department_id, user_id, department_changes)?;
+        check_assignment(tx, &mut errors, department_id, user_id, department_changes)?;
     }
     if let Some(choice) = &changes.customer {
-        check_customer(conn, &mut errors, choice)?;
+        check_customer(tx, &mut errors, choice)?;
     }
     errors.into_result()?;
     if department_changes {
         forbid_outside_departments(viewer, department_id)?;
     }
     let duration = changes.duration_minutes.unwrap_or(current.duration_minutes);
-    reject_conflicts(conn, viewer, user_id, start, duration, Some(id))?;
+    reject_conflicts(tx, viewer, user_id, start, duration, Some(id))?;
     let customer_id = match &changes.customer {
-        Some(choice) => resolve_customer(conn, choice, Some(&current))?,
+        Some(choice) => resolve_customer(tx, choice, Some(&current))?,
         None => current.customer_id.clone().unwrap_or_default(),
     };
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE appointments SET
             title = ?2, description = ?3, scheduled_at = ?4, duration_minutes = ?5, ends_at = ?6,
             department_id = ?7, user_id = ?8, customer_id = ?9, notes = ?10,
@@ -595,10 +593,10 @@ pub fn update(
     ])?;
     // Answered even when the edit moved it out of the caller's sight (an attendant handing
     // their own appointment to a colleague): they just saw and changed it.
-    let updated = get(conn, id)?.ok_or_else(|| ApiError::not_found("Appointment"))?;
-    crate::audit::update(conn, "appointment", id, &current, &updated)?;
+    let updated = get(tx, id)?.ok_or_else(|| ApiError::not_found("Appointment"))?;
+    crate::audit::update(tx, "appointment", id, &current, &updated)?;
     if start != current_start || duration != current.duration_minutes {
-        rescheduled(conn, &updated)?;
+        rescheduled(tx, &updated)?;
     }
     Ok(updated)
 }
@@ -606,20 +604,20 @@ pub fn update(
 /// Runs an action endpoint: the transition table decides, a repeat changes nothing, and a
 /// terminal status clears the overdue flag.
 pub fn act(
-    conn: &Connection,
+    tx: &WriteTx,
     viewer: &Viewer,
     id: &str,
     action: Action,
     cancel_reason: Option<&str>,
     now: Timestamp,
 ) -> Result<Appointment, ApiError> {
-    let current = find_visible(conn, id, viewer)?;
+    let current = find_visible(tx, id, viewer)?;
     let to = match rules::next(current.status, action)? {
         Step::Repeat => return Ok(current),
         Step::Move(to) => to,
     };
     rules::check_started(action, current.start()?, now)?;
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE appointments SET
             status = ?2,
             overdue = CASE WHEN ?2 IN ('scheduled', 'confirmed') THEN overdue ELSE 0 END,
@@ -631,17 +629,17 @@ pub fn act(
          WHERE id = ?1",
     )?
     .execute(params![id, to.as_str(), time::format(now), cancel_reason])?;
-    let appointment = find_visible(conn, id, viewer)?;
-    announce(conn, &format!("appointment.{}", to.as_str()), &appointment)?;
+    let appointment = find_visible(tx, id, viewer)?;
     crate::audit::act(
-        conn,
+        tx,
         &format!("appointment.{}", action.as_str()),
         id,
         &current,
         &appointment,
     )?;
     if to == Status::Cancelled {
-        cancelled(conn, &appointment)?;
+        cancelled(tx, &appointment)?;
     }
+    crate::events::emit_some(tx, DomainEvent::appointment_moved(to, appointment.clone()))?;
     Ok(appointment)
 }

@@ -3,75 +3,25 @@
 //! ([`create`], [`update`], [`delete`], [`act`], [`note`]) on the connection of its own
 //! transaction, so a rolled-back change leaves no row and a committed one always has it.
 //!
-//! The actor is not passed down through every store signature: each request runs in a
-//! scope ([`request_scope`]) that the `Auth` extractor fills in (user or API key; the
-//! public widget, booking and manage endpoints act as the customer), and
-//! [`crate::db::Database::write`] carries that actor to the writer thread for the job.
-//! Writes outside any request (the sweeper) are the `system`.
+//! The author of a row is the write's actor ([`crate::actor`]): each request runs in an
+//! actor scope ([`request_scope`]) and the job's [`WriteTx`] carries it.
 
 pub mod routes;
 pub mod store;
 
-use std::cell::RefCell;
-
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::app::AppState;
+pub use crate::actor::{Actor, ActorType};
+use crate::db::WriteTx;
 use crate::error::ApiError;
 use crate::http::rate_limit::ClientIp;
-
-/// Who a change is attributed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorType {
-    User,
-    ApiKey,
-    Customer,
-    System,
-}
-
-impl ActorType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorType::User => "user",
-            ActorType::ApiKey => "api_key",
-            ActorType::Customer => "customer",
-            ActorType::System => "system",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub kind: ActorType,
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    pub fn system() -> Actor {
-        Actor {
-            kind: ActorType::System,
-            id: None,
-            name: None,
-            ip: None,
-        }
-    }
-}
-
-tokio::task_local! {
-    static REQUEST_ACTOR: RefCell<Actor>;
-}
-
-thread_local! {
-    static WRITING_ACTOR: RefCell<Option<Actor>> = const { RefCell::new(None) };
-}
+use crate::state::AppState;
 
 /// Paths whose callers are patients, not staff: the widget, booking and manage APIs.
 const CUSTOMER_PATHS: &[&str] = &["/api/v1/call/", "/api/v1/book/", "/api/v1/manage/"];
@@ -96,39 +46,7 @@ pub async fn request_scope(
         name: None,
         ip: Some(ip.to_string()),
     };
-    REQUEST_ACTOR.scope(RefCell::new(actor), next.run(request)).await
-}
-
-/// Names the caller of the current request (no effect outside a request).
-pub fn set_request_actor(kind: ActorType, id: &str, name: &str) {
-    let _ = REQUEST_ACTOR.try_with(|actor| {
-        let mut actor = actor.borrow_mut();
-        actor.kind = kind;
-        actor.id = Some(id.to_string());
-        actor.name = Some(name.to_string());
-    });
-}
-
-/// The actor of the current request, or the system.
-pub fn current_actor() -> Actor {
-    REQUEST_ACTOR
-        .try_with(|actor| actor.borrow().clone())
-        .unwrap_or_else(|_| Actor::system())
-}
-
-/// Runs `job` (a write job on the writer thread) with `actor` as the author of the audit
-/// rows it records.
-pub fn with_actor<T>(actor: Actor, job: impl FnOnce() -> T) -> T {
-    let outer = WRITING_ACTOR.with(|slot| slot.replace(Some(actor)));
-    let result = job();
-    WRITING_ACTOR.with(|slot| slot.replace(outer));
-    result
-}
-
-fn writing_actor() -> Actor {
-    WRITING_ACTOR
-        .with(|slot| slot.borrow().clone())
-        .unwrap_or_else(Actor::system)
+    crate::actor::scope(actor, next.run(request)).await
 }
 
 /// Fields never written into `changes`: secrets, tokens and the URLs that carry them, and
@@ -190,32 +108,32 @@ pub fn changes(object_type: &str, before: Option<&Map<String, Value>>, after: Op
 }
 
 /// `<object_type>.create` with every set field as `[null, new]`.
-pub fn create(conn: &Connection, object_type: &str, id: &str, after: &impl Serialize) -> Result<(), ApiError> {
+pub fn create(tx: &WriteTx, object_type: &str, id: &str, after: &impl Serialize) -> Result<(), ApiError> {
     let diff = changes(object_type, None, Some(&to_fields(after)?));
-    write(conn, &format!("{object_type}.create"), object_type, Some(id), &diff)
+    write(tx, &format!("{object_type}.create"), object_type, Some(id), &diff)
 }
 
 /// `<object_type>.update` with the fields that changed.
 pub fn update(
-    conn: &Connection,
+    tx: &WriteTx,
     object_type: &str,
     id: &str,
     before: &impl Serialize,
     after: &impl Serialize,
 ) -> Result<(), ApiError> {
-    act(conn, &format!("{object_type}.update"), id, before, after)
+    act(tx, &format!("{object_type}.update"), id, before, after)
 }
 
 /// `<object_type>.delete` with every field of the deleted object as `[old, null]`.
-pub fn delete(conn: &Connection, object_type: &str, id: &str, before: &impl Serialize) -> Result<(), ApiError> {
+pub fn delete(tx: &WriteTx, object_type: &str, id: &str, before: &impl Serialize) -> Result<(), ApiError> {
     let diff = changes(object_type, Some(&to_fields(before)?), None);
-    write(conn, &format!("{object_type}.delete"), object_type, Some(id), &diff)
+    write(tx, &format!("{object_type}.delete"), object_type, Some(id), &diff)
 }
 
 /// An action such as `appointment.cancel` (the object type is the part before the dot),
 /// with the fields it changed.
 pub fn act(
-    conn: &Connection,
+    tx: &WriteTx,
     action: &str,
     id: &str,
     before: &impl Serialize,
@@ -223,28 +141,22 @@ pub fn act(
 ) -> Result<(), ApiError> {
     let object_type = object_type_of(action);
     let diff = changes(object_type, Some(&to_fields(before)?), Some(&to_fields(after)?));
-    write(conn, action, object_type, Some(id), &diff)
+    write(tx, action, object_type, Some(id), &diff)
 }
 
 /// An action whose `changes` the caller states itself: `customer.view` with `{}`, an
 /// association such as `{"user_id": [null, id]}`.
-pub fn note(conn: &Connection, action: &str, id: &str, changes: Value) -> Result<(), ApiError> {
-    write(conn, action, object_type_of(action), Some(id), &changes)
+pub fn note(tx: &WriteTx, action: &str, id: &str, changes: Value) -> Result<(), ApiError> {
+    write(tx, action, object_type_of(action), Some(id), &changes)
 }
 
 fn object_type_of(action: &str) -> &str {
     action.split_once('.').map_or(action, |(object_type, _)| object_type)
 }
 
-fn write(
-    conn: &Connection,
-    action: &str,
-    object_type: &str,
-    id: Option<&str>,
-    changes: &Value,
-) -> Result<(), ApiError> {
-    let actor = writing_actor();
-    conn.prepare_cached(
+fn write(tx: &WriteTx, action: &str, object_type: &str, id: Option<&str>, changes: &Value) -> Result<(), ApiError> {
+    let actor = tx.actor();
+    tx.prepare_cached(
         "INSERT INTO audit_log (id, at, actor_type, actor_id, actor_name, ip, action, object_type, object_id, changes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
@@ -293,19 +205,5 @@ mod tests {
             changes("tag", Some(&map(json!({"name": "x"}))), None),
             json!({"name": ["x", null]})
         );
-    }
-
-    #[test]
-    fn the_actor_of_a_job_is_the_one_it_was_given() {
-        assert_eq!(writing_actor().kind, ActorType::System);
-        let actor = Actor {
-            kind: ActorType::ApiKey,
-            id: Some("k1".into()),
-            name: Some("ERP".into()),
-            ip: None,
-        };
-        let seen = with_actor(actor, || writing_actor().id);
-        assert_eq!(seen.as_deref(), Some("k1"));
-        assert_eq!(writing_actor().kind, ActorType::System);
     }
 }

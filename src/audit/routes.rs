@@ -7,12 +7,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, AuditEntry, AuditFilters};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
-use crate::error::ApiError;
 use crate::db::query::DateRange;
+use crate::error::ApiError;
 use crate::http::extract::Query;
 use crate::http::pagination::{Page, Paging, PagingParams};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit_log))

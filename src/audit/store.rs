@@ -6,9 +6,9 @@ use rusqlite::{Connection, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
 use crate::db::query::DateRange;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEntry {

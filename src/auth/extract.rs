@@ -11,9 +11,9 @@ use axum::http::{HeaderMap, header, request::Parts};
 
 use super::role::{MinRole, Role, min};
 use super::token::TokenKind;
-use crate::app::AppState;
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::users::{self, User};
 
 /// The tenant a request acts in.
@@ -62,7 +62,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
             if !user.role.at_least(R::ROLE) {
                 return Err(ApiError::Forbidden("Forbidden".into()));
             }
-            crate::audit::set_request_actor(crate::audit::ActorType::ApiKey, &key.id, &key.name);
+            crate::actor::name_caller(crate::actor::ActorType::ApiKey, &key.id, &key.name);
             return Ok(Auth {
                 user,
                 tenant,
@@ -83,7 +83,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
         if !user.role.at_least(R::ROLE) {
             return Err(ApiError::Forbidden("Forbidden".into()));
         }
-        crate::audit::set_request_actor(crate::audit::ActorType::User, &user.id, &user.name);
+        crate::actor::name_caller(crate::actor::ActorType::User, &user.id, &user.name);
         Ok(Auth {
             user,
             tenant,

@@ -15,11 +15,11 @@ use super::routes::{LoginOutcome, start_session};
 use super::sealed::Sealer;
 use super::token::TokenKind;
 use super::{Auth, min};
-use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Wrapped};
 use crate::http::rate_limit::ClientIp;
 use crate::http::{Data, ErrorBody, ok};
+use crate::state::AppState;
 use crate::users::{self, User};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::token::{hash_token, random_token};
 use super::{password, sessions};
-use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Wrapped};
 use crate::http::rate_limit::ClientIp;
 use crate::http::{Data, ErrorBody, Flag, flag};
+use crate::state::AppState;
 use crate::time;
 use crate::users;
 use crate::validation;

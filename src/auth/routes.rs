@@ -11,11 +11,11 @@ use utoipa_axum::routes;
 use super::sessions::{self, Rotation};
 use super::token::{self, ACCESS_TTL_SECS, TokenKind};
 use super::{Authenticated, authenticate, password};
-use crate::app::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Wrapped};
 use crate::http::rate_limit::ClientIp;
 use crate::http::{Data, ErrorBody, ok};
+use crate::state::AppState;
 use crate::users::{self, User};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::token::{REFRESH_TTL_SECS, hash_token, new_refresh_token};
+use crate::db::WriteTx;
 use crate::error::ApiError;
 use crate::time;
 
@@ -42,8 +43,8 @@ pub enum Rotation {
     Refused,
 }
 
-pub fn rotate(conn: &Connection, tenant: &str, refresh_token: &str) -> Result<Rotation, ApiError> {
-    let found = conn
+pub fn rotate(tx: &WriteTx, tenant: &str, refresh_token: &str) -> Result<Rotation, ApiError> {
+    let found = tx
         .prepare_cached(
             "SELECT s.id, s.family_id, s.user_id, s.expires_at, s.revoked_at, u.active
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
@@ -64,31 +65,31 @@ pub fn rotate(conn: &Connection, tenant: &str, refresh_token: &str) -> Result<Ro
     };
     let now = time::now_text();
     if revoked_at.is_some() {
-        conn.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at IS NULL")?
+        tx.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at IS NULL")?
             .execute(params![family_id, now])?;
-        revoked(&user_id);
+        revoked(tx, &user_id)?;
         tracing::warn!(tenant, user_id, "refresh token reused; session family revoked");
         return Ok(Rotation::Refused);
     }
     if expires_at <= now || !active {
         return Ok(Rotation::Refused);
     }
-    conn.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1")?
+    tx.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1")?
         .execute(params![id, now])?;
-    let session = create(conn, tenant, &user_id, Some(&family_id))?;
+    let session = create(tx, tenant, &user_id, Some(&family_id))?;
     Ok(Rotation::Rotated { user_id, session })
 }
 
 /// Revokes the session of one refresh token (logout); unknown tokens are ignored.
-pub fn revoke_token(conn: &Connection, refresh_token: &str) -> Result<(), ApiError> {
-    let user_id: Option<String> = conn
+pub fn revoke_token(tx: &WriteTx, refresh_token: &str) -> Result<(), ApiError> {
+    let user_id: Option<String> = tx
         .prepare_cached(
             "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL RETURNING user_id",
         )?
         .query_row(params![hash_token(refresh_token), time::now_text()], |row| row.get(0))
         .optional()?;
     if let Some(user_id) = user_id {
-        revoked(&user_id);
+        revoked(tx, &user_id)?;
     }
     Ok(())
 }
@@ -111,20 +112,20 @@ pub fn is_live(conn: &Connection, sid: &str) -> Result<bool, ApiError> {
 
 /// Once the revocation commits: cached session checks are forgotten and the user's
 /// sockets check their session again.
-fn revoked(user_id: &str) {
-    crate::realtime::after_commit(crate::realtime::Live::Recheck {
+fn revoked(tx: &WriteTx, user_id: &str) -> Result<(), ApiError> {
+    tx.emit(crate::events::DomainEvent::UserAccessChanged {
         user_id: user_id.to_string(),
-    });
+    })
 }
 
 /// Revokes every session of `user_id` except `keep` (the caller's own, on a password change).
-pub fn revoke_all(conn: &Connection, user_id: &str, keep: Option<&str>) -> Result<(), ApiError> {
-    conn.prepare_cached(
+pub fn revoke_all(tx: &WriteTx, user_id: &str, keep: Option<&str>) -> Result<(), ApiError> {
+    tx.prepare_cached(
         "UPDATE sessions SET revoked_at = ?2
          WHERE user_id = ?1 AND revoked_at IS NULL AND family_id NOT IN
              (SELECT family_id FROM sessions WHERE id = coalesce(?3, ''))",
     )?
     .execute(params![user_id, time::now_text(), keep])?;
-    revoked(user_id);
+    revoked(tx, user_id)?;
     Ok(())
 }

@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Limits;
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::ApiError;
 use crate::http::{Data, ErrorBody, ok};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(plan))

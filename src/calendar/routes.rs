@@ -13,7 +13,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::appointments::rules::Viewer;
 use crate::auth::token::{hash_token, random_token};
 use crate::auth::{Auth, min};
@@ -21,6 +20,7 @@ use crate::db::PublicKind;
 use crate::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::{Data, ErrorBody, created};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

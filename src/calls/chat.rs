@@ -8,9 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldErrors};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
-use crate::realtime::{self, Live, topics};
+use crate::error::{ApiError, FieldErrors};
+use crate::events::DomainEvent;
 
 /// The longest message, in characters.
 pub const MAX_BODY_CHARS: usize = 2000;
@@ -91,9 +92,9 @@ pub fn body(text: Option<&str>) -> Result<String, ApiError> {
 
 /// Stores a message of `sender` on `call_id` and sends it to the call's topic once
 /// committed.
-pub fn insert(conn: &Connection, call_id: &str, sender: &Sender, body: &str) -> Result<ChatMessage, ApiError> {
+pub fn insert(tx: &WriteTx, call_id: &str, sender: &Sender, body: &str) -> Result<ChatMessage, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO call_messages (id, call_id, body, sender_role, sender_id, sender_name, inserted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
@@ -108,7 +109,10 @@ pub fn insert(conn: &Connection, call_id: &str, sender: &Sender, body: &str) -> 
     ])?;
     let mut filter = of_call(call_id);
     filter.push("m.id = ?", [SqlValue::Text(id)]);
-    let message = fetch_one(conn, COLUMNS, FROM, &filter, map_row)?;
-    realtime::after_commit(Live::broadcast(topics::call(call_id), "chat_message", &message));
+    let message = fetch_one(tx, COLUMNS, FROM, &filter, map_row)?;
+    tx.emit(DomainEvent::ChatMessage {
+        call_id: call_id.to_string(),
+        message: message.clone(),
+    })?;
     Ok(message)
 }

@@ -17,14 +17,14 @@ use super::chat::{self, ChatMessage};
 use super::rules::{CallAction, CallStatus};
 use super::store::{self, CallFile, CallFilters, ManagerNote};
 use super::{Call, CallScope, files};
-use crate::app::AppState;
 use crate::auth::{Auth, Role, min};
+use crate::db::query::DateRange;
 use crate::departments::store::is_member;
 use crate::error::{ApiError, FieldErrors};
-use crate::db::query::DateRange;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::tags::{self, Tag};
 use crate::validation;
 

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use super::rules::{self, CallAction, CallStatus};
 use super::scope::CallScope;
-use crate::error::ApiError;
+use crate::db::WriteTx;
 use crate::db::query::DateRange;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
-use crate::realtime::{self, Live, topics};
+use crate::error::ApiError;
+use crate::events::DomainEvent;
 use crate::time;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -284,10 +285,10 @@ fn next_protocol(conn: &Connection) -> Result<String, ApiError> {
 
 /// Inserts a `queued` call with its protocol number and counts it on the customer;
 /// returns it with its place in the queue (which the queue topic hears too).
-pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<(Call, i64), ApiError> {
-    let protocol = next_protocol(conn)?;
+pub fn insert_queued(tx: &WriteTx, call: &NewCall) -> Result<(Call, i64), ApiError> {
+    let protocol = next_protocol(tx)?;
     let now = time::now_text();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO calls (id, protocol, status, department_id, customer_id, access_link_id, reason, inserted_at, updated_at,
                             caller_name, customer_verified)
          VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
@@ -303,49 +304,24 @@ pub fn insert_queued(conn: &Connection, call: &NewCall) -> Result<(Call, i64), A
         call.caller_name,
         call.customer_verified
     ])?;
-    crate::customers::store::record_call(conn, &call.customer_id, &now)?;
-    let created = find(conn, &call.id)?;
-    announce(conn, "call.created", &created)?;
-    crate::audit::create(conn, "call", &created.id, &created)?;
-    let position = super::queue::position(conn, &created)?.unwrap_or(1);
-    realtime::after_commit(Live::broadcast(
-        topics::queue(&created.department_id),
-        "customer_joined",
-        super::queue::Waiting::of(&created, position),
-    ));
+    crate::customers::store::record_call(tx, &call.customer_id, &now)?;
+    let created = find(tx, &call.id)?;
+    crate::audit::create(tx, "call", &created.id, &created)?;
+    let position = super::queue::position(tx, &created)?.unwrap_or(1);
+    tx.emit(DomainEvent::CallCreated {
+        call: created.clone(),
+        position,
+    })?;
     Ok((created, position))
-}
-
-/// Emits the webhook `event` for `call`, in the transaction that changed it.
-fn announce(conn: &Connection, event: &str, call: &Call) -> Result<(), ApiError> {
-    crate::webhooks::emit(conn, event, serde_json::to_value(call).map_err(ApiError::internal)?)
-}
-
-/// Tells the live sockets (once committed) that `call` went from `before` to its
-/// status: its topic hears `call_status`, and its department's queue `customer_left`
-/// when it left the queue (started, missed or cancelled).
-fn tell_status(before: CallStatus, call: &Call) {
-    realtime::after_commit(Live::broadcast(
-        topics::call(&call.id),
-        "call_status",
-        serde_json::json!({"call_id": call.id, "status": call.status}),
-    ));
-    if before == CallStatus::Queued && call.status != CallStatus::Queued {
-        realtime::after_commit(Live::broadcast(
-            topics::queue(&call.department_id),
-            "customer_left",
-            serde_json::json!({"call_id": call.id, "status": call.status}),
-        ));
-    }
 }
 
 /// Assigns a queued call to `user_id` (whose permission the caller checked), copying the
 /// user's provider onto the call. The write is a check-and-set: only a queued call that
 /// nobody holds is taken, so of two agents racing exactly one wins and the other gets 409
 /// `Call already assigned`. Assigning it again to the same agent changes nothing.
-pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, ApiError> {
-    let before = find(conn, call_id)?;
-    let taken = conn
+pub fn assign(tx: &WriteTx, call_id: &str, user_id: &str) -> Result<Call, ApiError> {
+    let before = find(tx, call_id)?;
+    let taken = tx
         .prepare_cached(
             "UPDATE calls SET user_id = ?2, assigned_at = ?3, updated_at = ?3,
                 provider_id = (SELECT provider_id FROM users WHERE id = ?2),
@@ -354,15 +330,10 @@ pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, A
              WHERE id = ?1 AND status = 'queued' AND user_id IS NULL",
         )?
         .execute(params![call_id, user_id, time::now_text()])?;
-    let call = find(conn, call_id)?;
+    let call = find(tx, call_id)?;
     if taken == 1 {
-        announce(conn, "call.assigned", &call)?;
-        crate::audit::act(conn, "call.assign", call_id, &before, &call)?;
-        realtime::after_commit(Live::broadcast(
-            topics::queue(&call.department_id),
-            "call_assigned",
-            serde_json::json!({"call_id": call.id, "user_id": call.user_id, "user_name": call.user_name}),
-        ));
+        crate::audit::act(tx, "call.assign", call_id, &before, &call)?;
+        tx.emit(DomainEvent::CallAssigned { call: call.clone() })?;
         return Ok(call);
     }
     rules::next(call.status, CallAction::Assign)?;
@@ -375,29 +346,20 @@ pub fn assign(conn: &Connection, call_id: &str, user_id: &str) -> Result<Call, A
 
 /// Moves a call by `action` (SPEC §4.7 table in [`rules`]), stamping the time of the new
 /// status; the action that produced the current status is a no-op.
-pub fn transition(conn: &Connection, call_id: &str, action: CallAction) -> Result<Call, ApiError> {
-    let call = find(conn, call_id)?;
+pub fn transition(tx: &WriteTx, call_id: &str, action: CallAction) -> Result<Call, ApiError> {
+    let call = find(tx, call_id)?;
     let next = rules::next(call.status, action)?;
     if next == call.status {
         return Ok(call);
     }
-    conn.prepare_cached(&format!(
+    tx.prepare_cached(&format!(
         "UPDATE calls SET status = ?2, {} = ?3, updated_at = ?3 WHERE id = ?1 AND status = ?4",
         next.timestamp_column()
     ))?
     .execute(params![call_id, next.as_str(), time::now_text(), call.status.as_str()])?;
-    let moved = find(conn, call_id)?;
-    let event = match next {
-        CallStatus::Active => Some("call.started"),
-        CallStatus::Completed => Some("call.completed"),
-        CallStatus::Missed => Some("call.missed"),
-        CallStatus::Queued | CallStatus::Cancelled => None,
-    };
-    if let Some(event) = event {
-        announce(conn, event, &moved)?;
-    }
-    crate::audit::act(conn, &format!("call.{}", action.verb()), call_id, &call, &moved)?;
-    tell_status(call.status, &moved);
+    let moved = find(tx, call_id)?;
+    crate::audit::act(tx, &format!("call.{}", action.verb()), call_id, &call, &moved)?;
+    crate::events::emit_some(tx, DomainEvent::call_moved(call.status, moved.clone()))?;
     Ok(moved)
 }
 
@@ -410,8 +372,8 @@ pub fn active_count(conn: &Connection) -> Result<i64, ApiError> {
 
 /// Sweeper job: a call still queued longer than its department's `max_wait_time`
 /// (when that is set) becomes `missed`.
-pub fn miss_overdue(conn: &Connection, sweep: &crate::schedule::Sweep) -> Result<(), ApiError> {
-    let missed = conn
+pub fn miss_overdue(tx: &WriteTx, sweep: &crate::schedule::Sweep) -> Result<(), ApiError> {
+    let missed = tx
         .prepare_cached(
             "UPDATE calls SET status = 'missed', missed_at = ?1, updated_at = ?1
              WHERE status = 'queued'
@@ -423,33 +385,32 @@ pub fn miss_overdue(conn: &Connection, sweep: &crate::schedule::Sweep) -> Result
         .query_map([time::format(sweep.now)], |row| row.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
     for id in missed {
-        let call = find(conn, &id)?;
-        announce(conn, "call.missed", &call)?;
+        let call = find(tx, &id)?;
         crate::audit::note(
-            conn,
+            tx,
             "call.miss",
             &id,
             serde_json::json!({"status": ["queued", "missed"]}),
         )?;
-        tell_status(CallStatus::Queued, &call);
+        crate::events::emit_some(tx, DomainEvent::call_moved(CallStatus::Queued, call))?;
     }
     Ok(())
 }
 
-pub fn add_note(conn: &Connection, call_id: &str, author_id: &str, note: &str) -> Result<ManagerNote, ApiError> {
+pub fn add_note(tx: &WriteTx, call_id: &str, author_id: &str, note: &str) -> Result<ManagerNote, ApiError> {
     let id = Uuid::new_v4().to_string();
     let now = time::now_text();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO call_manager_notes (id, call_id, note, author_id, inserted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id, call_id, note, author_id, now])?;
     crate::audit::note(
-        conn,
+        tx,
         "call.add_note",
         call_id,
         serde_json::json!({"manager_note": [null, note]}),
     )?;
-    let author_name: String = conn
+    let author_name: String = tx
         .prepare_cached("SELECT name FROM users WHERE id = ?1")?
         .query_row([author_id], |row| row.get(0))?;
     Ok(ManagerNote {
@@ -489,7 +450,7 @@ pub fn find_file(conn: &Connection, call_id: &str, file_id: &str) -> Result<Call
 
 /// Records a file whose bytes are already stored.
 pub fn insert_file(
-    conn: &Connection,
+    tx: &WriteTx,
     id: &str,
     call_id: &str,
     filename: &str,
@@ -497,7 +458,7 @@ pub fn insert_file(
     size: i64,
     uploaded_by: &str,
 ) -> Result<CallFile, ApiError> {
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO call_files (id, call_id, filename, content_type, size, uploaded_by, inserted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
@@ -511,10 +472,10 @@ pub fn insert_file(
         time::now_text()
     ])?;
     crate::audit::note(
-        conn,
+        tx,
         "call.upload",
         call_id,
         serde_json::json!({"file": [null, filename]}),
     )?;
-    find_file(conn, call_id, id)
+    find_file(tx, call_id, id)
 }

@@ -9,11 +9,11 @@ use utoipa_axum::routes;
 
 use super::Company;
 use super::store::{self, CompanyChanges};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Wrapped, nullable};
 use crate::http::{Data, ErrorBody, ok};
+use crate::state::AppState;
 use crate::validation;
 
 pub fn router() -> OpenApiRouter<AppState> {

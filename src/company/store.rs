@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::WriteTx;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -126,13 +127,9 @@ pub struct CompanyChanges {
     pub notify_customers: Option<bool>,
 }
 
-pub fn update(
-    conn: &Connection,
-    changes: &CompanyChanges,
-    max_concurrent_calls: Option<i64>,
-) -> Result<Company, ApiError> {
-    let before = get(conn, max_concurrent_calls)?;
-    conn.prepare_cached(
+pub fn update(tx: &WriteTx, changes: &CompanyChanges, max_concurrent_calls: Option<i64>) -> Result<Company, ApiError> {
+    let before = get(tx, max_concurrent_calls)?;
+    tx.prepare_cached(
         "UPDATE company SET
             name = coalesce(?1, name),
             email = CASE WHEN ?2 THEN ?3 ELSE email END,
@@ -167,7 +164,7 @@ pub fn update(
         changes.locale,
         changes.notify_customers
     ])?;
-    let after = get(conn, max_concurrent_calls)?;
-    crate::audit::update(conn, "company", &after.id, &before, &after)?;
+    let after = get(tx, max_concurrent_calls)?;
+    crate::audit::update(tx, "company", &after.id, &before, &after)?;
     Ok(after)
 }

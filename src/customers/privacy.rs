@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::store::{self, Customer};
+use crate::db::WriteTx;
 use crate::error::ApiError;
 
 pub const ERASED_NAME: &str = "Erased customer";
@@ -47,20 +48,20 @@ fn call_ids(conn: &Connection, customer_id: &str) -> Result<Vec<String>, ApiErro
 }
 
 /// Everything held about customer `id`; recorded as `customer.export`.
-pub fn export(conn: &Connection, id: &str) -> Result<CustomerExport, ApiError> {
-    let customer = store::find(conn, id)?;
+pub fn export(tx: &WriteTx, id: &str) -> Result<CustomerExport, ApiError> {
+    let customer = store::find(tx, id)?;
     let mut appointments = Vec::new();
     for appointment_id in ids(
-        conn,
+        tx,
         "SELECT id FROM appointments WHERE customer_id = ?1 ORDER BY scheduled_at, id",
         id,
     )? {
-        appointments.extend(crate::appointments::store::get(conn, &appointment_id)?);
+        appointments.extend(crate::appointments::store::get(tx, &appointment_id)?);
     }
     let (mut calls, mut chat_messages, mut evaluations) = (Vec::new(), Vec::new(), Vec::new());
-    for call_id in call_ids(conn, id)? {
-        calls.push(crate::calls::store::find(conn, &call_id)?);
-        let messages = conn
+    for call_id in call_ids(tx, id)? {
+        calls.push(crate::calls::store::find(tx, &call_id)?);
+        let messages = tx
             .prepare_cached(
                 "SELECT id, call_id, body, sender_role, sender_name, inserted_at FROM call_messages
                  WHERE call_id = ?1 ORDER BY inserted_at, rowid",
@@ -77,11 +78,11 @@ pub fn export(conn: &Connection, id: &str) -> Result<CustomerExport, ApiError> {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         chat_messages.extend(messages);
-        for evaluation_id in ids(conn, "SELECT id FROM evaluations WHERE call_id = ?1", &call_id)? {
-            evaluations.extend(crate::evaluations::store::get(conn, &evaluation_id)?);
+        for evaluation_id in ids(tx, "SELECT id FROM evaluations WHERE call_id = ?1", &call_id)? {
+            evaluations.extend(crate::evaluations::store::get(tx, &evaluation_id)?);
         }
     }
-    crate::audit::note(conn, "customer.export", id, json!({}))?;
+    crate::audit::note(tx, "customer.export", id, json!({}))?;
     Ok(CustomerExport {
         customer,
         appointments,
@@ -101,10 +102,10 @@ pub struct Erased {
 
 /// Erases customer `id` (see the module's doc) in the caller's transaction; the files'
 /// bytes are removed by the caller once it has committed.
-pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
-    let before = store::find(conn, id)?;
+pub fn erase(tx: &WriteTx, id: &str) -> Result<Erased, ApiError> {
+    let before = store::find(tx, id)?;
     // Overwrite what is deleted or replaced instead of leaving it in free pages of the file.
-    conn.pragma_update(None, "secure_delete", true)?;
+    tx.pragma_update(None, "secure_delete", true)?;
     let personal: Vec<String> = [
         Some(before.name.clone()),
         before.email.clone(),
@@ -117,33 +118,33 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
     .filter(|value| !value.trim().is_empty() && value != ERASED_NAME)
     .collect();
     let now = crate::time::now_text();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE customers SET name = ?2, email = NULL, phone = NULL, phone_digits = NULL, document = NULL,
              notes = NULL, updated_at = ?3
          WHERE id = ?1",
     )?
     .execute(params![id, ERASED_NAME, now])?;
-    let calls = call_ids(conn, id)?;
+    let calls = call_ids(tx, id)?;
     let mut files = Vec::new();
     for call_id in &calls {
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE call_messages SET body = '[erased]',
                  sender_name = CASE WHEN sender_role = 'customer' THEN ?2 ELSE sender_name END
              WHERE call_id = ?1",
         )?
         .execute(params![call_id, ERASED_NAME])?;
-        conn.prepare_cached("UPDATE calls SET reason = NULL, updated_at = ?2 WHERE id = ?1")?
+        tx.prepare_cached("UPDATE calls SET reason = NULL, updated_at = ?2 WHERE id = ?1")?
             .execute(params![call_id, now])?;
-        conn.prepare_cached("UPDATE evaluations SET comment = NULL WHERE call_id = ?1")?
+        tx.prepare_cached("UPDATE evaluations SET comment = NULL WHERE call_id = ?1")?
             .execute([call_id])?;
-        for file_id in ids(conn, "SELECT id FROM call_files WHERE call_id = ?1", call_id)? {
+        for file_id in ids(tx, "SELECT id FROM call_files WHERE call_id = ?1", call_id)? {
             files.push((call_id.clone(), file_id));
         }
-        conn.prepare_cached("DELETE FROM call_files WHERE call_id = ?1")?
+        tx.prepare_cached("DELETE FROM call_files WHERE call_id = ?1")?
             .execute([call_id])?;
     }
     // Links the customer came through, and links pre-filled with their e-mail or phone.
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE access_links SET customer_name = NULL, customer_email = NULL, customer_phone = NULL, updated_at = ?2
          WHERE id IN (SELECT access_link_id FROM calls WHERE customer_id = ?1 AND access_link_id IS NOT NULL)
             OR (?3 IS NOT NULL AND lower(customer_email) = lower(?3))
@@ -151,7 +152,7 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
     )?
     .execute(params![id, now, before.email, before.phone])?;
     // E-mails to the customer or about their appointments: what is queued is not sent.
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE email_outbox SET recipient = '[erased]', subject = '[erased]', text_body = NULL, html_body = NULL,
              ics = NULL, ics_method = NULL, claimed_by = NULL, next_attempt_at = NULL,
              last_error = CASE WHEN status = 'queued' THEN 'not sent: the recipient was erased' ELSE last_error END,
@@ -160,17 +161,17 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
             OR (related_type = 'appointment' AND related_id IN (SELECT id FROM appointments WHERE customer_id = ?1))",
     )?
     .execute(params![id, before.email])?;
-    crate::audit::store::erase_values(conn, "audit_log", "changes", &personal)?;
-    crate::audit::store::erase_values(conn, "webhook_deliveries", "body", &personal)?;
-    crate::audit::store::erase_values(conn, "notifications", "data", &personal)?;
+    crate::audit::store::erase_values(tx, "audit_log", "changes", &personal)?;
+    crate::audit::store::erase_values(tx, "webhook_deliveries", "body", &personal)?;
+    crate::audit::store::erase_values(tx, "notifications", "data", &personal)?;
     for value in &personal {
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE notifications SET title = replace(title, ?1, '[erased]'), body = replace(body, ?1, '[erased]')
              WHERE instr(title, ?1) > 0 OR instr(body, ?1) > 0",
         )?
         .execute([value])?;
     }
-    let after = store::find(conn, id)?;
+    let after = store::find(tx, id)?;
     let mut changes = serde_json::Map::new();
     for (field, had, now_value) in [
         ("name", true, Value::from(ERASED_NAME)),
@@ -184,7 +185,7 @@ pub fn erase(conn: &Connection, id: &str) -> Result<Erased, ApiError> {
         }
     }
     changes.insert("files".into(), json!([files.len(), 0]));
-    crate::audit::note(conn, "customer.erase", id, Value::Object(changes))?;
-    conn.pragma_update(None, "secure_delete", false)?;
+    crate::audit::note(tx, "customer.erase", id, Value::Object(changes))?;
+    tx.pragma_update(None, "secure_delete", false)?;
     Ok(Erased { customer: after, files })
 }

@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::Customer;
 use super::privacy::{self, CustomerExport};
 use super::store::{self, CustomerFields};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::validation;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -5,8 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldErrors};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, FieldErrors};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Customer {
@@ -114,18 +115,19 @@ pub fn insert(conn: &Connection, fields: &CustomerFields) -> Result<Customer, Ap
 }
 
 /// Inserts a new customer and announces it (`customer.created`) in the same transaction.
-pub fn create(conn: &Connection, fields: &CustomerFields) -> Result<Customer, ApiError> {
-    let customer = insert(conn, fields)?;
-    let data = serde_json::to_value(&customer).map_err(ApiError::internal)?;
-    crate::webhooks::emit(conn, "customer.created", data)?;
-    crate::audit::create(conn, "customer", &customer.id, &customer)?;
+pub fn create(tx: &WriteTx, fields: &CustomerFields) -> Result<Customer, ApiError> {
+    let customer = insert(tx, fields)?;
+    crate::audit::create(tx, "customer", &customer.id, &customer)?;
+    tx.emit(crate::events::DomainEvent::CustomerCreated {
+        customer: customer.clone(),
+    })?;
     Ok(customer)
 }
 
-pub fn update(conn: &Connection, id: &str, fields: &CustomerFields) -> Result<Customer, ApiError> {
-    let before = find(conn, id)?;
+pub fn update(tx: &WriteTx, id: &str, fields: &CustomerFields) -> Result<Customer, ApiError> {
+    let before = find(tx, id)?;
     let phone = fields.phone.clone().flatten();
-    let changed = conn
+    let changed = tx
         .prepare_cached(
             "UPDATE customers SET
                 name = coalesce(?2, name),
@@ -154,26 +156,26 @@ pub fn update(conn: &Connection, id: &str, fields: &CustomerFields) -> Result<Cu
     if changed == 0 {
         return Err(ApiError::not_found("Customer"));
     }
-    let after = find(conn, id)?;
-    crate::audit::update(conn, "customer", id, &before, &after)?;
+    let after = find(tx, id)?;
+    crate::audit::update(tx, "customer", id, &before, &after)?;
     Ok(after)
 }
 
 /// Deletes a customer without calls or appointments → else 422 (merge instead).
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let customer = find(conn, id)?;
-    if customer.call_count > 0 || crate::db::referenced_by(conn, REFERENCES, "customer_id", id)? {
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let customer = find(tx, id)?;
+    if customer.call_count > 0 || crate::db::referenced_by(tx, REFERENCES, "customer_id", id)? {
         return Err(ApiError::Unprocessable("Customer has history; merge it instead".into()));
     }
-    conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+    tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
         .execute([id])?;
-    crate::audit::delete(conn, "customer", id, &customer)
+    crate::audit::delete(tx, "customer", id, &customer)
 }
 
 /// A staff member reads a customer's record: `customer.view` in the audit log.
-pub fn view(conn: &Connection, id: &str) -> Result<Customer, ApiError> {
-    let customer = find(conn, id)?;
-    crate::audit::note(conn, "customer.view", id, serde_json::json!({}))?;
+pub fn view(tx: &WriteTx, id: &str) -> Result<Customer, ApiError> {
+    let customer = find(tx, id)?;
+    crate::audit::note(tx, "customer.view", id, serde_json::json!({}))?;
     Ok(customer)
 }
 
@@ -198,10 +200,10 @@ pub struct CustomerDetails {
 /// A widget caller (nobody vouches for what they typed) matched by the rule of
 /// [`match_or_create`]: a match is for history only — the stored record is left as it
 /// was. Returns the customer and whether it is new.
-pub fn match_anonymous(conn: &Connection, details: &CustomerDetails) -> Result<(Customer, bool), ApiError> {
-    match find_match(conn, details)? {
-        Some(id) => Ok((find(conn, &id)?, false)),
-        None => match_or_create(conn, details),
+pub fn match_anonymous(tx: &WriteTx, details: &CustomerDetails) -> Result<(Customer, bool), ApiError> {
+    match find_match(tx, details)? {
+        Some(id) => Ok((find(tx, &id)?, false)),
+        None => match_or_create(tx, details),
     }
 }
 
@@ -227,9 +229,9 @@ fn find_match(conn: &Connection, details: &CustomerDetails) -> Result<Option<Str
 /// The matching rule (SPEC §4.4): the customer with the same e-mail (case-insensitive),
 /// else the same phone (digits only), else a new customer. A match gets the fields it
 /// lacked filled in, never overwritten. Returns the customer and whether it is new.
-pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(Customer, bool), ApiError> {
+pub fn match_or_create(tx: &WriteTx, details: &CustomerDetails) -> Result<(Customer, bool), ApiError> {
     let by_email = match &details.email {
-        Some(email) => conn
+        Some(email) => tx
             .prepare_cached("SELECT id FROM customers WHERE lower(email) = lower(?1) ORDER BY inserted_at, id LIMIT 1")?
             .query_row([email], |row| row.get::<_, String>(0))
             .optional()?,
@@ -238,7 +240,7 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
     let digits = details.phone.as_deref().and_then(phone_digits);
     let found = match (by_email, &digits) {
         (Some(id), _) => Some(id),
-        (None, Some(digits)) => conn
+        (None, Some(digits)) => tx
             .prepare_cached("SELECT id FROM customers WHERE phone_digits = ?1 ORDER BY inserted_at, id LIMIT 1")?
             .query_row([digits], |row| row.get::<_, String>(0))
             .optional()?,
@@ -251,10 +253,10 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
             phone: Some(details.phone.clone()),
             ..Default::default()
         };
-        return Ok((create(conn, &fields)?, true));
+        return Ok((create(tx, &fields)?, true));
     };
-    let before = find(conn, &id)?;
-    conn.prepare_cached(
+    let before = find(tx, &id)?;
+    tx.prepare_cached(
         "UPDATE customers SET
             email = coalesce(email, ?2),
             phone = coalesce(phone, ?3),
@@ -270,9 +272,9 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
         digits,
         crate::time::now_text()
     ])?;
-    let after = find(conn, &id)?;
+    let after = find(tx, &id)?;
     if after.updated_at != before.updated_at {
-        crate::audit::update(conn, "customer", &id, &before, &after)?;
+        crate::audit::update(tx, "customer", &id, &before, &after)?;
     }
     Ok((after, false))
 }
@@ -280,25 +282,25 @@ pub fn match_or_create(conn: &Connection, details: &CustomerDetails) -> Result<(
 /// Merges `secondary_ids` into `primary_id`: their rows in [`REFERENCES`] move to the
 /// primary, counts are added up, empty fields of the primary are filled from the
 /// secondaries, and the secondaries are deleted — all in the caller's transaction.
-pub fn merge(conn: &Connection, primary_id: &str, secondary_ids: &[String]) -> Result<Customer, ApiError> {
+pub fn merge(tx: &WriteTx, primary_id: &str, secondary_ids: &[String]) -> Result<Customer, ApiError> {
     let mut errors = FieldErrors::new();
-    if get(conn, primary_id)?.is_none() {
+    if get(tx, primary_id)?.is_none() {
         errors.add("primary_id", "does not exist");
     }
     for (index, id) in secondary_ids.iter().enumerate() {
-        if get(conn, id)?.is_none() {
+        if get(tx, id)?.is_none() {
             errors.add(format!("secondary_ids.{index}"), "does not exist");
         }
     }
     errors.into_result()?;
-    let before = find(conn, primary_id)?;
+    let before = find(tx, primary_id)?;
     let now = crate::time::now_text();
     for secondary in secondary_ids {
         for table in REFERENCES {
-            conn.prepare_cached(&format!("UPDATE {table} SET customer_id = ?1 WHERE customer_id = ?2"))?
+            tx.prepare_cached(&format!("UPDATE {table} SET customer_id = ?1 WHERE customer_id = ?2"))?
                 .execute(params![primary_id, secondary])?;
         }
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE customers SET
                 call_count = call_count + (SELECT call_count FROM customers WHERE id = ?2),
                 last_call_at = max(coalesce(last_call_at, ''), coalesce((SELECT last_call_at FROM customers WHERE id = ?2), '')),
@@ -311,14 +313,14 @@ pub fn merge(conn: &Connection, primary_id: &str, secondary_ids: &[String]) -> R
              WHERE id = ?1",
         )?
         .execute(params![primary_id, secondary, now])?;
-        conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+        tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
             .execute([secondary])?;
     }
-    conn.prepare_cached("UPDATE customers SET last_call_at = NULL WHERE id = ?1 AND last_call_at = ''")?
+    tx.prepare_cached("UPDATE customers SET last_call_at = NULL WHERE id = ?1 AND last_call_at = ''")?
         .execute([primary_id])?;
-    let merged = find(conn, primary_id)?;
+    let merged = find(tx, primary_id)?;
     let mut after = serde_json::to_value(&merged).map_err(ApiError::internal)?;
     after["merged_ids"] = serde_json::json!(secondary_ids);
-    crate::audit::act(conn, "customer.merge", primary_id, &before, &after)?;
+    crate::audit::act(tx, "customer.merge", primary_id, &before, &after)?;
     Ok(merged)
 }

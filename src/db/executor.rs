@@ -3,9 +3,17 @@
 //! thread as a job; the jobs waiting at the same moment are committed together in one
 //! `BEGIN IMMEDIATE` transaction (group commit: one fsync for many requests), each inside
 //! its own savepoint so one failing job never undoes another. All SQLite work runs off the
-//! async runtime's worker threads. The live messages a job records
-//! ([`crate::realtime::after_commit`]) go to the database's sink once its group commits.
+//! async runtime's worker threads.
+//!
+//! A job gets a [`WriteTx`]: the connection, who is writing, and [`WriteTx::emit`] for the
+//! events of its change. An event writes its rows (outboxes) at once, in the job's
+//! savepoint; the events of a job whose group commits go to the database's sink in commit
+//! order, and those of a job that fails are dropped with its savepoint. Since only a job
+//! holds a `WriteTx`, an event outside a write does not compile.
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -16,8 +24,8 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
 use super::{DbSettings, configure};
+use crate::actor::{self, Actor};
 use crate::error::ApiError;
-use crate::realtime::{self, LiveSink};
 
 /// Jobs committed in one transaction at the most.
 const MAX_GROUP: usize = 128;
@@ -47,6 +55,54 @@ fn pool_workers() -> Arc<scheduled_thread_pool::ScheduledThreadPool> {
         .clone()
 }
 
+/// Something a write job emits. The database does not know what events mean: it asks
+/// each to [`Event::record`] its rows inside the job's transaction, and hands the committed
+/// ones to its [`EventSink`] (which knows their type: `crate::events::DomainEvent`).
+pub trait Event: Any + Send {
+    /// Writes what the event leaves in the database (outbox rows), in the job's savepoint,
+    /// so a change never commits without them nor they without the change.
+    fn record(&self, conn: &Connection) -> Result<(), ApiError>;
+}
+
+/// Where a database hands the events of each committed job, in commit order, on its
+/// writer thread (so a sink only queues work: it must not block).
+pub type EventSink = Arc<dyn Fn(Vec<Box<dyn Event>>) + Send + Sync>;
+
+/// A write job's transaction: derefs to its connection, and knows who is writing.
+pub struct WriteTx<'c> {
+    conn: &'c Connection,
+    actor: &'c Actor,
+    events: RefCell<Vec<Box<dyn Event>>>,
+}
+
+impl Deref for WriteTx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl<'c> WriteTx<'c> {
+    /// Records `event` (its outbox rows now, its delivery once committed).
+    pub fn emit(&self, event: impl Event) -> Result<(), ApiError> {
+        event.record(self.conn)?;
+        self.events.borrow_mut().push(Box::new(event));
+        Ok(())
+    }
+
+    /// Who the change is attributed to: the caller of the request that started the job,
+    /// or the system.
+    pub fn actor(&self) -> &Actor {
+        self.actor
+    }
+
+    /// The connection itself, for code that names its type.
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+}
+
 pub struct Database {
     path: PathBuf,
     settings: DbSettings,
@@ -55,13 +111,13 @@ pub struct Database {
     /// rather than as blocking threads parked on the pool.
     read_permits: Arc<Semaphore>,
     writer: mpsc::Sender<Job>,
-    live: Option<LiveSink>,
+    sink: Option<EventSink>,
 }
 
 impl Database {
     /// Opens a file that [`super::prepare_file`] has already prepared. Committed write
-    /// jobs hand their live messages to `live` (none: they are dropped).
-    pub fn open(path: &Path, settings: &DbSettings, live: Option<LiveSink>) -> Result<Database, ApiError> {
+    /// jobs hand their events to `sink` (none: they are dropped).
+    pub fn open(path: &Path, settings: &DbSettings, sink: Option<EventSink>) -> Result<Database, ApiError> {
         let read_settings = settings.clone();
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
@@ -100,7 +156,7 @@ impl Database {
             readers,
             read_permits: Arc::new(Semaphore::new(settings.readers.max(1) as usize)),
             writer,
-            live,
+            sink,
         })
     }
 
@@ -154,25 +210,26 @@ impl Database {
     }
 
     /// Runs `f` in a write transaction on the writer thread and returns once it is
-    /// committed. An `Err` from `f` rolls back everything `f` wrote and nothing else.
+    /// committed. An `Err` from `f` rolls back everything `f` wrote and emitted, and
+    /// nothing else.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, outcome) = oneshot::channel::<Result<T, ApiError>>();
-        let sink = self.live.clone();
-        let actor = crate::audit::current_actor();
+        let sink = self.sink.clone();
+        let actor = actor::current();
         let job: WriteJob = Box::new(move |conn| {
-            let (result, live) = crate::audit::with_actor(actor, || realtime::collecting(|| run_in_savepoint(conn, f)));
+            let (result, events) = run_in_savepoint(conn, &actor, f);
             Box::new(move |committed| {
                 let result = committed
                     .map_err(|e| ApiError::internal(format!("commit failed: {e}")))
                     .and(result);
                 if let (Ok(_), Some(sink)) = (&result, sink)
-                    && !live.is_empty()
+                    && !events.is_empty()
                 {
-                    sink(live);
+                    sink(events);
                 }
                 let _ = reply.send(result);
             })
@@ -194,16 +251,30 @@ impl Database {
     }
 }
 
+/// Runs `f` in a savepoint; returns its result and, when it succeeded, its events.
 fn run_in_savepoint<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let savepoint = conn.savepoint()?;
+    actor: &Actor,
+    f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, ApiError>,
+) -> (Result<T, ApiError>, Vec<Box<dyn Event>>) {
+    let savepoint = match conn.savepoint() {
+        Ok(savepoint) => savepoint,
+        Err(err) => return (Err(err.into()), Vec::new()),
+    };
+    let mut tx = WriteTx {
+        conn: &savepoint,
+        actor,
+        events: RefCell::new(Vec::new()),
+    };
     // A panic in one request's SQL code must not take the tenant's writer down with it.
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&savepoint)))
-        .unwrap_or_else(|_| Err(ApiError::internal("panic in a write job")))?;
-    savepoint.commit()?;
-    Ok(result)
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut tx)))
+        .unwrap_or_else(|_| Err(ApiError::internal("panic in a write job")));
+    let events = tx.events.into_inner();
+    // Dropping a savepoint that was not committed rolls it back.
+    match result.and_then(|value| savepoint.commit().map(|()| value).map_err(ApiError::from)) {
+        Ok(value) => (Ok(value), events),
+        Err(err) => (Err(err), Vec::new()),
+    }
 }
 
 fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, mode: &'static str) {

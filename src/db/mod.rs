@@ -13,9 +13,9 @@ use std::time::Duration;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
 
-pub use executor::Database;
+pub use executor::{Database, Event, EventSink, WriteTx};
 pub use public_index::{PublicEntry, PublicKind};
-pub use tenants::{SUSPENSION_RECHECK, TenantInfo, Tenants, is_valid_slug, remove_database_files};
+pub use tenants::{SUSPENSION_RECHECK, TenantInfo, TenantListener, Tenants, is_valid_slug, remove_database_files};
 
 use crate::error::ApiError;
 

@@ -22,9 +22,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Database, DbSettings, Schema, prepare_file};
+use super::{Database, DbSettings, EventSink, Schema, WriteTx, prepare_file};
 use crate::error::ApiError;
-use crate::realtime::Hub;
 
 /// How long a read of the suspended tenants is believed (SPEC §7.8: a running server
 /// notices a suspension within 5 s).
@@ -54,11 +53,19 @@ struct Suspended {
     slugs: HashSet<String>,
 }
 
+/// What the rest of the server hears from the tenant databases (the live sockets).
+pub trait TenantListener: Send + Sync {
+    /// Where the committed events of tenant `slug` go.
+    fn sink(&self, slug: &str) -> EventSink;
+    /// Tenant `slug` was suspended or deleted: whatever it still has open ends.
+    fn closed(&self, slug: &str);
+}
+
 pub struct Tenants {
     data_dir: PathBuf,
     settings: DbSettings,
-    /// Where the tenants' committed live messages go.
-    hub: Arc<Hub>,
+    /// Where the tenants' committed events go, and who hears of closed tenants.
+    listener: Arc<dyn TenantListener>,
     max_open: usize,
     registry: Database,
     open: Mutex<HashMap<String, OpenTenant>>,
@@ -101,7 +108,12 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, ApiError> {
 
 impl Tenants {
     /// Creates the data-dir layout if needed and opens the migrated registry.
-    pub fn open(data_dir: &Path, settings: DbSettings, max_open: usize, hub: Arc<Hub>) -> Result<Tenants, ApiError> {
+    pub fn open(
+        data_dir: &Path,
+        settings: DbSettings,
+        max_open: usize,
+        listener: Arc<dyn TenantListener>,
+    ) -> Result<Tenants, ApiError> {
         for dir in [data_dir.to_path_buf(), data_dir.join("tenants"), data_dir.join("files")] {
             std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
             super::make_private(&dir, true)?;
@@ -115,7 +127,7 @@ impl Tenants {
         Ok(Tenants {
             data_dir: data_dir.to_path_buf(),
             settings,
-            hub,
+            listener,
             max_open: max_open.max(1),
             registry,
             open: Mutex::new(HashMap::new()),
@@ -207,7 +219,7 @@ impl Tenants {
         }
         let path = self.tenant_path(slug);
         let settings = self.settings.clone();
-        let live = self.hub.sink(slug);
+        let sink = self.listener.sink(slug);
         // Startup skips files the registry records as migrated; the first open in a process
         // checks once more (a file replaced by hand, a tenant created by the CLI meanwhile).
         let check = !self.migrated.lock().expect("migrated set poisoned").contains(slug);
@@ -215,7 +227,7 @@ impl Tenants {
             if check {
                 prepare_file(&path, Schema::Tenant, &settings)?;
             }
-            Database::open(&path, &settings, Some(live))
+            Database::open(&path, &settings, Some(sink))
         })
         .await
         .map_err(ApiError::internal)??;
@@ -306,7 +318,7 @@ impl Tenants {
         );
         // Sockets opened before the suspension (or deletion) are closed too.
         for slug in suspended.difference(&before).chain(&gone) {
-            self.hub.disconnect_tenant(slug);
+            self.listener.closed(slug);
         }
         Ok(answer)
     }
@@ -411,7 +423,7 @@ impl Tenants {
     /// complete file.
     pub async fn create<F>(&self, slug: &str, name: &str, init: F) -> Result<(), ApiError>
     where
-        F: FnOnce(&rusqlite::Connection) -> Result<(), ApiError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<(), ApiError> + Send + 'static,
     {
         if !is_valid_slug(slug) {
             return Err(crate::error::FieldErrors::single("slug", "is invalid"));

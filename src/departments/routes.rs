@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::Department;
 use super::store::{self, BookingSettings, DepartmentFields, DepartmentFilters};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::users::routes::UserIdInput;
 use crate::users::{self, User};
 use crate::validation;
@@ -155,7 +155,7 @@ async fn write_with_booking_token<F>(
     write: F,
 ) -> Result<Department, ApiError>
 where
-    F: FnOnce(&rusqlite::Connection) -> Result<Department, ApiError> + Send + 'static,
+    F: FnOnce(&crate::db::WriteTx) -> Result<Department, ApiError> + Send + 'static,
 {
     let token = match fields.booking.public_booking {
         Some(true) => Some(new_booking_token(state, &auth.tenant).await?),

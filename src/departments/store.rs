@@ -7,8 +7,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, unique_violation_as};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, unique_violation_as};
 use crate::validation::slugify;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -176,14 +177,14 @@ fn free_identifier(conn: &Connection, name: &str) -> Result<String, ApiError> {
     unreachable!("the loop above returns")
 }
 
-pub fn insert(conn: &Connection, fields: &DepartmentFields) -> Result<Department, ApiError> {
+pub fn insert(tx: &WriteTx, fields: &DepartmentFields) -> Result<Department, ApiError> {
     let name = fields.name.clone().unwrap_or_default();
     let identifier = match &fields.identifier {
         Some(identifier) => identifier.clone(),
-        None => free_identifier(conn, &name)?,
+        None => free_identifier(tx, &name)?,
     };
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO departments (id, name, identifier, description, active, sector_id, max_queue_size, max_wait_time, inserted_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
     )?
@@ -199,9 +200,9 @@ pub fn insert(conn: &Connection, fields: &DepartmentFields) -> Result<Department
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("identifier"))?;
-    set_booking(conn, &id, &fields.booking)?;
-    let created = find(conn, &id)?;
-    crate::audit::create(conn, "department", &id, &created)?;
+    set_booking(tx, &id, &fields.booking)?;
+    let created = find(tx, &id)?;
+    crate::audit::create(tx, "department", &id, &created)?;
     Ok(created)
 }
 
@@ -262,9 +263,9 @@ pub fn by_booking_token(conn: &Connection, token: &str) -> Result<Department, Ap
     }
 }
 
-pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<Department, ApiError> {
-    let before = find(conn, id)?;
-    let changed = conn
+pub fn update(tx: &WriteTx, id: &str, fields: &DepartmentFields) -> Result<Department, ApiError> {
+    let before = find(tx, id)?;
+    let changed = tx
         .prepare_cached(
             "UPDATE departments SET
                 name = coalesce(?2, name),
@@ -294,22 +295,22 @@ pub fn update(conn: &Connection, id: &str, fields: &DepartmentFields) -> Result<
     if changed == 0 {
         return Err(ApiError::not_found("Department"));
     }
-    set_booking(conn, id, &fields.booking)?;
-    let after = find(conn, id)?;
-    crate::audit::update(conn, "department", id, &before, &after)?;
+    set_booking(tx, id, &fields.booking)?;
+    let after = find(tx, id)?;
+    crate::audit::update(tx, "department", id, &before, &after)?;
     Ok(after)
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let before = find(conn, id)?;
-    if crate::db::referenced_by(conn, HISTORY, "department_id", id)? {
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let before = find(tx, id)?;
+    if crate::db::referenced_by(tx, HISTORY, "department_id", id)? {
         return Err(ApiError::Unprocessable(
             "Department has history; deactivate it instead".into(),
         ));
     }
-    conn.prepare_cached("DELETE FROM departments WHERE id = ?1")?
+    tx.prepare_cached("DELETE FROM departments WHERE id = ?1")?
         .execute([id])?;
-    crate::audit::delete(conn, "department", id, &before)
+    crate::audit::delete(tx, "department", id, &before)
 }
 
 pub fn exists(conn: &Connection, id: &str) -> Result<bool, ApiError> {
@@ -321,8 +322,8 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool, ApiError> {
 }
 
 /// Adds a member; adding one twice changes nothing.
-pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
-    if conn
+pub fn add_member(tx: &WriteTx, department_id: &str, user_id: &str) -> Result<(), ApiError> {
+    if tx
         .prepare_cached(
             "INSERT INTO department_members (department_id, user_id, inserted_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (department_id, user_id) DO NOTHING",
@@ -331,7 +332,7 @@ pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Resu
         > 0
     {
         crate::audit::note(
-            conn,
+            tx,
             "department.add_member",
             department_id,
             json!({"user_id": [null, user_id]}),
@@ -340,23 +341,23 @@ pub fn add_member(conn: &Connection, department_id: &str, user_id: &str) -> Resu
     Ok(())
 }
 
-pub fn remove_member(conn: &Connection, department_id: &str, user_id: &str) -> Result<(), ApiError> {
-    if conn
+pub fn remove_member(tx: &WriteTx, department_id: &str, user_id: &str) -> Result<(), ApiError> {
+    if tx
         .prepare_cached("DELETE FROM department_members WHERE department_id = ?1 AND user_id = ?2")?
         .execute(params![department_id, user_id])?
         > 0
     {
         crate::audit::note(
-            conn,
+            tx,
             "department.remove_member",
             department_id,
             json!({"user_id": [user_id, null]}),
         )?;
     }
     // Their sockets leave the department's queue and presence topics at once.
-    crate::realtime::after_commit(crate::realtime::Live::Recheck {
+    tx.emit(crate::events::DomainEvent::UserAccessChanged {
         user_id: user_id.to_string(),
-    });
+    })?;
     Ok(())
 }
 

@@ -16,9 +16,9 @@ use tokio::sync::watch;
 use super::Kind;
 use super::smtp::{Failure, Mailer, Outgoing};
 use super::store::{self, Due, Outcome};
-use crate::app::AppState;
 use crate::auth::sealed::Sealer;
 use crate::db::Database;
+use crate::state::AppState;
 
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Delay before try n+1 after a failed try n, in units of the retry base.
@@ -44,7 +44,7 @@ pub fn spawn(state: AppState, stopped: watch::Receiver<bool>) {
     };
     // Names this process's claims; a claim by any other run was interrupted.
     let run = Arc::new(uuid::Uuid::new_v4().to_string());
-    crate::app::poll_open_tenants(
+    crate::state::poll_open_tenants(
         state,
         stopped,
         "e-mail delivery",

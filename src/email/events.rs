@@ -10,13 +10,15 @@ use super::store::{self, Email, NewEmail};
 use super::templates::{self, AppointmentFacts, LinkFacts};
 use super::{Kind, Locale};
 use crate::access_links::{AccessLink, NewLink};
-use crate::app::AppState;
 use crate::appointments::Appointment;
 use crate::auth::sealed::Sealer;
 use crate::auth::token::random_token;
 use crate::calendar;
 use crate::db::PublicKind;
+use crate::db::WriteTx;
 use crate::error::ApiError;
+use crate::events::DomainEvent;
+use crate::state::AppState;
 
 /// The company settings an e-mail is written with.
 pub struct Sender {
@@ -186,37 +188,52 @@ fn queue_appointment_email(
     Ok(())
 }
 
-/// The confirmation of a new appointment: issues its join link (a reusable access link
-/// valid until the end + 1 h, as `POST /appointments/:id/access-link`) and queues the
-/// e-mail with `invite.ics` (`METHOD:REQUEST`). Returns the appointment as it now is.
-pub fn appointment_booked(
-    conn: &Connection,
+/// The join link a new appointment leaves with: one already issued (self-booking) is
+/// attached; a prepared one (a staff booking) is issued — a reusable access link valid
+/// until the end + 1 h, as `POST /appointments/:id/access-link` — only when the patient
+/// will be e-mailed the confirmation (§7.8). Returns the appointment as it now is.
+pub fn attach_join_link(
+    tx: &WriteTx,
     appointment: Appointment,
     confirmation: &Confirmation,
 ) -> Result<Appointment, ApiError> {
+    match &confirmation.join {
+        Some(Join::Issued(link)) => attach(tx, appointment, link),
+        Some(Join::Prepared(join)) if patient_address(&sender(tx)?, &appointment).is_some() => {
+            issue_join_link(tx, appointment, join)
+        }
+        _ => Ok(appointment),
+    }
+}
+
+/// The e-mail consumer of domain events: the patient e-mails of an appointment's life,
+/// written in the transaction of the change.
+pub fn outbox(conn: &Connection, event: &DomainEvent) -> Result<(), ApiError> {
+    match event {
+        DomainEvent::AppointmentCreated { appointment } => appointment_booked(conn, appointment),
+        DomainEvent::AppointmentRescheduled { appointment } => appointment_rescheduled(conn, appointment),
+        DomainEvent::AppointmentCancelled { appointment } => appointment_cancelled(conn, appointment),
+        DomainEvent::AppointmentReminderDue { appointment, .. } => appointment_reminder(conn, appointment),
+        _ => Ok(()),
+    }
+}
+
+/// The confirmation of a new appointment, with `invite.ics` (`METHOD:REQUEST`).
+fn appointment_booked(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
     let sender = sender(conn)?;
-    let appointment = match &confirmation.join {
-        Some(Join::Issued(link)) => attach(conn, appointment, link)?,
-        _ => appointment,
+    let Some(to) = patient_address(&sender, appointment) else {
+        return Ok(());
     };
-    let Some(to) = patient_address(&sender, &appointment).map(str::to_string) else {
-        return Ok(appointment);
-    };
-    let appointment = match &confirmation.join {
-        Some(Join::Prepared(join)) => issue_join_link(conn, appointment, join)?,
-        _ => appointment,
-    };
-    let facts = facts(conn, &sender, &appointment)?;
+    let facts = facts(conn, &sender, appointment)?;
     let rendered = templates::appointment_confirmation(sender.locale, &facts);
     queue_appointment_email(
         conn,
         Kind::AppointmentConfirmation,
-        &to,
+        to,
         rendered,
-        &appointment,
+        appointment,
         Some("REQUEST"),
-    )?;
-    Ok(appointment)
+    )
 }
 
 /// When the join link of an appointment stops working: one hour after its end.
@@ -224,7 +241,7 @@ pub fn join_link_expiry(appointment: &Appointment) -> Result<crate::time::Timest
     Ok(appointment.start()? + chrono::Duration::minutes(appointment.duration_minutes + 60))
 }
 
-fn issue_join_link(conn: &Connection, appointment: Appointment, join: &PreparedJoin) -> Result<Appointment, ApiError> {
+fn issue_join_link(tx: &WriteTx, appointment: Appointment, join: &PreparedJoin) -> Result<Appointment, ApiError> {
     let link = NewLink {
         department_id: appointment.department_id.clone(),
         customer_name: appointment.customer_name.clone(),
@@ -233,8 +250,8 @@ fn issue_join_link(conn: &Connection, appointment: Appointment, join: &PreparedJ
         expires_at: join_link_expiry(&appointment)?,
         reusable: true,
     };
-    let link = crate::access_links::store::insert(conn, &join.base, &link, &join.token, join.created_by.as_deref())?;
-    attach(conn, appointment, &link)
+    let link = crate::access_links::store::insert(tx, &join.base, &link, &join.token, join.created_by.as_deref())?;
+    attach(tx, appointment, &link)
 }
 
 fn attach(conn: &Connection, appointment: Appointment, link: &AccessLink) -> Result<Appointment, ApiError> {
@@ -244,7 +261,7 @@ fn attach(conn: &Connection, appointment: Appointment, link: &AccessLink) -> Res
 
 /// The patient e-mail of a new time, with the updated `invite.ics` (its SEQUENCE already
 /// raised by the caller).
-pub fn appointment_rescheduled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
+fn appointment_rescheduled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
     let sender = sender(conn)?;
     let Some(to) = patient_address(&sender, appointment) else {
         return Ok(());
@@ -262,7 +279,7 @@ pub fn appointment_rescheduled(conn: &Connection, appointment: &Appointment) -> 
 }
 
 /// The patient e-mail of a cancellation, with `invite.ics` (`METHOD:CANCEL`).
-pub fn appointment_cancelled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
+fn appointment_cancelled(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
     let sender = sender(conn)?;
     let Some(to) = patient_address(&sender, appointment) else {
         return Ok(());
@@ -280,17 +297,14 @@ pub fn appointment_cancelled(conn: &Connection, appointment: &Appointment) -> Re
 }
 
 /// The patient's reminder at a reminder offset, with the join link when one was issued.
-pub fn appointment_reminder(conn: &Connection, appointment_id: &str) -> Result<(), ApiError> {
-    let Some(appointment) = crate::appointments::store::get(conn, appointment_id)? else {
-        return Ok(());
-    };
+fn appointment_reminder(conn: &Connection, appointment: &Appointment) -> Result<(), ApiError> {
     let sender = sender(conn)?;
-    let Some(to) = patient_address(&sender, &appointment) else {
+    let Some(to) = patient_address(&sender, appointment) else {
         return Ok(());
     };
-    let facts = facts(conn, &sender, &appointment)?;
+    let facts = facts(conn, &sender, appointment)?;
     let rendered = templates::appointment_reminder(sender.locale, &facts);
-    queue_appointment_email(conn, Kind::AppointmentReminder, to, rendered, &appointment, None)
+    queue_appointment_email(conn, Kind::AppointmentReminder, to, rendered, appointment, None)
 }
 
 /// An access link sent by staff to `to` (always sent, whatever `notify_customers` says).

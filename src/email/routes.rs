@@ -16,12 +16,12 @@ use super::smtp::Mailer;
 use super::store::{self, EmailFilters};
 use super::{Email, EmailStatus, Kind};
 use crate::access_links::LinkStatus;
-use crate::app::AppState;
 use crate::auth::{Auth, Role, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, Flag, flag, ok};
+use crate::state::AppState;
 use crate::validation;
 
 pub fn router() -> OpenApiRouter<AppState> {

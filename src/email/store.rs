@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::templates::Rendered;
 use super::{EmailStatus, Kind};
-use crate::error::ApiError;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::ApiError;
 
 /// An outbox row as `GET /api/v1/emails` shows it (never a body or a link).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -11,14 +11,14 @@ use uuid::Uuid;
 
 use super::store::{self, EvaluationFilters};
 use super::{Evaluation, EvaluationStats};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::calls::scope::CallScope;
-use crate::error::{ApiError, FieldErrors};
 use crate::db::query::DateRange;
+use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 
 /// Days `GET /evaluations/stats` looks back when `date_from` is not given.
 const STATS_DEFAULT_DAYS: u64 = 30;

@@ -13,9 +13,9 @@ use crate::analytics::{one_decimal, percent};
 use crate::calls::rules::CallStatus;
 use crate::calls::scope::CallScope;
 use crate::calls::store::Call;
-use crate::error::{ApiError, FieldErrors};
 use crate::db::query::DateRange;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
+use crate::error::{ApiError, FieldErrors};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Evaluation {

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::http::{HeaderValue, header};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The page loads its own scripts and styles and, to try requests, calls this server.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";

@@ -86,6 +86,9 @@ pub fn redacted_span(request: &Request<Body>) -> tracing::Span {
 
 /// The most of an over-long body that is read (and dropped) so that the client, still
 /// sending, gets its 413 instead of a reset connection.
+/// JSON bodies larger than this are refused with 413 (SPEC §2.3).
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
 const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A JSON body whose `Content-Length` is over `limit` (uploads have their own limit) is
@@ -93,7 +96,7 @@ const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 /// sees the answer rather than a connection closed while it was still sending. Larger
 /// ones get the 413 with `Connection: close`.
 pub async fn refuse_oversized(request: Request<Body>, next: Next) -> Response {
-    let limit = crate::app::JSON_BODY_LIMIT as u64;
+    let limit = JSON_BODY_LIMIT as u64;
     let length = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -193,7 +196,7 @@ pub async fn access_log(request: Request<Body>, next: Next) -> Response {
 /// carry `Access-Control-Allow-Origin`. Any other origin gets no CORS header at all, so
 /// the browser refuses it; with an empty list nothing changes.
 pub async fn cors(
-    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     request: Request<Body>,
     next: Next,
 ) -> Response {

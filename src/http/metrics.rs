@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Request counters by status class, and the total time spent answering.
 #[derive(Default)]

@@ -10,9 +10,9 @@ use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::app::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub struct RateLimits {
     auth_ip_email: Option<DefaultKeyedRateLimiter<(IpAddr, String)>>,

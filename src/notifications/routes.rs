@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::Notification;
 use super::store;
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::ApiError;
 use crate::http::extract::{Path, Query};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, ok};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -7,9 +7,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
-use crate::realtime::{self, Live, topics};
+use crate::error::ApiError;
+use crate::events::DomainEvent;
 
 /// What a notification is about. The schema checks only the form of a type, so adding a
 /// variant here is all a new kind of notification needs.
@@ -106,7 +107,7 @@ fn map_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
 /// Stores a notification for `user_id` in the caller's transaction and returns it; the
 /// user's notification topic hears `new_notification` once it is committed.
 pub fn create(
-    conn: &Connection,
+    tx: &WriteTx,
     user_id: &str,
     kind: NotificationType,
     title: &str,
@@ -114,7 +115,7 @@ pub fn create(
     data: &Value,
 ) -> Result<Notification, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO notifications (id, user_id, type, title, body, data, inserted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
@@ -127,15 +128,11 @@ pub fn create(
         data.to_string(),
         crate::time::now_text()
     ])?;
-    let notification = find(conn, user_id, &id)?;
-    realtime::after_commit(Live::broadcast(
-        topics::notification(user_id),
-        "new_notification",
-        serde_json::json!({
-            "id": notification.id, "type": notification.kind, "title": notification.title,
-            "body": notification.body, "data": notification.data, "inserted_at": notification.inserted_at,
-        }),
-    ));
+    let notification = find(tx, user_id, &id)?;
+    tx.emit(DomainEvent::NotificationCreated {
+        user_id: user_id.to_string(),
+        notification: notification.clone(),
+    })?;
     Ok(notification)
 }
 

@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use super::ServiceProvider;
 use super::store::{self, ProviderFields};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::users::routes::UserIdInput;
 use crate::users::{self, User};
 use crate::validation;

@@ -7,8 +7,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldErrors};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, FieldErrors};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServiceProvider {
@@ -88,9 +89,9 @@ pub struct ProviderFields {
     pub active: Option<bool>,
 }
 
-pub fn insert(conn: &Connection, fields: &ProviderFields) -> Result<ServiceProvider, ApiError> {
+pub fn insert(tx: &WriteTx, fields: &ProviderFields) -> Result<ServiceProvider, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO service_providers (id, name, document, email, phone, active, inserted_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
     )?
@@ -103,14 +104,14 @@ pub fn insert(conn: &Connection, fields: &ProviderFields) -> Result<ServiceProvi
         fields.active.unwrap_or(true),
         crate::time::now_text()
     ])?;
-    let created = find(conn, &id)?;
-    crate::audit::create(conn, "service_provider", &id, &created)?;
+    let created = find(tx, &id)?;
+    crate::audit::create(tx, "service_provider", &id, &created)?;
     Ok(created)
 }
 
-pub fn update(conn: &Connection, id: &str, fields: &ProviderFields) -> Result<ServiceProvider, ApiError> {
-    let before = find(conn, id)?;
-    let changed = conn
+pub fn update(tx: &WriteTx, id: &str, fields: &ProviderFields) -> Result<ServiceProvider, ApiError> {
+    let before = find(tx, id)?;
+    let changed = tx
         .prepare_cached(
             "UPDATE service_providers SET
                 name = coalesce(?2, name),
@@ -136,28 +137,28 @@ pub fn update(conn: &Connection, id: &str, fields: &ProviderFields) -> Result<Se
     if changed == 0 {
         return Err(ApiError::not_found("Service provider"));
     }
-    let after = find(conn, id)?;
-    crate::audit::update(conn, "service_provider", id, &before, &after)?;
+    let after = find(tx, id)?;
+    crate::audit::update(tx, "service_provider", id, &before, &after)?;
     Ok(after)
 }
 
 /// Deletes a provider without attributed calls; its users are dissociated (the foreign
 /// key says `ON DELETE SET NULL`).
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let before = find(conn, id)?;
-    if crate::db::referenced_by(conn, HISTORY, "provider_id", id)? {
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let before = find(tx, id)?;
+    if crate::db::referenced_by(tx, HISTORY, "provider_id", id)? {
         return Err(ApiError::Unprocessable(
             "Provider has attributed calls; deactivate it instead".into(),
         ));
     }
-    conn.prepare_cached("DELETE FROM service_providers WHERE id = ?1")?
+    tx.prepare_cached("DELETE FROM service_providers WHERE id = ?1")?
         .execute([id])?;
-    crate::audit::delete(conn, "service_provider", id, &before)
+    crate::audit::delete(tx, "service_provider", id, &before)
 }
 
 /// Associates a user: a no-op when already with this provider, 422 when with another.
-pub fn associate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<(), ApiError> {
-    let current: Option<Option<String>> = conn
+pub fn associate(tx: &WriteTx, provider_id: &str, user_id: &str) -> Result<(), ApiError> {
+    let current: Option<Option<String>> = tx
         .prepare_cached("SELECT provider_id FROM users WHERE id = ?1")?
         .query_row([user_id], |row| row.get(0))
         .optional()?;
@@ -169,10 +170,10 @@ pub fn associate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<
         )),
         Some(Some(_)) => Ok(()),
         Some(None) => {
-            conn.prepare_cached("UPDATE users SET provider_id = ?2, updated_at = ?3 WHERE id = ?1")?
+            tx.prepare_cached("UPDATE users SET provider_id = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![user_id, provider_id, crate::time::now_text()])?;
             crate::audit::note(
-                conn,
+                tx,
                 "service_provider.associate",
                 provider_id,
                 json!({"user_id": [null, user_id]}),
@@ -181,14 +182,14 @@ pub fn associate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<
     }
 }
 
-pub fn dissociate(conn: &Connection, provider_id: &str, user_id: &str) -> Result<(), ApiError> {
-    if conn
+pub fn dissociate(tx: &WriteTx, provider_id: &str, user_id: &str) -> Result<(), ApiError> {
+    if tx
         .prepare_cached("UPDATE users SET provider_id = NULL, updated_at = ?3 WHERE id = ?1 AND provider_id = ?2")?
         .execute(params![user_id, provider_id, crate::time::now_text()])?
         > 0
     {
         crate::audit::note(
-            conn,
+            tx,
             "service_provider.dissociate",
             provider_id,
             json!({"user_id": [user_id, null]}),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::topics;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
@@ -36,7 +36,7 @@ pub fn spawn(state: AppState, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = tick.tick() => publish_once(&state).await,
-                _ = crate::app::stop_requested(&mut stopped) => break,
+                _ = crate::state::stop_requested(&mut stopped) => break,
             }
         }
     });

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, mpsc};
 
+use super::Live;
 use super::protocol::Frame;
-use super::{Live, LiveSink};
 
 /// One connection, for the life of its WebSocket.
 pub type ConnId = u64;
@@ -500,15 +500,22 @@ impl Hub {
             }
         }
     }
+}
 
-    /// The sink a tenant database hands its committed messages to.
-    pub fn sink(self: &Arc<Self>, tenant: &str) -> LiveSink {
-        let (hub, tenant) = (Arc::downgrade(self), tenant.to_string());
-        Arc::new(move |messages| {
+/// The hub hears the tenant databases: committed events become socket messages
+/// ([`super::frames`]), and a suspended or deleted tenant's sockets close.
+impl crate::db::TenantListener for Arc<Hub> {
+    fn sink(&self, slug: &str) -> crate::db::EventSink {
+        let (hub, tenant) = (Arc::downgrade(self), slug.to_string());
+        crate::events::socket_sink(move |messages| {
             if let Some(hub) = hub.upgrade() {
                 hub.deliver(&tenant, messages);
             }
         })
+    }
+
+    fn closed(&self, slug: &str) {
+        self.disconnect_tenant(slug);
     }
 }
 

@@ -5,10 +5,11 @@
 //!   close; [`topics`]: which topics exist, who may join them and what their events do;
 //!   [`dashboard`]: the supervisors' KPIs every 5 s.
 //! - Changes made through the REST API (a customer joins a queue, a call is assigned,
-//!   a notification is stored) reach the sockets through [`after_commit`]: a write job
-//!   records the messages, and the database writer hands them to the hub once the
-//!   transaction has committed, never when it rolls back. So no socket hears of a change
-//!   that did not happen, whichever code path (handler, sweeper) made it.
+//!   a notification is stored) reach the sockets as domain events ([`crate::events`]):
+//!   the database writer hands a job's events to the hub once its transaction has
+//!   committed, never when it rolls back, and [`frames`] says what each one sends. So no
+//!   socket hears of a change that did not happen, whichever code path (handler, sweeper)
+//!   made it.
 
 pub mod dashboard;
 pub mod hub;
@@ -16,13 +17,13 @@ pub mod protocol;
 pub mod socket;
 pub mod topics;
 
-use std::cell::RefCell;
-use std::sync::Arc;
-
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub use hub::Hub;
+
+use crate::calls::CallStatus;
+use crate::events::DomainEvent;
 
 /// A message for the live sockets of one tenant.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,47 +52,75 @@ impl Live {
     }
 }
 
-/// Where a database delivers the messages of its committed write jobs.
-pub type LiveSink = Arc<dyn Fn(Vec<Live>) + Send + Sync>;
-
-thread_local! {
-    /// The messages recorded by the write job running on this (writer) thread.
-    static PENDING: RefCell<Option<Vec<Live>>> = const { RefCell::new(None) };
-}
-
-/// Records `live` to be sent once the write transaction running now commits; it is
-/// dropped if the transaction rolls back. Only write jobs may call this (elsewhere the
-/// message would have no transaction to wait for: send it with [`Hub::deliver`]).
-pub fn after_commit(live: Live) {
-    PENDING.with(|pending| match pending.borrow_mut().as_mut() {
-        Some(messages) => messages.push(live),
-        None => tracing::error!(?live, "a live message was recorded outside a write job and is dropped"),
-    });
-}
-
-/// Runs `job` (a write job, on the writer thread) and returns what it recorded with
-/// [`after_commit`].
-pub fn collecting<T>(job: impl FnOnce() -> T) -> (T, Vec<Live>) {
-    let outer = PENDING.with(|pending| pending.replace(Some(Vec::new())));
-    let result = job();
-    let recorded = PENDING.with(|pending| pending.replace(outer)).unwrap_or_default();
-    (result, recorded)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_are_collected_per_job_and_nested_jobs_keep_their_own() {
-        let ((), outer) = collecting(|| {
-            after_commit(Live::Disconnect { user_id: "a".into() });
-            let ((), inner) = collecting(|| after_commit(Live::Disconnect { user_id: "b".into() }));
-            assert_eq!(inner, [Live::Disconnect { user_id: "b".into() }]);
-        });
-        assert_eq!(outer, [Live::Disconnect { user_id: "a".into() }]);
-        // Outside a job nothing is kept.
-        after_commit(Live::Disconnect { user_id: "c".into() });
-        assert!(collecting(|| ()).1.is_empty());
+/// The socket consumer of domain events: the messages a committed event sends.
+pub fn frames(event: &DomainEvent) -> Vec<Live> {
+    use DomainEvent as E;
+    match event {
+        E::CallCreated { call, position } => vec![Live::broadcast(
+            topics::queue(&call.department_id),
+            "customer_joined",
+            crate::calls::queue::Waiting::of(call, *position),
+        )],
+        E::CallAssigned { call } => vec![Live::broadcast(
+            topics::queue(&call.department_id),
+            "call_assigned",
+            json!({"call_id": call.id, "user_id": call.user_id, "user_name": call.user_name}),
+        )],
+        // Its topic hears `call_status`, and its department's queue `customer_left` when it
+        // left the queue (started, missed or cancelled).
+        E::CallStarted { call, from }
+        | E::CallCompleted { call, from }
+        | E::CallMissed { call, from }
+        | E::CallLeft { call, from } => {
+            let status = json!({"call_id": call.id, "status": call.status});
+            let mut frames = vec![Live::broadcast(topics::call(&call.id), "call_status", &status)];
+            if *from == CallStatus::Queued {
+                frames.push(Live::broadcast(
+                    topics::queue(&call.department_id),
+                    "customer_left",
+                    status,
+                ));
+            }
+            frames
+        }
+        E::ChatMessage { call_id, message } => vec![Live::broadcast(topics::call(call_id), "chat_message", message)],
+        E::NotificationCreated {
+            user_id,
+            notification: n,
+        } => vec![Live::broadcast(
+            topics::notification(user_id),
+            "new_notification",
+            json!({
+                "id": n.id, "type": n.kind, "title": n.title,
+                "body": n.body, "data": n.data, "inserted_at": n.inserted_at,
+            }),
+        )],
+        E::AppointmentReminderDue {
+            appointment,
+            minutes_before,
+        } => vec![Live::broadcast(
+            topics::notification(&appointment.user_id),
+            "appointment_reminder",
+            json!({
+                "appointment_id": appointment.id,
+                "title": appointment.title,
+                "scheduled_at": appointment.scheduled_at,
+                "minutes_before": minutes_before,
+            }),
+        )],
+        E::UserDeactivated { user_id } => vec![Live::Disconnect {
+            user_id: user_id.clone(),
+        }],
+        E::UserAccessChanged { user_id } => vec![Live::Recheck {
+            user_id: user_id.clone(),
+        }],
+        E::CustomerCreated { .. }
+        | E::AppointmentCreated { .. }
+        | E::AppointmentConfirmed { .. }
+        | E::AppointmentCancelled { .. }
+        | E::AppointmentCompleted { .. }
+        | E::AppointmentNoShow { .. }
+        | E::AppointmentRescheduled { .. }
+        | E::AppointmentOverdue { .. } => Vec::new(),
     }
 }

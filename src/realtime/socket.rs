@@ -29,12 +29,12 @@ use tokio::sync::{Notify, mpsc};
 use super::hub::{ConnId, Outbox, QUEUE_FRAMES};
 use super::protocol::Frame;
 use super::topics::{self, Action, Admission, Identity, Participant, Refusal, TopicKind};
-use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::auth::token::TokenKind;
 use crate::calls::chat;
 use crate::calls::rules::CallAction;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A connection silent this long is closed.
 const IDLE: Duration = Duration::from_secs(60);

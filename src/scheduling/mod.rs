@@ -12,10 +12,10 @@ pub mod routes;
 pub mod rules;
 pub mod store;
 
-use crate::app::AppState;
 use crate::auth::token::random_token;
 use crate::db::PublicKind;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub use store::{attach_manage_token, manage_url};
 

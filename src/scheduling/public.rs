@@ -17,7 +17,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, Agent, SlotQuery};
-use crate::app::AppState;
 use crate::appointments::rules::{self as appointment_rules, Action, Step, Viewer};
 use crate::appointments::store::{
     self as appointments, AppointmentChanges, Booking, CustomerChoice, CustomerDescription,
@@ -25,12 +24,14 @@ use crate::appointments::store::{
 use crate::appointments::{Appointment, Status};
 use crate::auth::Tenant;
 use crate::db::PublicKind;
+use crate::db::WriteTx;
 use crate::departments::{self, Department};
 use crate::email::events::{Confirmation, Join};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped};
 use crate::http::{Data, ErrorBody, created, ok};
 use crate::notifications::store::{self as notifications, NotificationType};
+use crate::state::AppState;
 use crate::time::{self, Timestamp};
 use crate::validation;
 
@@ -296,23 +297,18 @@ fn local_text(conn: &Connection, when: Timestamp) -> Result<String, ApiError> {
 }
 
 /// Tells the agent what the patient did (a notification row and its socket frame).
-fn notify_agent(
-    conn: &Connection,
-    kind: NotificationType,
-    title: &str,
-    appointment: &Appointment,
-) -> Result<(), ApiError> {
+fn notify_agent(tx: &WriteTx, kind: NotificationType, title: &str, appointment: &Appointment) -> Result<(), ApiError> {
     let body = format!(
         "{} — {}",
         appointment.customer_name.as_deref().unwrap_or("Patient"),
-        local_text(conn, appointment.start()?)?
+        local_text(tx, appointment.start()?)?
     );
     let data = serde_json::json!({
         "appointment_id": appointment.id,
         "scheduled_at": appointment.scheduled_at,
         "department_id": appointment.department_id,
     });
-    notifications::create(conn, &appointment.user_id, kind, title, &body, &data)?;
+    notifications::create(tx, &appointment.user_id, kind, title, &body, &data)?;
     Ok(())
 }
 
@@ -378,15 +374,15 @@ async fn book(
 
 /// The slot check, the choice of agent and the create, on the booking's connection.
 fn book_in_transaction(
-    conn: &Connection,
+    tx: &WriteTx,
     department: &Department,
     request: &BookRequest,
     (manage_token, manage_url): (String, String),
     confirmation: &Confirmation,
 ) -> Result<Appointment, ApiError> {
-    let zone = crate::company::store::timezone(conn)?;
+    let zone = crate::company::store::timezone(tx)?;
     let now = time::now();
-    let mut agents = store::agents(conn, &department.id)?;
+    let mut agents = store::agents(tx, &department.id)?;
     if let Some(user_id) = &request.user_id {
         agents.retain(|a| &a.user_id == user_id);
         if agents.is_empty() {
@@ -396,7 +392,7 @@ fn book_in_transaction(
     let mut free = Vec::new();
     for agent in agents {
         if store::is_free(
-            conn,
+            tx,
             department,
             &agent,
             request.start,
@@ -408,7 +404,7 @@ fn book_in_transaction(
         }
     }
     let ids: Vec<String> = free.iter().map(|a| a.user_id.clone()).collect();
-    let counts = store::open_counts_on_day(conn, zone, &ids, request.start)?;
+    let counts = store::open_counts_on_day(tx, zone, &ids, request.start)?;
     let agent = free
         .into_iter()
         .min_by(|a, b| {
@@ -430,7 +426,7 @@ fn book_in_transaction(
     };
     // The slot check above already covers the staff conflict rule; should it ever differ,
     // the patient still sees only that the slot is gone, never whose appointment holds it.
-    appointments::book(conn, &Viewer::system(), &booking, confirmation).map_err(|err| match err {
+    appointments::book(tx, &Viewer::system(), &booking, confirmation).map_err(|err| match err {
         ApiError::Conflict { .. } => slot_taken(),
         other => other,
     })

@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::rules::{self, Availability, AvailabilityInput};
 use super::store::{self, AgentSlots, SlotQuery};
-use crate::app::AppState;
 use crate::auth::{Auth, Role, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id};
 use crate::http::{Data, ErrorBody, ok};
+use crate::state::AppState;
 use crate::time;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -6,8 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Sector {
@@ -76,9 +77,9 @@ pub struct SectorFields {
     pub active: Option<bool>,
 }
 
-pub fn insert(conn: &Connection, fields: &SectorFields) -> Result<Sector, ApiError> {
+pub fn insert(tx: &WriteTx, fields: &SectorFields) -> Result<Sector, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO sectors (id, name, description, active, inserted_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     )?
     .execute(params![
@@ -88,14 +89,14 @@ pub fn insert(conn: &Connection, fields: &SectorFields) -> Result<Sector, ApiErr
         fields.active.unwrap_or(true),
         crate::time::now_text()
     ])?;
-    let created = find(conn, &id)?;
-    crate::audit::create(conn, "sector", &id, &created)?;
+    let created = find(tx, &id)?;
+    crate::audit::create(tx, "sector", &id, &created)?;
     Ok(created)
 }
 
-pub fn update(conn: &Connection, id: &str, fields: &SectorFields) -> Result<Sector, ApiError> {
-    let before = find(conn, id)?;
-    let changed = conn
+pub fn update(tx: &WriteTx, id: &str, fields: &SectorFields) -> Result<Sector, ApiError> {
+    let before = find(tx, id)?;
+    let changed = tx
         .prepare_cached(
             "UPDATE sectors SET
                 name = coalesce(?2, name),
@@ -115,21 +116,17 @@ pub fn update(conn: &Connection, id: &str, fields: &SectorFields) -> Result<Sect
     if changed == 0 {
         return Err(ApiError::not_found("Sector"));
     }
-    let after = find(conn, id)?;
-    crate::audit::update(conn, "sector", id, &before, &after)?;
+    let after = find(tx, id)?;
+    crate::audit::update(tx, "sector", id, &before, &after)?;
     Ok(after)
 }
 
 /// Deletes a sector; its departments keep existing with `sector_id = null` (the foreign
 /// key says `ON DELETE SET NULL`).
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let before = find(conn, id)?;
-    if conn
-        .prepare_cached("DELETE FROM sectors WHERE id = ?1")?
-        .execute([id])?
-        == 0
-    {
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let before = find(tx, id)?;
+    if tx.prepare_cached("DELETE FROM sectors WHERE id = ?1")?.execute([id])? == 0 {
         return Err(ApiError::not_found("Sector"));
     }
-    crate::audit::delete(conn, "sector", id, &before)
+    crate::audit::delete(tx, "sector", id, &before)
 }

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::store::{self, TagFields};
 use super::{Tag, TagNode};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::validation;
 
 pub fn router() -> OpenApiRouter<AppState> {

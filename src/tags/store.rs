@@ -5,8 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldErrors, unique_violation_as};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, FieldErrors, unique_violation_as};
 
 pub const DEFAULT_COLOR: &str = "#6b7280";
 
@@ -147,11 +148,11 @@ fn check_parent(conn: &Connection, tag_id: Option<&str>, parent_id: Option<&str>
     Ok(())
 }
 
-pub fn insert(conn: &Connection, fields: &TagFields) -> Result<Tag, ApiError> {
+pub fn insert(tx: &WriteTx, fields: &TagFields) -> Result<Tag, ApiError> {
     let parent_id = fields.parent_id.clone().flatten();
-    check_parent(conn, None, parent_id.as_deref())?;
+    check_parent(tx, None, parent_id.as_deref())?;
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO tags (id, name, color, parent_id, inserted_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     )?
     .execute(params![
@@ -162,17 +163,17 @@ pub fn insert(conn: &Connection, fields: &TagFields) -> Result<Tag, ApiError> {
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("name"))?;
-    let created = find(conn, &id)?;
-    crate::audit::create(conn, "tag", &id, &created)?;
+    let created = find(tx, &id)?;
+    crate::audit::create(tx, "tag", &id, &created)?;
     Ok(created)
 }
 
-pub fn update(conn: &Connection, id: &str, fields: &TagFields) -> Result<Tag, ApiError> {
-    let before = find(conn, id)?;
+pub fn update(tx: &WriteTx, id: &str, fields: &TagFields) -> Result<Tag, ApiError> {
+    let before = find(tx, id)?;
     if let Some(parent_id) = &fields.parent_id {
-        check_parent(conn, Some(id), parent_id.as_deref())?;
+        check_parent(tx, Some(id), parent_id.as_deref())?;
     }
-    conn.prepare_cached(
+    tx.prepare_cached(
         "UPDATE tags SET
             name = coalesce(?2, name),
             color = coalesce(?3, color),
@@ -189,15 +190,15 @@ pub fn update(conn: &Connection, id: &str, fields: &TagFields) -> Result<Tag, Ap
         crate::time::now_text()
     ])
     .map_err(unique_violation_as("name"))?;
-    let after = find(conn, id)?;
-    crate::audit::update(conn, "tag", id, &before, &after)?;
+    let after = find(tx, id)?;
+    crate::audit::update(tx, "tag", id, &before, &after)?;
     Ok(after)
 }
 
 /// Deletes a tag without children (else 422); calls that carried it lose it.
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let before = find(conn, id)?;
-    let has_children = conn
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let before = find(tx, id)?;
+    let has_children = tx
         .prepare_cached("SELECT 1 FROM tags WHERE parent_id = ?1 LIMIT 1")?
         .query_row([id], |_| Ok(()))
         .optional()?
@@ -207,8 +208,8 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
             "Tag has children; delete or move them first".into(),
         ));
     }
-    conn.prepare_cached("DELETE FROM tags WHERE id = ?1")?.execute([id])?;
-    crate::audit::delete(conn, "tag", id, &before)
+    tx.prepare_cached("DELETE FROM tags WHERE id = ?1")?.execute([id])?;
+    crate::audit::delete(tx, "tag", id, &before)
 }
 
 /// The tags of a call, by name.
@@ -223,30 +224,25 @@ pub fn of_call(conn: &Connection, call_id: &str) -> Result<Vec<Tag>, ApiError> {
 }
 
 /// Puts a tag on a call; putting it on twice changes nothing.
-pub fn attach(conn: &Connection, call_id: &str, tag_id: &str) -> Result<(), ApiError> {
-    let added = conn
+pub fn attach(tx: &WriteTx, call_id: &str, tag_id: &str) -> Result<(), ApiError> {
+    let added = tx
         .prepare_cached(
             "INSERT INTO call_tags (call_id, tag_id, inserted_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (call_id, tag_id) DO NOTHING",
         )?
         .execute(params![call_id, tag_id, crate::time::now_text()])?;
     if added > 0 {
-        crate::audit::note(conn, "call.tag", call_id, serde_json::json!({"tag_id": [null, tag_id]}))?;
+        crate::audit::note(tx, "call.tag", call_id, serde_json::json!({"tag_id": [null, tag_id]}))?;
     }
     Ok(())
 }
 
-pub fn detach(conn: &Connection, call_id: &str, tag_id: &str) -> Result<(), ApiError> {
-    let removed = conn
+pub fn detach(tx: &WriteTx, call_id: &str, tag_id: &str) -> Result<(), ApiError> {
+    let removed = tx
         .prepare_cached("DELETE FROM call_tags WHERE call_id = ?1 AND tag_id = ?2")?
         .execute([call_id, tag_id])?;
     if removed > 0 {
-        crate::audit::note(
-            conn,
-            "call.untag",
-            call_id,
-            serde_json::json!({"tag_id": [tag_id, null]}),
-        )?;
+        crate::audit::note(tx, "call.untag", call_id, serde_json::json!({"tag_id": [tag_id, null]}))?;
     }
     Ok(())
 }

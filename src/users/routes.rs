@@ -8,12 +8,12 @@ use utoipa_axum::routes;
 
 use super::User;
 use super::store::{self, NewUser, UserChanges, UserFilters};
-use crate::app::AppState;
 use crate::auth::{Auth, Role, min, password, sessions};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 use crate::validation;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -368,7 +368,7 @@ async fn update_user(
             }
             if changes.active == Some(false) {
                 // Their sockets close, so they leave every presence at once.
-                crate::realtime::after_commit(crate::realtime::Live::Disconnect { user_id: id.clone() });
+                conn.emit(crate::events::DomainEvent::UserDeactivated { user_id: id.clone() })?;
             }
             Ok(user)
         })

@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::error::{ApiError, unique_violation_as};
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::{ApiError, unique_violation_as};
 
 /// A user as the API shows it: never a password, hash or MFA secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -136,10 +137,10 @@ pub struct NewUser {
     pub avatar_url: Option<String>,
 }
 
-pub fn insert(conn: &Connection, new: &NewUser) -> Result<User, ApiError> {
+pub fn insert(tx: &WriteTx, new: &NewUser) -> Result<User, ApiError> {
     let id = Uuid::new_v4().to_string();
     let now = crate::time::now_text();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO users (id, name, email, password_hash, role, active, locale, avatar_url, inserted_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
     )?
@@ -155,8 +156,8 @@ pub fn insert(conn: &Connection, new: &NewUser) -> Result<User, ApiError> {
         now
     ])
     .map_err(unique_violation_as("email"))?;
-    let user = find(conn, &id)?;
-    crate::audit::create(conn, "user", &id, &user)?;
+    let user = find(tx, &id)?;
+    crate::audit::create(tx, "user", &id, &user)?;
     Ok(user)
 }
 
@@ -172,12 +173,12 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
 }
 
-pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User, ApiError> {
-    let before = get(conn, id)?;
+pub fn update(tx: &WriteTx, id: &str, changes: &UserChanges) -> Result<User, ApiError> {
+    let before = get(tx, id)?;
     let now = crate::time::now_text();
     let avatar_set = changes.avatar_url.is_some();
     let avatar = changes.avatar_url.clone().flatten();
-    let changed = conn
+    let changed = tx
         .prepare_cached(
             "UPDATE users SET
                 name = coalesce(?2, name),
@@ -208,20 +209,20 @@ pub fn update(conn: &Connection, id: &str, changes: &UserChanges) -> Result<User
     }
     if changes.role.is_some() || changes.active == Some(false) {
         // Open sockets check their topics again (a demoted supervisor leaves `dashboard`).
-        crate::realtime::after_commit(crate::realtime::Live::Recheck {
+        tx.emit(crate::events::DomainEvent::UserAccessChanged {
             user_id: id.to_string(),
-        });
+        })?;
     }
     if changes.password_hash.is_some() {
         // A new password, however it was set, spends every reset link still pending.
-        conn.prepare_cached("UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
+        tx.prepare_cached("UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
             .execute(params![id, now])?;
     }
-    let user = find(conn, id)?;
+    let user = find(tx, id)?;
     // The password itself never reaches the log, only the fact that it changed.
     let mut after = serde_json::to_value(&user).map_err(ApiError::internal)?;
     after["password_changed"] = changes.password_hash.is_some().then_some(true).into();
-    crate::audit::update(conn, "user", id, &before, &after)?;
+    crate::audit::update(tx, "user", id, &before, &after)?;
     Ok(user)
 }
 

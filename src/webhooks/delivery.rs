@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::store::{self, Due, Outcome};
-use crate::app::AppState;
 use crate::db::Database;
+use crate::state::AppState;
 
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Delay before attempt n+1 after a failed attempt n, in units of the retry base.
@@ -37,7 +37,7 @@ pub fn client() -> reqwest::Client {
 
 pub fn spawn(state: AppState, stopped: watch::Receiver<bool>) {
     let client = client();
-    crate::app::poll_open_tenants(
+    crate::state::poll_open_tenants(
         state,
         stopped,
         "webhook delivery",

@@ -1,39 +1,131 @@
 //! Outgoing webhooks (SPEC §4.9): managers subscribe URLs to events; the code path that
-//! changes a state calls [`emit`] inside its own write transaction, which puts one signed
-//! body per subscriber into a persisted outbox (no event without the change, no change
-//! without the event); [`delivery`] sends the outbox with retries and backoff.
+//! changes a state emits a domain event, and [`outbox`] (its webhook consumer) puts one
+//! body per subscriber into a persisted outbox inside the same transaction (no event
+//! without the change, no change without the event); [`delivery`] signs and sends the
+//! outbox with retries and backoff.
 
 pub mod delivery;
 pub mod routes;
 pub mod store;
 
 use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::events::DomainEvent;
 
-/// Every event a webhook can subscribe to.
-pub const EVENTS: &[&str] = &[
-    "call.created",
-    "call.assigned",
-    "call.started",
-    "call.completed",
-    "call.missed",
-    "customer.created",
-    "appointment.created",
-    "appointment.confirmed",
-    "appointment.cancelled",
-    "appointment.completed",
-    "appointment.no_show",
-    "appointment.overdue",
-];
+/// Every event a webhook can subscribe to, by its name on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookEvent {
+    #[serde(rename = "call.created")]
+    CallCreated,
+    #[serde(rename = "call.assigned")]
+    CallAssigned,
+    #[serde(rename = "call.started")]
+    CallStarted,
+    #[serde(rename = "call.completed")]
+    CallCompleted,
+    #[serde(rename = "call.missed")]
+    CallMissed,
+    #[serde(rename = "customer.created")]
+    CustomerCreated,
+    #[serde(rename = "appointment.created")]
+    AppointmentCreated,
+    #[serde(rename = "appointment.confirmed")]
+    AppointmentConfirmed,
+    #[serde(rename = "appointment.cancelled")]
+    AppointmentCancelled,
+    #[serde(rename = "appointment.completed")]
+    AppointmentCompleted,
+    #[serde(rename = "appointment.no_show")]
+    AppointmentNoShow,
+    #[serde(rename = "appointment.overdue")]
+    AppointmentOverdue,
+}
+
+impl WebhookEvent {
+    pub const ALL: [WebhookEvent; 12] = [
+        WebhookEvent::CallCreated,
+        WebhookEvent::CallAssigned,
+        WebhookEvent::CallStarted,
+        WebhookEvent::CallCompleted,
+        WebhookEvent::CallMissed,
+        WebhookEvent::CustomerCreated,
+        WebhookEvent::AppointmentCreated,
+        WebhookEvent::AppointmentConfirmed,
+        WebhookEvent::AppointmentCancelled,
+        WebhookEvent::AppointmentCompleted,
+        WebhookEvent::AppointmentNoShow,
+        WebhookEvent::AppointmentOverdue,
+    ];
+
+    /// The wire name (`call.created`), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::CallCreated => "call.created",
+            WebhookEvent::CallAssigned => "call.assigned",
+            WebhookEvent::CallStarted => "call.started",
+            WebhookEvent::CallCompleted => "call.completed",
+            WebhookEvent::CallMissed => "call.missed",
+            WebhookEvent::CustomerCreated => "customer.created",
+            WebhookEvent::AppointmentCreated => "appointment.created",
+            WebhookEvent::AppointmentConfirmed => "appointment.confirmed",
+            WebhookEvent::AppointmentCancelled => "appointment.cancelled",
+            WebhookEvent::AppointmentCompleted => "appointment.completed",
+            WebhookEvent::AppointmentNoShow => "appointment.no_show",
+            WebhookEvent::AppointmentOverdue => "appointment.overdue",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<WebhookEvent> {
+        WebhookEvent::ALL.into_iter().find(|event| event.as_str() == name)
+    }
+
+    /// The webhook event of a domain event and the object it carries, when there is one.
+    fn of(event: &DomainEvent) -> Option<(WebhookEvent, Result<Value, serde_json::Error>)> {
+        use DomainEvent as E;
+        let call = |kind, call: &crate::calls::Call| Some((kind, serde_json::to_value(call)));
+        let appointment =
+            |kind, appointment: &crate::appointments::Appointment| Some((kind, serde_json::to_value(appointment)));
+        match event {
+            E::CallCreated { call: c, .. } => call(WebhookEvent::CallCreated, c),
+            E::CallAssigned { call: c } => call(WebhookEvent::CallAssigned, c),
+            E::CallStarted { call: c, .. } => call(WebhookEvent::CallStarted, c),
+            E::CallCompleted { call: c, .. } => call(WebhookEvent::CallCompleted, c),
+            E::CallMissed { call: c, .. } => call(WebhookEvent::CallMissed, c),
+            E::CustomerCreated { customer } => Some((WebhookEvent::CustomerCreated, serde_json::to_value(customer))),
+            E::AppointmentCreated { appointment: a } => appointment(WebhookEvent::AppointmentCreated, a),
+            E::AppointmentConfirmed { appointment: a } => appointment(WebhookEvent::AppointmentConfirmed, a),
+            E::AppointmentCancelled { appointment: a } => appointment(WebhookEvent::AppointmentCancelled, a),
+            E::AppointmentCompleted { appointment: a } => appointment(WebhookEvent::AppointmentCompleted, a),
+            E::AppointmentNoShow { appointment: a } => appointment(WebhookEvent::AppointmentNoShow, a),
+            E::AppointmentOverdue { appointment: a } => appointment(WebhookEvent::AppointmentOverdue, a),
+            E::CallLeft { .. }
+            | E::ChatMessage { .. }
+            | E::AppointmentRescheduled { .. }
+            | E::AppointmentReminderDue { .. }
+            | E::NotificationCreated { .. }
+            | E::UserDeactivated { .. }
+            | E::UserAccessChanged { .. } => None,
+        }
+    }
+}
+
+/// The webhook consumer of domain events: queues the event's body for every active
+/// webhook subscribed to it, in the transaction of the change.
+pub fn outbox(conn: &Connection, event: &DomainEvent) -> Result<(), ApiError> {
+    match WebhookEvent::of(event) {
+        Some((kind, data)) => enqueue(conn, kind, data.map_err(ApiError::internal)?),
+        None => Ok(()),
+    }
+}
 
 /// Queues `event` with `data` for every active webhook subscribed to it, in the caller's
 /// transaction. The body `{event, timestamp, data}` is fixed here, so what is signed and
 /// sent later is exactly what was true when the state changed.
-pub fn emit(conn: &Connection, event: &str, data: Value) -> Result<(), ApiError> {
-    debug_assert!(EVENTS.contains(&event), "unknown webhook event {event}");
+fn enqueue(conn: &Connection, event: WebhookEvent, data: Value) -> Result<(), ApiError> {
     let now = crate::time::now_text();
     let body = json!({ "event": event, "timestamp": now, "data": data }).to_string();
     conn.prepare_cached(
@@ -42,7 +134,7 @@ pub fn emit(conn: &Connection, event: &str, data: Value) -> Result<(), ApiError>
          FROM webhooks w
          WHERE w.active = 1 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?2)",
     )?
-    .execute(params![Uuid::new_v4().to_string(), event, body, now])?;
+    .execute(params![Uuid::new_v4().to_string(), event.as_str(), body, now])?;
     Ok(())
 }
 
@@ -60,7 +152,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::signature;
+    use super::{WebhookEvent, signature};
 
     #[test]
     fn signature_matches_a_known_hmac_sha256() {
@@ -69,5 +161,14 @@ mod tests {
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn every_webhook_event_has_its_wire_name_in_serde_and_parse() {
+        for event in WebhookEvent::ALL {
+            assert_eq!(serde_json::to_value(event).unwrap(), event.as_str());
+            assert_eq!(WebhookEvent::parse(event.as_str()), Some(event));
+        }
+        assert_eq!(WebhookEvent::parse("call.exploded"), None);
     }
 }

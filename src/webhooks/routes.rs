@@ -8,14 +8,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::EVENTS;
+use super::WebhookEvent;
 use super::store::{self, Delivery, Webhook, WebhookFields};
-use crate::app::AppState;
 use crate::auth::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::extract::{JsonBody, Path, Wrapped};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -66,7 +66,7 @@ fn validate(input: WebhookInput, creating: bool) -> Result<WebhookFields, ApiErr
             errors.add("events", "can't be blank");
         }
         for (index, event) in events.iter().enumerate() {
-            if !EVENTS.contains(&event.as_str()) {
+            if WebhookEvent::parse(event).is_none() {
                 errors.add(format!("events.{index}"), "is invalid");
             }
         }

@@ -5,8 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::db::WriteTx;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::error::ApiError;
 use rusqlite::types::Value as SqlValue;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,9 +65,9 @@ pub struct WebhookFields {
     pub active: Option<bool>,
 }
 
-pub fn insert(conn: &Connection, fields: &WebhookFields) -> Result<Webhook, ApiError> {
+pub fn insert(tx: &WriteTx, fields: &WebhookFields) -> Result<Webhook, ApiError> {
     let id = Uuid::new_v4().to_string();
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO webhooks (id, url, events, secret, active, inserted_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
     )?
     .execute(params![
@@ -77,23 +78,23 @@ pub fn insert(conn: &Connection, fields: &WebhookFields) -> Result<Webhook, ApiE
         fields.active.unwrap_or(true),
         crate::time::now_text()
     ])?;
-    let created = find(conn, &id)?;
-    crate::audit::create(conn, "webhook", &id, &created)?;
+    let created = find(tx, &id)?;
+    crate::audit::create(tx, "webhook", &id, &created)?;
     Ok(Webhook {
         secret: fields.secret.clone(),
         ..created
     })
 }
 
-pub fn update(conn: &Connection, id: &str, fields: &WebhookFields) -> Result<Webhook, ApiError> {
-    let before = find(conn, id)?;
+pub fn update(tx: &WriteTx, id: &str, fields: &WebhookFields) -> Result<Webhook, ApiError> {
+    let before = find(tx, id)?;
     let events = fields
         .events
         .as_ref()
         .map(serde_json::to_string)
         .transpose()
         .map_err(ApiError::internal)?;
-    let changed = conn
+    let changed = tx
         .prepare_cached(
             "UPDATE webhooks SET url = coalesce(?2, url), events = coalesce(?3, events), secret = coalesce(?4, secret),
                  active = coalesce(?5, active), updated_at = ?6
@@ -110,19 +111,18 @@ pub fn update(conn: &Connection, id: &str, fields: &WebhookFields) -> Result<Web
     if changed == 0 {
         return Err(ApiError::not_found("Webhook"));
     }
-    let after = find(conn, id)?;
-    crate::audit::update(conn, "webhook", id, &before, &after)?;
+    let after = find(tx, id)?;
+    crate::audit::update(tx, "webhook", id, &before, &after)?;
     Ok(Webhook {
         secret: fields.secret.clone(),
         ..after
     })
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), ApiError> {
-    let before = find(conn, id)?;
-    conn.prepare_cached("DELETE FROM webhooks WHERE id = ?1")?
-        .execute([id])?;
-    crate::audit::delete(conn, "webhook", id, &before)
+pub fn delete(tx: &WriteTx, id: &str) -> Result<(), ApiError> {
+    let before = find(tx, id)?;
+    tx.prepare_cached("DELETE FROM webhooks WHERE id = ?1")?.execute([id])?;
+    crate::audit::delete(tx, "webhook", id, &before)
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -222,17 +222,17 @@ fn queue(conn: &Connection, webhook_id: &str, event: &str, body: &str) -> Result
 
 /// A `ping` delivery to webhook `id` (active or not), to test the receiver. Returns
 /// what is needed to send it at once.
-pub fn ping(conn: &Connection, id: &str) -> Result<Due, ApiError> {
-    let webhook = find(conn, id)?;
+pub fn ping(tx: &WriteTx, id: &str) -> Result<Due, ApiError> {
+    let webhook = find(tx, id)?;
     let body = serde_json::json!({
         "event": "ping",
         "timestamp": crate::time::now_text(),
         "data": {"webhook_id": webhook.id, "url": webhook.url, "events": webhook.events},
     })
     .to_string();
-    let delivery_id = queue(conn, id, "ping", &body)?;
-    crate::audit::note(conn, "webhook.ping", id, serde_json::json!({}))?;
-    let secret: String = conn
+    let delivery_id = queue(tx, id, "ping", &body)?;
+    crate::audit::note(tx, "webhook.ping", id, serde_json::json!({}))?;
+    let secret: String = tx
         .prepare_cached("SELECT secret FROM webhooks WHERE id = ?1")?
         .query_row([id], |row| row.get(0))?;
     Ok(Due {
@@ -246,21 +246,21 @@ pub fn ping(conn: &Connection, id: &str) -> Result<Due, ApiError> {
 }
 
 /// A new delivery of the same event and body as delivery `delivery_id`, due now.
-pub fn redeliver(conn: &Connection, webhook_id: &str, delivery_id: &str) -> Result<Delivery, ApiError> {
-    find(conn, webhook_id)?;
-    let (event, body): (String, String) = conn
+pub fn redeliver(tx: &WriteTx, webhook_id: &str, delivery_id: &str) -> Result<Delivery, ApiError> {
+    find(tx, webhook_id)?;
+    let (event, body): (String, String) = tx
         .prepare_cached("SELECT event, body FROM webhook_deliveries WHERE id = ?1 AND webhook_id = ?2")?
         .query_row([delivery_id, webhook_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?
         .ok_or_else(|| ApiError::not_found("Delivery"))?;
-    let id = queue(conn, webhook_id, &event, &body)?;
+    let id = queue(tx, webhook_id, &event, &body)?;
     crate::audit::note(
-        conn,
+        tx,
         "webhook.redeliver",
         webhook_id,
         serde_json::json!({"delivery_id": [delivery_id, id]}),
     )?;
-    delivery(conn, webhook_id, &id)
+    delivery(tx, webhook_id, &id)
 }
 
 pub fn deliveries(conn: &Connection, webhook_id: &str, order: &Order) -> Result<Page<Delivery>, ApiError> {

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::ice::{IceConfig, ice_config};
 use crate::access_links::store::{self as links, invalid_link};
-use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::auth::token::{self, TokenKind};
 use crate::calls::queue::{self, Queue};
@@ -26,6 +25,7 @@ use crate::evaluations::{self, Evaluation};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped};
 use crate::http::{Data, ErrorBody, created, ok};
 use crate::realtime::hub::OnlineAgents;
+use crate::state::AppState;
 use crate::validation;
 
 /// How long a customer's `websocket_token` is valid.
