@@ -339,7 +339,153 @@ fn checkpoint(conn: &Connection, mode: &str) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     use super::*;
+    use crate::actor::ActorType;
+
+    /// An event that writes its number into `emitted` (its outbox) when recorded.
+    struct Numbered(u64);
+
+    impl Event for Numbered {
+        fn record(&self, conn: &Connection) -> Result<(), ApiError> {
+            conn.execute("INSERT INTO emitted (n) VALUES (?1)", [self.0 as i64])?;
+            Ok(())
+        }
+    }
+
+    /// A database whose sink keeps the numbers of the events it is handed, in order.
+    async fn recording_database(dir: &Path) -> (Database, Arc<Mutex<Vec<u64>>>) {
+        let settings = DbSettings {
+            synchronous: "NORMAL".into(),
+            readers: 2,
+            wal_autocheckpoint: 1000,
+        };
+        let path = dir.join("events.db");
+        super::super::prepare_file(&path, super::super::Schema::Tenant, &settings).expect("prepare");
+        let heard: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let kept = heard.clone();
+        let sink: EventSink = Arc::new(move |events: Vec<Box<dyn Event>>| {
+            for event in events {
+                let event = (event as Box<dyn Any>)
+                    .downcast::<Numbered>()
+                    .expect("a numbered event");
+                kept.lock().unwrap().push(event.0);
+            }
+        });
+        let db = Database::open(&path, &settings, Some(sink)).expect("open");
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE emitted (n INTEGER NOT NULL)")?))
+            .await
+            .expect("outbox table");
+        (db, heard)
+    }
+
+    async fn outbox(db: &Database) -> Vec<u64> {
+        db.read(|conn| {
+            let mut rows = conn.prepare("SELECT n FROM emitted ORDER BY rowid")?;
+            let numbers = rows.query_map([], |row| row.get::<_, i64>(0))?;
+            Ok(numbers.map(|n| n.map(|n| n as u64)).collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .expect("outbox")
+    }
+
+    /// Holds the writer for a moment, so the jobs sent meanwhile commit as one group.
+    fn hold_the_writer(db: &Arc<Database>) -> tokio::task::JoinHandle<()> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                Ok(())
+            })
+            .await
+            .expect("held");
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_event_emitted_in_a_job_whose_savepoint_rolls_back_reaches_no_consumer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, heard) = recording_database(dir.path()).await;
+        let db = Arc::new(db);
+        let held = hold_the_writer(&db);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let jobs: Vec<_> = [(1, true), (2, false), (3, true)]
+            .into_iter()
+            .map(|(n, succeeds)| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(move |tx| {
+                        tx.emit(Numbered(n))?;
+                        if succeeds {
+                            Ok(())
+                        } else {
+                            Err(ApiError::conflict("rolled back on purpose"))
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for job in jobs {
+            outcomes.push(job.await.expect("job").is_ok());
+        }
+        held.await.expect("held");
+        assert_eq!(outcomes, [true, false, true]);
+        assert_eq!(*heard.lock().unwrap(), [1, 3], "the sink heard the rolled-back event");
+        assert_eq!(outbox(&db).await, [1, 3], "the rolled-back event left its row");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_of_one_group_commit_reach_consumers_in_commit_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, heard) = recording_database(dir.path()).await;
+        let db = Arc::new(db);
+        let held = hold_the_writer(&db);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Each job takes its number when the writer runs it: the order of the commit.
+        let next = Arc::new(AtomicU64::new(0));
+        let jobs: Vec<_> = (0..40)
+            .map(|_| {
+                let (db, next) = (db.clone(), next.clone());
+                tokio::spawn(async move {
+                    db.write(move |tx| {
+                        let first = next.fetch_add(2, Ordering::SeqCst);
+                        tx.emit(Numbered(first))?;
+                        tx.emit(Numbered(first + 1))
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for job in jobs {
+            job.await.expect("job").expect("committed");
+        }
+        held.await.expect("held");
+        let expected: Vec<u64> = (0..80).collect();
+        assert_eq!(*heard.lock().unwrap(), expected);
+        assert_eq!(outbox(&db).await, expected);
+    }
+
+    #[tokio::test]
+    async fn the_actor_of_a_job_is_the_one_of_the_request_that_sent_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, _) = recording_database(dir.path()).await;
+        let outside = db.write(|tx| Ok(tx.actor().kind)).await.expect("write");
+        assert_eq!(outside, ActorType::System);
+        let actor = Actor {
+            kind: ActorType::ApiKey,
+            id: Some("k1".into()),
+            name: Some("ERP".into()),
+            ip: None,
+        };
+        let seen = actor::scope(actor, db.write(|tx| Ok(tx.actor().id.clone())))
+            .await
+            .expect("write");
+        assert_eq!(seen.as_deref(), Some("k1"));
+    }
 
     fn threads() -> usize {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

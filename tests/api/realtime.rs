@@ -852,3 +852,63 @@ async fn the_wait_estimate_counts_the_agents_present_and_not_away() {
         .await;
     assert_eq!(online(&c.app).await, 1);
 }
+
+/// A write job that emits domain events and then fails leaves nothing behind: no socket
+/// hears them and no webhook delivery is queued; the same writes committed reach both.
+#[tokio::test]
+async fn an_event_emitted_in_a_job_that_rolls_back_reaches_no_consumer() {
+    let c = clinic().await;
+    c.app
+        .post(
+            "/api/v1/webhooks",
+            &c.owner,
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["customer.created"]}),
+        )
+        .await
+        .expect(201);
+    let mut alice = Client::connect(&c.app, &c.agent.token).await;
+    let topic = format!("notification:{}", c.agent.user_id);
+    alice.joined(&topic).await;
+    let db = c.app.tenant_db("acme").await;
+    let write = |fails: bool| {
+        let (db, user_id) = (db.clone(), c.agent.user_id.clone());
+        async move {
+            db.write(move |tx| {
+                voki::notifications::store::create(
+                    tx,
+                    &user_id,
+                    voki::notifications::NotificationType::CallAssigned,
+                    "Rolled back?",
+                    "body",
+                    &json!({}),
+                )?;
+                let fields = voki::customers::store::CustomerFields {
+                    name: Some("Ana Lima".into()),
+                    ..Default::default()
+                };
+                voki::customers::store::create(tx, &fields)?;
+                if fails {
+                    Err(voki::error::ApiError::conflict("rolled back on purpose"))
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+        }
+    };
+    let deliveries = || async {
+        db.read(|conn| Ok(conn.query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .unwrap()
+    };
+
+    assert!(write(true).await.is_err());
+    alice
+        .quiet(&topic, "new_notification", Duration::from_millis(500))
+        .await;
+    assert_eq!(deliveries().await, 0);
+
+    write(false).await.expect("committed");
+    assert_eq!(alice.event(&topic, "new_notification").await["title"], "Rolled back?");
+    assert_eq!(deliveries().await, 1);
+}
