@@ -89,7 +89,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::audit::request_scope,
+            crate::audit::routes::request_scope,
         ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::refuse_oversized))

@@ -10,13 +10,11 @@
 //! records every change with its diff (settings, deletions, reads of a record), written by
 //! the store function that makes it.
 
-use std::sync::Arc;
-
 use crate::appointments::{Appointment, Status};
 use crate::calls::chat::ChatMessage;
 use crate::calls::{Call, CallStatus};
 use crate::customers::store::Customer;
-use crate::db::{Event, EventSink, WriteTx};
+use crate::db::{Event, WriteTx};
 use crate::error::ApiError;
 use crate::notifications::store::Notification;
 
@@ -137,18 +135,4 @@ pub fn emit_some(tx: &WriteTx, event: Option<DomainEvent>) -> Result<(), ApiErro
         Some(event) => tx.emit(event),
         None => Ok(()),
     }
-}
-
-/// The sink of a tenant's database: committed events become socket messages for `deliver`.
-pub fn socket_sink(deliver: impl Fn(Vec<crate::realtime::Live>) + Send + Sync + 'static) -> EventSink {
-    Arc::new(move |events: Vec<Box<dyn Event>>| {
-        let messages: Vec<_> = events
-            .into_iter()
-            .filter_map(|event| (event as Box<dyn std::any::Any>).downcast::<DomainEvent>().ok())
-            .flat_map(|event| crate::realtime::frames(&event))
-            .collect();
-        if !messages.is_empty() {
-            deliver(messages);
-        }
-    })
 }

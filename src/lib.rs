@@ -29,6 +29,8 @@ pub mod events;
 pub mod export;
 pub mod http;
 pub mod lifecycle;
+pub mod limits;
+pub mod metrics;
 pub mod notifications;
 pub mod providers;
 pub mod realtime;
@@ -39,6 +41,8 @@ pub mod state;
 pub mod sweeper;
 pub mod tags;
 pub mod tenancy;
+#[cfg(test)]
+mod testing;
 pub mod time;
 pub mod users;
 pub mod validation;

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::auth::Keys;
+use crate::auth::token::Keys;
 use crate::config::Config;
 use crate::db::{DbSettings, Tenants};
 use crate::error::ApiError;
-use crate::http::metrics::Metrics;
-use crate::http::rate_limit::RateLimits;
-use crate::realtime::Hub;
+use crate::limits::RateLimits;
+use crate::metrics::Metrics;
+use crate::realtime::hub::Hub;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]

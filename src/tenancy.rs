@@ -1,8 +1,9 @@
 //! Creating tenants (CLI and first start) and the demo tenant.
 
 use crate::access_links::{self, NewLink};
-use crate::auth::{Role, Tenant, password};
+use crate::auth::{Role, password};
 use crate::company;
+use crate::db::Tenant;
 use crate::departments::store::{self as departments, DepartmentFields};
 use crate::error::{ApiError, FieldErrors};
 use crate::state::AppState;
@@ -130,6 +131,8 @@ pub async fn bootstrap_demo(state: &AppState) -> Result<Option<DemoLogin>, ApiEr
         expires_at: crate::time::now() + chrono::Duration::days(30),
         reusable: true,
     };
-    login.link_url = access_links::issue(state, &tenant, None, link).await?.url;
+    login.link_url = access_links::issue(&state.tenants, &state.config.public_base(), &tenant, None, link)
+        .await?
+        .url;
     Ok(Some(login))
 }

@@ -10,20 +10,20 @@ use std::collections::BTreeSet;
 pub use rules::LinkStatus;
 pub use store::{AccessLink, NewLink};
 
-use crate::auth::Tenant;
 use crate::auth::token::random_token;
-use crate::db::PublicKind;
+use crate::db::Tenant;
+use crate::db::{PublicKind, Tenants};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Creates one link on behalf of user `created_by` (see [`issue_with`]).
 pub async fn issue(
-    state: &AppState,
+    tenants: &Tenants,
+    base: &str,
     tenant: &Tenant,
     created_by: Option<String>,
     link: NewLink,
 ) -> Result<AccessLink, ApiError> {
-    let (mut links, ()) = issue_with(state, tenant, created_by, vec![link], |_, _| Ok(())).await?;
+    let (mut links, ()) = issue_with(tenants, base, tenant, created_by, vec![link], |_, _| Ok(())).await?;
     links.pop().ok_or_else(|| ApiError::internal("issued link missing"))
 }
 
@@ -32,9 +32,11 @@ pub async fn issue(
 ///
 /// The tokens are registered in the registry's public index first and the tenant rows
 /// written second (SPEC §4.7), so a token the widget can resolve always has its tenant;
-/// if the tenant write fails, the index entries are removed again.
+/// if the tenant write fails, the index entries are removed again. `base` is the public
+/// URL the links' URLs start with.
 pub async fn issue_with<T, F>(
-    state: &AppState,
+    tenants: &Tenants,
+    base: &str,
     tenant: &Tenant,
     created_by: Option<String>,
     links: Vec<NewLink>,
@@ -45,11 +47,10 @@ where
     F: FnOnce(&crate::db::WriteTx, &[AccessLink]) -> Result<T, ApiError> + Send + 'static,
 {
     let tokens: Vec<String> = links.iter().map(|_| random_token()).collect();
-    state
-        .tenants
+    tenants
         .register_public(PublicKind::AccessLink, tokens.clone(), &tenant.slug)
         .await?;
-    let base = state.config.public_base();
+    let base = base.to_string();
     let written_tokens = tokens.clone();
     let written = tenant
         .db
@@ -68,7 +69,7 @@ where
         })
         .await;
     if written.is_err() {
-        state.tenants.forget_public(tokens).await;
+        tenants.forget_public(tokens).await;
     }
     written
 }

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::store::{self, LinkFilters};
 use super::{AccessLink, LinkStatus, NewLink, issue, issue_with};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, status_filter};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
@@ -194,7 +195,14 @@ async fn create_link(
         input.reusable.unwrap_or(false),
     );
     Ok(created(
-        issue(&state, &auth.tenant, Some(auth.user.id.clone()), link).await?,
+        issue(
+            &state.tenants,
+            &state.config.public_base(),
+            &auth.tenant,
+            Some(auth.user.id.clone()),
+            link,
+        )
+        .await?,
     ))
 }
 
@@ -231,7 +239,15 @@ async fn create_batch(
         links.push(new_link(&department, customer, expires_at, reusable));
     }
     errors.into_result()?;
-    let (links, ()) = issue_with(&state, &auth.tenant, Some(auth.user.id.clone()), links, |_, _| Ok(())).await?;
+    let (links, ()) = issue_with(
+        &state.tenants,
+        &state.config.public_base(),
+        &auth.tenant,
+        Some(auth.user.id.clone()),
+        links,
+        |_, _| Ok(()),
+    )
+    .await?;
     Ok(created(links))
 }
 

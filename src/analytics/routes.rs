@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::store::{self, Granularity, Selection};
 use super::{AgentRow, HourRow, Overview, ProviderRow, TrendRow};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::db::query::DateRange;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::Query;
 use crate::http::{Data, ErrorBody, Flag, flag, ok};
 use crate::state::AppState;

@@ -345,14 +345,14 @@ mod tests {
     }
 
     fn plan(conn: &Connection, sql: &str) -> String {
-        crate::db::query_plan(conn, sql).join(" | ")
+        crate::testing::query_plan(conn, sql).join(" | ")
     }
 
     /// The overview reads one index range for its sums and another for its new customers:
     /// no table lookups, no per-customer search.
     #[test]
     fn the_overview_reads_the_report_index_and_the_first_call_index_only() {
-        let (conn, _dir) = crate::db::test_tenant_database();
+        let (conn, _dir) = crate::testing::test_tenant_database();
         let sums = plan(&conn, &overview_sql("WHERE c.inserted_at >= ? AND c.inserted_at < ?"));
         assert!(sums.contains("USING COVERING INDEX calls_report"), "{sums}");
         let new = plan(&conn, NEW_CUSTOMERS);

@@ -9,8 +9,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::store::{self, ApiKey, NewKey};
-use crate::auth::{Auth, Role, min};
+use crate::auth::{Role, min};
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Wrapped};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created};

@@ -13,10 +13,11 @@ use uuid::Uuid;
 use super::Appointment;
 use super::rules::{Action, Status, Viewer};
 use super::store::{self, AppointmentChanges, AppointmentFilters, Booking, CustomerChoice, CustomerDescription};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::db::query::DateRange;
 use crate::email::events::{Confirmation, Join, PreparedJoin};
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
@@ -322,11 +323,17 @@ async fn create_appointment(
     JsonBody(input): JsonBody<AppointmentInput>,
 ) -> Result<(StatusCode, Json<Data<Appointment>>), ApiError> {
     let mut booking = validate_booking(input, &auth.user.id, time::now())?;
-    let token = crate::scheduling::reserve_manage_token(&state, &auth.tenant.slug).await?;
+    let token = crate::scheduling::reserve_manage_token(&state.tenants, &auth.tenant.slug).await?;
     booking.manage_url = Some(crate::scheduling::manage_url(&state.config.public_base(), &token));
     booking.manage_token = Some(token.clone());
     let viewer = Viewer::of(&auth.user);
-    let join = PreparedJoin::register(&state, &auth.tenant.slug, Some(auth.user.id.clone())).await?;
+    let join = PreparedJoin::register(
+        &state.tenants,
+        &state.config.public_base(),
+        &auth.tenant.slug,
+        Some(auth.user.id.clone()),
+    )
+    .await?;
     let confirmation = Confirmation {
         join: Some(Join::Prepared(join.clone())),
     };
@@ -334,9 +341,9 @@ async fn create_appointment(
         .db()
         .write(move |conn| store::book(conn, &viewer, &booking, &confirmation))
         .await;
-    join.release_unless_used(&state, booked.as_ref().ok()).await;
+    join.release_unless_used(&state.tenants, booked.as_ref().ok()).await;
     if booked.is_err() {
-        crate::scheduling::release_manage_token(&state, token).await;
+        crate::scheduling::release_manage_token(&state.tenants, token).await;
     }
     Ok(created(booked?))
 }
@@ -519,7 +526,8 @@ async fn issue_access_link(
     };
     let appointment_id = appointment.id.clone();
     let (mut links, ()) = crate::access_links::issue_with(
-        &state,
+        &state.tenants,
+        &state.config.public_base(),
         &auth.tenant,
         Some(auth.user.id.clone()),
         vec![link],

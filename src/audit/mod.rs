@@ -4,14 +4,11 @@
 //! transaction, so a rolled-back change leaves no row and a committed one always has it.
 //!
 //! The author of a row is the write's actor ([`crate::actor`]): each request runs in an
-//! actor scope ([`request_scope`]) and the job's [`WriteTx`] carries it.
+//! actor scope ([`routes::request_scope`]) and the job's [`WriteTx`] carries it.
 
 pub mod routes;
 pub mod store;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -20,34 +17,6 @@ use uuid::Uuid;
 pub use crate::actor::{Actor, ActorType};
 use crate::db::WriteTx;
 use crate::error::ApiError;
-use crate::http::rate_limit::ClientIp;
-use crate::state::AppState;
-
-/// Paths whose callers are patients, not staff: the widget, booking and manage APIs.
-const CUSTOMER_PATHS: &[&str] = &["/api/v1/call/", "/api/v1/book/", "/api/v1/manage/"];
-
-/// Runs the request in an actor scope: the customer on the public patient endpoints, the
-/// system elsewhere until the `Auth` extractor names the caller.
-pub async fn request_scope(
-    State(_): State<AppState>,
-    ClientIp(ip): ClientIp,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    let kind = if CUSTOMER_PATHS.iter().any(|prefix| path.starts_with(prefix)) {
-        ActorType::Customer
-    } else {
-        ActorType::System
-    };
-    let actor = Actor {
-        kind,
-        id: None,
-        name: None,
-        ip: Some(ip.to_string()),
-    };
-    crate::actor::scope(actor, next.run(request)).await
-}
 
 /// Fields never written into `changes`: secrets, tokens and the URLs that carry them, and
 /// timestamps every change moves.

@@ -1,21 +1,54 @@
-//! `GET /api/v1/audit-log` (manager): read-only; no endpoint edits or deletes a row.
+//! `GET /api/v1/audit-log` (manager): read-only; no endpoint edits or deletes a row. And
+//! the middleware that gives every request its actor.
 
 use axum::Json;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, AuditEntry, AuditFilters};
-use crate::auth::{Auth, min};
+use crate::actor::{Actor, ActorType};
+use crate::auth::min;
 use crate::db::query::DateRange;
 use crate::error::ApiError;
+use crate::http::auth::Auth;
 use crate::http::extract::Query;
 use crate::http::pagination::{Page, Paging, PagingParams};
+use crate::http::rate_limit::ClientIp;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit_log))
+}
+
+/// Paths whose callers are patients, not staff: the widget, booking and manage APIs.
+const CUSTOMER_PATHS: &[&str] = &["/api/v1/call/", "/api/v1/book/", "/api/v1/manage/"];
+
+/// Runs the request in an actor scope: the customer on the public patient endpoints, the
+/// system elsewhere until the `Auth` extractor names the caller.
+pub async fn request_scope(
+    State(_): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let kind = if CUSTOMER_PATHS.iter().any(|prefix| path.starts_with(prefix)) {
+        ActorType::Customer
+    } else {
+        ActorType::System
+    };
+    let actor = Actor {
+        kind,
+        id: None,
+        name: None,
+        ip: Some(ip.to_string()),
+    };
+    crate::actor::scope(actor, next.run(request)).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -11,11 +11,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::min;
 use super::routes::{LoginOutcome, start_session};
 use super::sealed::Sealer;
 use super::token::TokenKind;
-use super::{Auth, min};
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Wrapped};
 use crate::http::rate_limit::ClientIp;
 use crate::http::{Data, ErrorBody, ok};

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::password;
 use super::sessions::{self, Rotation};
 use super::token::{self, ACCESS_TTL_SECS, TokenKind};
-use super::{Authenticated, authenticate, password};
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::{Authenticated, authenticate};
 use crate::http::extract::{JsonBody, Wrapped};
 use crate::http::rate_limit::ClientIp;
 use crate::http::{Data, ErrorBody, ok};

@@ -9,8 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Limits;
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::ApiError;
+use crate::http::auth::Auth;
 use crate::http::{Data, ErrorBody, ok};
 use crate::state::AppState;
 

@@ -14,10 +14,11 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::appointments::rules::Viewer;
+use crate::auth::min;
 use crate::auth::token::{hash_token, random_token};
-use crate::auth::{Auth, min};
 use crate::db::PublicKind;
 use crate::error::ApiError;
+use crate::http::auth::Auth;
 use crate::http::extract::Path;
 use crate::http::{Data, ErrorBody, created};
 use crate::state::AppState;

@@ -14,7 +14,10 @@ use rusqlite::{Connection, params};
 use super::rules::CallStatus;
 use super::store::Call;
 use crate::error::ApiError;
-use crate::realtime::hub::OnlineAgents;
+
+/// How many members of a department are present and not `away` on its `presence:`
+/// topic, or `None` when nobody has that topic open (the live sockets' answer).
+pub type OnlineAgents = Box<dyn Fn(&str) -> Option<usize> + Send>;
 
 /// Average handling time assumed for a department without completed calls.
 pub const DEFAULT_HANDLE_SECS: i64 = 300;

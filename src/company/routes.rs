@@ -9,8 +9,9 @@ use utoipa_axum::routes;
 
 use super::Company;
 use super::store::{self, CompanyChanges};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Wrapped, nullable};
 use crate::http::{Data, ErrorBody, ok};
 use crate::state::AppState;

@@ -15,7 +15,9 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use executor::{Database, Event, EventSink, WriteTx};
 pub use public_index::{PublicEntry, PublicKind};
-pub use tenants::{SUSPENSION_RECHECK, TenantInfo, TenantListener, Tenants, is_valid_slug, remove_database_files};
+pub use tenants::{
+    SUSPENSION_RECHECK, Tenant, TenantInfo, TenantListener, Tenants, is_valid_slug, remove_database_files,
+};
 
 use crate::error::ApiError;
 
@@ -181,37 +183,4 @@ pub fn make_private(path: &Path, directory: bool) -> Result<(), ApiError> {
     #[cfg(not(unix))]
     let _ = (path, directory);
     Ok(())
-}
-
-/// A migrated tenant database in a temp dir with its company row, for unit tests that read
-/// query plans (`EXPLAIN QUERY PLAN`) or run store functions on a real schema.
-#[cfg(test)]
-pub fn test_tenant_database() -> (rusqlite::Connection, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("tenant.db");
-    let settings = DbSettings {
-        synchronous: "NORMAL".into(),
-        readers: 1,
-        wal_autocheckpoint: 1000,
-    };
-    prepare_file(&path, Schema::Tenant, &settings).expect("migrated tenant database");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    configure(&conn, &settings).expect("configure");
-    crate::company::store::insert(&conn, "plans", "Plans", "America/Sao_Paulo").expect("company");
-    (conn, dir)
-}
-
-/// The details of `EXPLAIN QUERY PLAN <sql>`, parameters unbound (without ANALYZE
-/// statistics, as in production, the plan does not depend on their values).
-#[cfg(test)]
-pub fn query_plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
-    let mut statement = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = statement.raw_query();
-    let mut details = Vec::new();
-    while let Some(row) = rows.next().expect("plan row") {
-        details.push(row.get::<_, String>(3).expect("plan detail"));
-    }
-    details
 }

@@ -61,6 +61,13 @@ pub trait TenantListener: Send + Sync {
     fn closed(&self, slug: &str);
 }
 
+/// A tenant a request or a task acts in: its slug and its open database.
+#[derive(Clone)]
+pub struct Tenant {
+    pub slug: String,
+    pub db: Arc<Database>,
+}
+
 pub struct Tenants {
     data_dir: PathBuf,
     settings: DbSettings,

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::Department;
 use super::store::{self, BookingSettings, DepartmentFields, DepartmentFilters};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};
@@ -135,7 +136,7 @@ fn validate(input: DepartmentInput, creating: bool) -> Result<DepartmentFields, 
 
 /// A booking-page token registered in the registry's public index before the department
 /// row names it (SPEC §4.7), with the URL it makes.
-async fn new_booking_token(state: &AppState, tenant: &crate::auth::Tenant) -> Result<(String, String), ApiError> {
+async fn new_booking_token(state: &AppState, tenant: &crate::db::Tenant) -> Result<(String, String), ApiError> {
     let token = crate::auth::token::random_token();
     state
         .tenants

@@ -14,11 +14,10 @@ use crate::appointments::Appointment;
 use crate::auth::sealed::Sealer;
 use crate::auth::token::random_token;
 use crate::calendar;
-use crate::db::PublicKind;
 use crate::db::WriteTx;
+use crate::db::{PublicKind, Tenants};
 use crate::error::ApiError;
 use crate::events::DomainEvent;
-use crate::state::AppState;
 
 /// The company settings an e-mail is written with.
 pub struct Sender {
@@ -79,15 +78,19 @@ pub struct PreparedJoin {
 }
 
 impl PreparedJoin {
-    /// Registers a fresh token for tenant `slug`.
-    pub async fn register(state: &AppState, slug: &str, created_by: Option<String>) -> Result<PreparedJoin, ApiError> {
+    /// Registers a fresh token for tenant `slug`; the link's URL will start with `base`.
+    pub async fn register(
+        tenants: &Tenants,
+        base: &str,
+        slug: &str,
+        created_by: Option<String>,
+    ) -> Result<PreparedJoin, ApiError> {
         let token = random_token();
-        state
-            .tenants
+        tenants
             .register_public(PublicKind::AccessLink, vec![token.clone()], slug)
             .await?;
         Ok(PreparedJoin {
-            base: state.config.public_base(),
+            base: base.to_string(),
             token,
             created_by,
         })
@@ -95,12 +98,12 @@ impl PreparedJoin {
 
     /// Removes the index entry again unless `appointment` got the link (the write failed,
     /// or no confirmation was due).
-    pub async fn release_unless_used(self, state: &AppState, appointment: Option<&Appointment>) {
+    pub async fn release_unless_used(self, tenants: &Tenants, appointment: Option<&Appointment>) {
         let used = appointment
             .and_then(|a| a.access_link_url.as_deref())
             .is_some_and(|url| url.ends_with(&self.token));
         if !used {
-            state.tenants.forget_public(vec![self.token]).await;
+            tenants.forget_public(vec![self.token]).await;
         }
     }
 }

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use super::store::{self, EvaluationFilters};
 use super::{Evaluation, EvaluationStats};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::calls::scope::CallScope;
 use crate::db::query::DateRange;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};

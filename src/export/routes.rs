@@ -12,13 +12,14 @@ use uuid::Uuid;
 use super::{Export, neutralise, stream, text_cells};
 use crate::access_links::rules::LinkStatus;
 use crate::access_links::store::{self as links, LinkFilters};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::calls::rules::CallStatus;
 use crate::calls::scope::CallScope;
 use crate::calls::store::{self as calls, CallFilters};
 use crate::db::query::DateRange;
 use crate::error::ApiError;
 use crate::http::ErrorBody;
+use crate::http::auth::Auth;
 use crate::http::extract::{Query, status_filter};
 use crate::state::AppState;
 

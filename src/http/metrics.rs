@@ -2,34 +2,19 @@
 //! default (bind voki to loopback or let the proxy hide it); with `metrics_token` set, the
 //! request must carry `Authorization: Bearer <metrics_token>`.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Request counters by status class, and the total time spent answering.
-#[derive(Default)]
-pub struct Metrics {
-    by_class: [AtomicU64; 5],
-    duration_micros: AtomicU64,
-    /// Unix time of the last successful scheduled backup; 0 before the first.
-    pub backup_last_success: AtomicI64,
-}
-
-impl Metrics {
-    fn record(&self, status: StatusCode, micros: u64) {
-        let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
-        self.by_class[class].fetch_add(1, Ordering::Relaxed);
-        self.duration_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-}
+pub use crate::metrics::Metrics;
 
 /// Counts every response.
 pub async fn count(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {

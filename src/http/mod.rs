@@ -1,6 +1,7 @@
 //! HTTP conventions shared by every endpoint (SPEC §2): the response envelope,
 //! extractors that answer bad input properly, lists, security headers, health.
 
+pub mod auth;
 pub mod docs;
 pub mod extract;
 pub mod health;

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::Notification;
 use super::store;
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::ApiError;
+use crate::http::auth::Auth;
 use crate::http::extract::{Path, Query};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, ok};

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::ServiceProvider;
 use super::store::{self, ProviderFields};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};

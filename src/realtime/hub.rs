@@ -15,12 +15,10 @@ use tokio::sync::{Notify, mpsc};
 
 use super::Live;
 use super::protocol::Frame;
+use crate::calls::queue::OnlineAgents;
 
 /// One connection, for the life of its WebSocket.
 pub type ConnId = u64;
-
-/// The agents online in a department (by id), when the live presence knows.
-pub type OnlineAgents = Box<dyn Fn(&str) -> Option<usize> + Send>;
 
 /// Frames waiting for one connection before it is considered too slow.
 pub const QUEUE_FRAMES: usize = 256;
@@ -507,7 +505,7 @@ impl Hub {
 impl crate::db::TenantListener for Arc<Hub> {
     fn sink(&self, slug: &str) -> crate::db::EventSink {
         let (hub, tenant) = (Arc::downgrade(self), slug.to_string());
-        crate::events::socket_sink(move |messages| {
+        super::socket_sink(move |messages| {
             if let Some(hub) = hub.upgrade() {
                 hub.deliver(&tenant, messages);
             }

@@ -17,12 +17,16 @@ pub mod protocol;
 pub mod socket;
 pub mod topics;
 
+use std::any::Any;
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
 pub use hub::Hub;
 
 use crate::calls::CallStatus;
+use crate::db::{Event, EventSink};
 use crate::events::DomainEvent;
 
 /// A message for the live sockets of one tenant.
@@ -123,4 +127,18 @@ pub fn frames(event: &DomainEvent) -> Vec<Live> {
         | E::AppointmentRescheduled { .. }
         | E::AppointmentOverdue { .. } => Vec::new(),
     }
+}
+
+/// The sink of a tenant's database: committed events become socket messages for `deliver`.
+pub fn socket_sink(deliver: impl Fn(Vec<Live>) + Send + Sync + 'static) -> EventSink {
+    Arc::new(move |events: Vec<Box<dyn Event>>| {
+        let messages: Vec<_> = events
+            .into_iter()
+            .filter_map(|event| (event as Box<dyn Any>).downcast::<DomainEvent>().ok())
+            .flat_map(|event| frames(&event))
+            .collect();
+        if !messages.is_empty() {
+            deliver(messages);
+        }
+    })
 }

@@ -29,10 +29,10 @@ use tokio::sync::{Notify, mpsc};
 use super::hub::{ConnId, Outbox, QUEUE_FRAMES};
 use super::protocol::Frame;
 use super::topics::{self, Action, Admission, Identity, Participant, Refusal, TopicKind};
-use crate::auth::Tenant;
 use crate::auth::token::TokenKind;
 use crate::calls::chat;
 use crate::calls::rules::CallAction;
+use crate::db::Tenant;
 use crate::error::ApiError;
 use crate::state::AppState;
 

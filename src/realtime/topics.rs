@@ -272,7 +272,7 @@ pub fn admit(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Result
             let messages = chat::list(
                 conn,
                 call_id,
-                &crate::http::pagination::Paging::first(chat::SORT.default_page_size).order(&chat::SORT)?,
+                &crate::db::query::Order::checked(&chat::SORT, None, None, 1, None)?,
             )?;
             Ok(Admission {
                 response: json!({

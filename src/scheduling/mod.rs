@@ -13,25 +13,23 @@ pub mod rules;
 pub mod store;
 
 use crate::auth::token::random_token;
-use crate::db::PublicKind;
+use crate::db::{PublicKind, Tenants};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 pub use store::{attach_manage_token, manage_url};
 
 /// A manage-link token registered in the registry's public index for tenant `slug`, to be
 /// given to an appointment with [`attach_manage_token`] inside its create transaction.
 /// If that transaction fails, hand the token to [`release_manage_token`].
-pub async fn reserve_manage_token(state: &AppState, slug: &str) -> Result<String, ApiError> {
+pub async fn reserve_manage_token(tenants: &Tenants, slug: &str) -> Result<String, ApiError> {
     let token = random_token();
-    state
-        .tenants
+    tenants
         .register_public(PublicKind::Manage, vec![token.clone()], slug)
         .await?;
     Ok(token)
 }
 
 /// Removes the index entry of a reserved token that no appointment got.
-pub async fn release_manage_token(state: &AppState, token: String) {
-    state.tenants.forget_public(vec![token]).await;
+pub async fn release_manage_token(tenants: &Tenants, token: String) {
+    tenants.forget_public(vec![token]).await;
 }

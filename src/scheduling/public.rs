@@ -22,8 +22,8 @@ use crate::appointments::store::{
     self as appointments, AppointmentChanges, Booking, CustomerChoice, CustomerDescription,
 };
 use crate::appointments::{Appointment, Status};
-use crate::auth::Tenant;
 use crate::db::PublicKind;
+use crate::db::Tenant;
 use crate::db::WriteTx;
 use crate::departments::{self, Department};
 use crate::email::events::{Confirmation, Join};
@@ -335,7 +335,7 @@ async fn book(
             .read(move |conn| departments::store::by_booking_token(conn, &token))
             .await?
     };
-    let manage_token = super::reserve_manage_token(&state, &tenant.slug).await?;
+    let manage_token = super::reserve_manage_token(&state.tenants, &tenant.slug).await?;
     let link = crate::access_links::NewLink {
         department_id: department.id.clone(),
         customer_name: request.customer.name.clone(),
@@ -346,27 +346,34 @@ async fn book(
     };
     let manage_url = store::manage_url(&state.config.public_base(), &manage_token);
     let attached = (manage_token.clone(), manage_url.clone());
-    let written = crate::access_links::issue_with(&state, &tenant, None, vec![link], move |conn, links| {
-        let department = departments::store::by_booking_token(conn, &token)?;
-        let link = links.first().ok_or_else(|| ApiError::internal("issued link missing"))?;
-        let call_url = link.url.clone();
-        let confirmation = Confirmation {
-            join: Some(Join::Issued(Box::new(link.clone()))),
-        };
-        let appointment = book_in_transaction(conn, &department, &request, attached, &confirmation)?;
-        notify_agent(conn, NotificationType::AppointmentBooked, "New booking", &appointment)?;
-        Ok(Booked {
-            appointment_id: appointment.id,
-            scheduled_at: appointment.scheduled_at,
-            manage_url,
-            call_url,
-        })
-    })
+    let written = crate::access_links::issue_with(
+        &state.tenants,
+        &state.config.public_base(),
+        &tenant,
+        None,
+        vec![link],
+        move |conn, links| {
+            let department = departments::store::by_booking_token(conn, &token)?;
+            let link = links.first().ok_or_else(|| ApiError::internal("issued link missing"))?;
+            let call_url = link.url.clone();
+            let confirmation = Confirmation {
+                join: Some(Join::Issued(Box::new(link.clone()))),
+            };
+            let appointment = book_in_transaction(conn, &department, &request, attached, &confirmation)?;
+            notify_agent(conn, NotificationType::AppointmentBooked, "New booking", &appointment)?;
+            Ok(Booked {
+                appointment_id: appointment.id,
+                scheduled_at: appointment.scheduled_at,
+                manage_url,
+                call_url,
+            })
+        },
+    )
     .await;
     match written {
         Ok((_, booked)) => Ok(created(booked)),
         Err(err) => {
-            super::release_manage_token(&state, manage_token).await;
+            super::release_manage_token(&state.tenants, manage_token).await;
             Err(err)
         }
     }

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::rules::{self, Availability, AvailabilityInput};
 use super::store::{self, AgentSlots, SlotQuery};
-use crate::auth::{Auth, Role, min};
+use crate::auth::{Role, min};
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id};
 use crate::http::{Data, ErrorBody, ok};
 use crate::state::AppState;

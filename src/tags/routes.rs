@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::store::{self, TagFields};
 use super::{Tag, TagNode};
-use crate::auth::{Auth, min};
+use crate::auth::min;
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, body_id, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};

@@ -8,8 +8,9 @@ use utoipa_axum::routes;
 
 use super::User;
 use super::store::{self, NewUser, UserChanges, UserFilters};
-use crate::auth::{Auth, Role, min, password, sessions};
+use crate::auth::{Role, min, password, sessions};
 use crate::error::{ApiError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::extract::{JsonBody, Path, Query, Wrapped, nullable};
 use crate::http::pagination::{Page, Paging, PagingParams};
 use crate::http::{Data, ErrorBody, created, ok};

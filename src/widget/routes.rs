@@ -13,18 +13,18 @@ use uuid::Uuid;
 
 use super::ice::{IceConfig, ice_config};
 use crate::access_links::store::{self as links, invalid_link};
-use crate::auth::Tenant;
 use crate::auth::token::{self, TokenKind};
+use crate::calls::queue::OnlineAgents;
 use crate::calls::queue::{self, Queue};
 use crate::calls::rules::{CallAction, CallStatus};
 use crate::calls::store::{self as calls, Call, NewCall};
 use crate::customers::{CustomerDetails, match_or_create};
 use crate::db::PublicKind;
+use crate::db::Tenant;
 use crate::error::{ApiError, FieldErrors};
 use crate::evaluations::{self, Evaluation};
 use crate::http::extract::{JsonBody, Path, Query, Wrapped};
 use crate::http::{Data, ErrorBody, created, ok};
-use crate::realtime::hub::OnlineAgents;
 use crate::state::AppState;
 use crate::validation;
 

@@ -17,11 +17,11 @@ use crate::users::store::UserFilters;
 use crate::{customers, notifications, users};
 
 fn tenant_database() -> (Connection, tempfile::TempDir) {
-    crate::db::test_tenant_database()
+    crate::testing::test_tenant_database()
 }
 
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
-    crate::db::query_plan(conn, sql)
+    crate::testing::query_plan(conn, sql)
 }
 
 fn default_order(spec: &SortSpec) -> Order {

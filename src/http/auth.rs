@@ -9,19 +9,12 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 
-use super::role::{MinRole, Role, min};
-use super::token::TokenKind;
-use crate::db::Database;
+use crate::auth::token::TokenKind;
+use crate::auth::{MinRole, Role, min};
+use crate::db::{Database, Tenant};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::{self, User};
-
-/// The tenant a request acts in.
-#[derive(Clone)]
-pub struct Tenant {
-    pub slug: String,
-    pub db: Arc<Database>,
-}
 
 /// An authenticated, active user of `X-Tenant` whose role is at least `R`.
 ///
@@ -128,7 +121,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     let (user, live) = db
         .read(move |conn| {
             let live = match &sid {
-                Some(sid) => super::sessions::is_live(conn, sid)?,
+                Some(sid) => crate::auth::sessions::is_live(conn, sid)?,
                 None => true,
             };
             Ok((users::store::get(conn, &user_id)?, live))
@@ -178,7 +171,7 @@ async fn authenticate_key(
     let (key, touch) = match state.api_keys.get(token) {
         Some(found) => found,
         None => {
-            let (hash, tenant) = (super::token::hash_token(token), slug.to_string());
+            let (hash, tenant) = (crate::auth::token::hash_token(token), slug.to_string());
             let key = db
                 .read(move |conn| crate::api_keys::store::by_hash(conn, &tenant, &hash))
                 .await?
