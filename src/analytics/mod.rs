@@ -15,8 +15,12 @@
 pub mod routes;
 pub mod store;
 
+use rusqlite::Connection;
 use serde::Serialize;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
+
+use crate::error::ApiError;
 
 /// Rounds to one decimal, as every average and rate is reported.
 pub fn one_decimal(value: f64) -> f64 {
@@ -205,6 +209,34 @@ pub struct TrendRow {
     pub avg_wait_time: f64,
     pub avg_duration: f64,
     pub avg_rating: f64,
+}
+
+/// The KPIs of the `dashboard` topic: calls in progress and waiting now, and today's
+/// (company time zone) mean wait of the calls that started and share of calls missed.
+pub fn live_kpis(conn: &Connection, online_attendants: usize) -> Result<Value, ApiError> {
+    let zone = crate::company::store::timezone(conn)?;
+    let today = crate::time::now().with_timezone(&zone).date_naive();
+    let since = crate::time::format(crate::time::start_of_day(zone, today));
+    let (active, queued): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(status = 'active'), 0), coalesce(sum(status = 'queued'), 0)
+             FROM calls WHERE status IN ('active', 'queued')",
+        )?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let (joined, missed, wait): (i64, i64, Option<f64>) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(status = 'missed'), 0),
+                    avg(unixepoch(started_at) - unixepoch(inserted_at))
+             FROM calls WHERE inserted_at >= ?1",
+        )?
+        .query_row([since], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    Ok(json!({
+        "active_calls": active,
+        "online_attendants": online_attendants,
+        "queue_size": queued,
+        "avg_wait_time": one_decimal(wait.unwrap_or(0.0)),
+        "abandonment_rate": percent(missed, joined),
+    }))
 }
 
 #[cfg(test)]

@@ -27,13 +27,34 @@ pub struct ChatMessage {
     pub inserted_at: String,
 }
 
+/// How someone takes part in a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallRole {
+    /// The staff user the call is assigned to.
+    Agent,
+    /// A supervisor or above who is not the call's agent.
+    Observer,
+    Customer,
+}
+
+impl CallRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallRole::Agent => "agent",
+            CallRole::Observer => "observer",
+            CallRole::Customer => "customer",
+        }
+    }
+}
+
 /// How a staff user takes part in a call: `agent` when it is assigned to them, else
 /// `observer` for supervisors and up; attendants have no part in others' calls.
-pub fn staff_role(call: &crate::calls::store::Call, user: &crate::users::User) -> Option<&'static str> {
+pub fn staff_role(call: &crate::calls::store::Call, user: &crate::users::User) -> Option<CallRole> {
     if call.user_id.as_deref() == Some(user.id.as_str()) {
-        Some("agent")
+        Some(CallRole::Agent)
     } else if user.role.at_least(crate::auth::Role::Supervisor) {
-        Some("observer")
+        Some(CallRole::Observer)
     } else {
         None
     }
@@ -42,8 +63,7 @@ pub fn staff_role(call: &crate::calls::store::Call, user: &crate::users::User) -
 /// Who writes a message.
 #[derive(Debug, Clone)]
 pub struct Sender {
-    /// `agent`, `observer` or `customer`.
-    pub role: &'static str,
+    pub role: CallRole,
     /// The staff user; `None` for the customer.
     pub user_id: Option<String>,
     pub name: String,
@@ -102,7 +122,7 @@ pub fn insert(tx: &WriteTx, call_id: &str, sender: &Sender, body: &str) -> Resul
         id,
         call_id,
         body,
-        sender.role,
+        sender.role.as_str(),
         sender.user_id,
         sender.name,
         crate::time::now_text()

@@ -432,15 +432,8 @@ async fn post_message(
         .db()
         .write(move |conn| {
             let call = store::find_visible(conn, &scope, &id.to_string())?;
-            let role = if call.user_id.as_deref() == Some(user.id.as_str()) {
-                "agent"
-            } else if user.role.at_least(Role::Supervisor) {
-                "observer"
-            } else {
-                return Err(ApiError::Forbidden(
-                    "Only the call's agent can write in its chat".into(),
-                ));
-            };
+            let role = chat::staff_role(&call, &user)
+                .ok_or_else(|| ApiError::Forbidden("Only the call's agent can write in its chat".into()))?;
             let sender = chat::Sender {
                 role,
                 user_id: Some(user.id),

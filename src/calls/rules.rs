@@ -19,6 +19,12 @@ pub enum CallStatus {
 }
 
 impl CallStatus {
+    /// Whether the call has ended: its customer's `websocket_token` is then good for
+    /// nothing, and its chat takes no more messages.
+    pub fn has_ended(self) -> bool {
+        matches!(self, CallStatus::Completed | CallStatus::Missed | CallStatus::Cancelled)
+    }
+
     pub const ALL: [CallStatus; 5] = [
         CallStatus::Queued,
         CallStatus::Active,

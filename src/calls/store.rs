@@ -479,3 +479,9 @@ pub fn insert_file(
     )?;
     find_file(tx, call_id, id)
 }
+
+/// Whether a call the customer walked away from should be marked missed: it is still
+/// waiting.
+pub fn still_waiting(conn: &Connection, call_id: &str) -> Result<bool, ApiError> {
+    Ok(get(conn, call_id)?.is_some_and(|call| call.status == CallStatus::Queued))
+}

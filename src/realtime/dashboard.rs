@@ -22,7 +22,7 @@ pub async fn publish_once(state: &AppState) {
             }
         };
         let online = state.hub.online_users(&tenant);
-        match db.read(move |conn| topics::kpis(conn, online)).await {
+        match db.read(move |conn| crate::analytics::live_kpis(conn, online)).await {
             Ok(kpis) => state.hub.broadcast(&tenant, topics::DASHBOARD, "kpis", kpis),
             Err(err) => tracing::error!(tenant = %tenant, error = %err, "dashboard figures failed"),
         }

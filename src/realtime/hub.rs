@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, mpsc};
 
 use super::Live;
+use super::admission::PresenceStatus;
 use super::protocol::Frame;
 use crate::calls::queue::OnlineAgents;
 
@@ -408,7 +409,10 @@ impl Hub {
                 continue;
             }
             for (user, metas) in &topic.presence {
-                if metas.iter().any(|m| m.fields.get("status") != Some(&json!("away"))) {
+                if metas
+                    .iter()
+                    .any(|m| m.fields.get("status") != Some(&json!(PresenceStatus::Away)))
+                {
                     users.insert(user.clone());
                 }
             }
@@ -428,7 +432,11 @@ impl Hub {
             subscribers
                 .presence
                 .values()
-                .filter(|metas| metas.iter().any(|m| m.fields.get("status") != Some(&json!("away"))))
+                .filter(|metas| {
+                    metas
+                        .iter()
+                        .any(|m| m.fields.get("status") != Some(&json!(PresenceStatus::Away)))
+                })
                 .count(),
         )
     }

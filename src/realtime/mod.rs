@@ -11,6 +11,7 @@
 //!   socket hears of a change that did not happen, whichever code path (handler, sweeper)
 //!   made it.
 
+pub mod admission;
 pub mod dashboard;
 pub mod hub;
 pub mod protocol;

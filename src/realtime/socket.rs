@@ -26,9 +26,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 
+use super::admission::{self, Action, Admission, Identity, Participant, Refusal};
 use super::hub::{ConnId, Outbox, QUEUE_FRAMES};
 use super::protocol::Frame;
-use super::topics::{self, Action, Admission, Identity, Participant, Refusal, TopicKind};
+use super::topics::{self, TopicKind};
 use crate::auth::token::TokenKind;
 use crate::calls::chat;
 use crate::calls::rules::CallAction;
@@ -167,7 +168,7 @@ async fn identify(state: &AppState, token: Option<&str>) -> Result<Option<(Tenan
                 crate::users::store::get(conn, &id)?.is_some_and(|user| user.active)
                     && sid.map_or(Ok(true), |sid| crate::auth::sessions::is_live(conn, &sid))?
             } else {
-                crate::calls::store::get(conn, &id)?.is_some_and(|call| !topics::has_ended(call.status))
+                crate::calls::store::get(conn, &id)?.is_some_and(|call| !call.status.has_ended())
             })
         })
         .await?;
@@ -342,7 +343,7 @@ impl Session {
             .tenant
             .db
             .read(move |conn| {
-                Ok(match topics::allowed(conn, &identity, &kind) {
+                Ok(match admission::allowed(conn, &identity, &kind) {
                     Ok(()) => true,
                     Err(Refusal::Unauthorized) => false,
                     Err(Refusal::Failed(err)) => return Err(err),
@@ -383,7 +384,7 @@ impl Session {
                             && sid.map_or(Ok(true), |sid| crate::auth::sessions::is_live(conn, &sid))?
                     }
                     Identity::Customer { call_id } => {
-                        crate::calls::store::get(conn, call_id)?.is_some_and(|call| !topics::has_ended(call.status))
+                        crate::calls::store::get(conn, call_id)?.is_some_and(|call| !call.status.has_ended())
                     }
                 })
             })
@@ -419,7 +420,7 @@ impl Session {
             .tenant
             .db
             .read(move |conn| {
-                Ok(match topics::admit(conn, &identity, &decided) {
+                Ok(match admission::admit(conn, &identity, &decided) {
                     Ok(admission) => Ok(admission),
                     Err(Refusal::Unauthorized) => Err("unauthorized"),
                     Err(Refusal::Failed(err)) => {
@@ -491,21 +492,26 @@ impl Session {
     /// The dashboard's first figures, right after the join.
     async fn push_kpis(&self, join_ref: &str) {
         let online = self.state.hub.online_users(&self.tenant.slug);
-        match self.tenant.db.read(move |conn| topics::kpis(conn, online)).await {
+        match self
+            .tenant
+            .db
+            .read(move |conn| crate::analytics::live_kpis(conn, online))
+            .await
+        {
             Ok(kpis) => self.send(&Frame::push(join_ref, topics::DASHBOARD, "kpis", kpis)),
             Err(err) => tracing::error!(error = %err, "dashboard figures failed"),
         }
     }
 
     async fn push(&self, joined: &Joined, frame: Frame) {
-        match topics::action(&joined.kind, joined.participant.as_ref(), &frame.event, &frame.payload) {
+        match admission::action(&joined.kind, joined.participant.as_ref(), &frame.event, &frame.payload) {
             Action::Relay { event, payload } => {
                 self.state.hub.broadcast_from(self.conn, &frame.topic, event, payload);
                 self.send(&frame.ok(json!({})));
             }
             Action::Status { status } => {
                 self.state.hub.update_presence(self.conn, &frame.topic, |meta| {
-                    meta.insert("status".into(), Value::String(status.clone()));
+                    meta.insert("status".into(), json!(status));
                 });
                 self.send(&frame.ok(json!({})));
             }
@@ -522,7 +528,7 @@ impl Session {
         let sender_key = participant
             .user_id
             .clone()
-            .unwrap_or_else(|| participant.role.to_string());
+            .unwrap_or_else(|| participant.role.as_str().to_string());
         if self.state.limits.chat(&self.tenant.slug, call_id, &sender_key).is_err() {
             self.send(&frame.error("rate limited"));
             return;
@@ -540,7 +546,7 @@ impl Session {
             .db
             .write(move |conn| {
                 // A call that has ended takes no more messages.
-                if crate::calls::store::get(conn, &call_id)?.is_none_or(|call| topics::has_ended(call.status)) {
+                if crate::calls::store::get(conn, &call_id)?.is_none_or(|call| call.status.has_ended()) {
                     return Ok(None);
                 }
                 chat::insert(conn, &call_id, &sender, &body).map(Some)
@@ -567,7 +573,8 @@ impl Session {
         };
         hub.broadcast(&self.tenant.slug, topic, "participant_left", participant.to_json());
         // A server that stops is not a customer walking away: they reconnect to the next one.
-        if why == Departure::Closed && participant.role == "customer" && !hub.is_stopping() {
+        if why == Departure::Closed && participant.role == crate::calls::chat::CallRole::Customer && !hub.is_stopping()
+        {
             spawn_grace(self.state.clone(), self.tenant.clone(), call_id.clone());
         }
     }
@@ -596,7 +603,7 @@ fn spawn_grace(state: AppState, tenant: Tenant, call_id: String) {
         let missed = tenant
             .db
             .write(move |conn| {
-                if topics::still_waiting(conn, &call_id)? {
+                if crate::calls::store::still_waiting(conn, &call_id)? {
                     crate::calls::store::transition(conn, &call_id, CallAction::Leave)?;
                 }
                 Ok(())

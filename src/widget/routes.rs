@@ -397,21 +397,21 @@ async fn turn_credentials(
         .await
         .ok_or(ApiError::Unauthorized)?;
     let call_id = match (&identity, query.call_id) {
-        (crate::realtime::topics::Identity::Customer { call_id }, asked) => {
+        (crate::realtime::admission::Identity::Customer { call_id }, asked) => {
             if asked.is_some_and(|asked| asked.to_string() != *call_id) {
                 return Err(ApiError::not_found("Call"));
             }
             call_id.clone()
         }
-        (crate::realtime::topics::Identity::Staff { .. }, Some(asked)) => asked.to_string(),
-        (crate::realtime::topics::Identity::Staff { .. }, None) => {
+        (crate::realtime::admission::Identity::Staff { .. }, Some(asked)) => asked.to_string(),
+        (crate::realtime::admission::Identity::Staff { .. }, None) => {
             return Err(FieldErrors::single("call_id", "can't be blank"));
         }
     };
     let id = call_id.clone();
     let live = tenant
         .db
-        .read(move |conn| Ok(calls::get(conn, &id)?.map(|call| !crate::realtime::topics::has_ended(call.status))))
+        .read(move |conn| Ok(calls::get(conn, &id)?.map(|call| !call.status.has_ended())))
         .await?;
     match live {
         None => Err(ApiError::not_found("Call")),
