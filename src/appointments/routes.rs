@@ -11,8 +11,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::Appointment;
-use super::rules::{Action, Status, Viewer};
+use super::rules::{Action, Status};
 use super::store::{self, AppointmentChanges, AppointmentFilters, Booking, CustomerChoice, CustomerDescription};
+use crate::auth::Visibility;
 use crate::auth::min;
 use crate::db::query::DateRange;
 use crate::email::events::{Confirmation, Join, PreparedJoin};
@@ -303,7 +304,7 @@ async fn list_appointments(
 ) -> Result<Json<Page<Appointment>>, ApiError> {
     let order = paging.order(&store::SORT)?;
     let filters = filters(query)?;
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     Ok(Json(
         auth.db()
             .read(move |conn| store::list(conn, &filters, &viewer, &order))
@@ -326,7 +327,7 @@ async fn create_appointment(
     let token = crate::scheduling::reserve_manage_token(&state.tenants, &auth.tenant.slug).await?;
     booking.manage_url = Some(crate::scheduling::manage_url(&state.config.public_base(), &token));
     booking.manage_token = Some(token.clone());
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     let join = PreparedJoin::register(
         &state.tenants,
         &state.config.public_base(),
@@ -355,7 +356,7 @@ async fn get_appointment(
     auth: Auth<min::Attendant>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Data<Appointment>>, ApiError> {
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .read(move |conn| store::find_visible(conn, &id.to_string(), &viewer))
@@ -376,7 +377,7 @@ async fn update_appointment(
     JsonBody(input): JsonBody<AppointmentInput>,
 ) -> Result<Json<Data<Appointment>>, ApiError> {
     let changes = validate_changes(input)?;
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .write(move |conn| store::update(conn, &viewer, &id.to_string(), &changes, time::now()))
@@ -400,7 +401,7 @@ async fn check_conflicts(
         return Err(ApiError::internal("validated conflict parameters missing"));
     };
     let exclude_id = query.exclude_id.map(|id| id.to_string());
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     let conflicts = auth
         .db()
         .read(move |conn| {
@@ -426,7 +427,7 @@ async fn act(
     action: Action,
     cancel_reason: Option<String>,
 ) -> Result<Json<Data<Appointment>>, ApiError> {
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .write(move |conn| {
@@ -504,7 +505,7 @@ async fn issue_access_link(
     auth: Auth<min::Attendant>,
     Path(id): Path<Uuid>,
 ) -> Result<(StatusCode, Json<Data<crate::access_links::AccessLink>>), ApiError> {
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     let appointment = {
         let viewer = viewer.clone();
         auth.db()

@@ -4,10 +4,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Role;
 use crate::error::{ApiError, FieldErrors};
 use crate::time::Timestamp;
-use crate::users::User;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -167,45 +165,6 @@ pub fn check_editable(status: Status) -> Result<(), ApiError> {
             "status",
             format!("cannot update a {} appointment", status.as_str()),
         ))
-    }
-}
-
-/// Who is looking: attendants see the appointments of their departments and their own;
-/// supervisors and up see all (SPEC §4.5).
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub user_id: String,
-    pub department_ids: Vec<String>,
-    pub sees_all: bool,
-}
-
-impl Viewer {
-    pub fn of(user: &User) -> Viewer {
-        Viewer {
-            user_id: user.id.clone(),
-            department_ids: user.department_ids.clone(),
-            sees_all: user.role.at_least(Role::Supervisor),
-        }
-    }
-
-    /// The patient's own actions (booking page, manage link): the token already chose the
-    /// appointment or department, so nothing further is hidden.
-    pub fn system() -> Viewer {
-        Viewer {
-            user_id: String::new(),
-            department_ids: Vec::new(),
-            sees_all: true,
-        }
-    }
-
-    pub fn can_see(&self, user_id: &str, department_id: &str) -> bool {
-        self.sees_all || self.user_id == user_id || self.department_ids.iter().any(|d| d == department_id)
-    }
-
-    /// Attendants schedule only in their own departments (for themselves or a colleague
-    /// there), so they never create an appointment they could not see.
-    pub fn may_schedule_in(&self, department_id: &str) -> bool {
-        self.sees_all || self.department_ids.iter().any(|d| d == department_id)
     }
 }
 

@@ -10,7 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::rules::{self, Action, Status, Step, Viewer};
+use super::rules::{self, Action, Status, Step};
+use crate::auth::Visibility;
 use crate::customers::{self, CustomerDetails, store::phone_digits};
 use crate::db::WriteTx;
 use crate::db::query::DateRange;
@@ -164,9 +165,9 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Appointment>, ApiError>
 
 /// The appointment if `viewer` may see it; 403 when it exists outside what the viewer
 /// may touch (another department's, SPEC §2.3), 404 when it does not exist here.
-pub fn find_visible(conn: &Connection, id: &str, viewer: &Viewer) -> Result<Appointment, ApiError> {
+pub fn find_visible(conn: &Connection, id: &str, viewer: &Visibility) -> Result<Appointment, ApiError> {
     let appointment = get(conn, id)?.ok_or_else(|| ApiError::not_found("Appointment"))?;
-    if !viewer.can_see(&appointment.user_id, &appointment.department_id) {
+    if !viewer.allows(&appointment.department_id, Some(&appointment.user_id)) {
         return Err(ApiError::Forbidden("Forbidden".into()));
     }
     Ok(appointment)
@@ -186,19 +187,11 @@ pub struct AppointmentFilters {
 pub fn list(
     conn: &Connection,
     filters: &AppointmentFilters,
-    viewer: &Viewer,
+    viewer: &Visibility,
     order: &Order,
 ) -> Result<Page<Appointment>, ApiError> {
     let mut filter = Filter::new();
-    if !viewer.sees_all {
-        filter.push(
-            "a.user_id = ? OR a.department_id IN (SELECT department_id FROM department_members WHERE user_id = ?)",
-            [
-                SqlValue::Text(viewer.user_id.clone()),
-                SqlValue::Text(viewer.user_id.clone()),
-            ],
-        );
-    }
+    viewer.restrict(&mut filter, "a");
     if !filters.statuses.is_empty() {
         let marks = vec!["?"; filters.statuses.len()].join(", ");
         filter.push(
@@ -269,7 +262,7 @@ pub fn conflicts(
 /// The 409 of a slot that is taken, listing what takes it (as `viewer` may see it).
 fn reject_conflicts(
     conn: &Connection,
-    viewer: &Viewer,
+    viewer: &Visibility,
     user_id: &str,
     start: Timestamp,
     duration_minutes: i64,
@@ -290,8 +283,8 @@ fn reject_conflicts(
 }
 
 /// `appointment` in full when `viewer` may see it, else as a busy slot.
-pub fn viewed_by(appointment: Appointment, viewer: &Viewer) -> Appointment {
-    if viewer.can_see(&appointment.user_id, &appointment.department_id) {
+pub fn viewed_by(appointment: Appointment, viewer: &Visibility) -> Appointment {
+    if viewer.allows(&appointment.department_id, Some(&appointment.user_id)) {
         appointment
     } else {
         appointment.as_busy_slot()
@@ -368,7 +361,7 @@ fn check_customer(conn: &Connection, errors: &mut FieldErrors, choice: &Customer
     Ok(())
 }
 
-fn forbid_outside_departments(viewer: &Viewer, department_id: &str) -> Result<(), ApiError> {
+fn forbid_outside_departments(viewer: &Visibility, department_id: &str) -> Result<(), ApiError> {
     if viewer.may_schedule_in(department_id) {
         Ok(())
     } else {
@@ -424,7 +417,7 @@ fn is_same_customer(details: &CustomerDetails, current: &Appointment) -> bool {
 /// (staff or self-booking) confirms the same way.
 pub fn book(
     tx: &WriteTx,
-    viewer: &Viewer,
+    viewer: &Visibility,
     booking: &Booking,
     confirmation: &crate::email::events::Confirmation,
 ) -> Result<Appointment, ApiError> {
@@ -535,7 +528,7 @@ pub struct AppointmentChanges {
 /// is deactivated. Moving the slot re-arms its reminders and clears a stale overdue flag.
 pub fn update(
     tx: &WriteTx,
-    viewer: &Viewer,
+    viewer: &Visibility,
     id: &str,
     changes: &AppointmentChanges,
     now: Timestamp,
@@ -605,7 +598,7 @@ pub fn update(
 /// terminal status clears the overdue flag.
 pub fn act(
     tx: &WriteTx,
-    viewer: &Viewer,
+    viewer: &Visibility,
     id: &str,
     action: Action,
     cancel_reason: Option<&str>,

@@ -10,6 +10,8 @@ pub mod routes;
 pub mod sealed;
 pub mod sessions;
 pub mod token;
+mod visibility;
 
 pub use role::{MinRole, Role, min};
 pub use token::Keys;
+pub use visibility::Visibility;

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::appointments::rules::Viewer;
+use crate::auth::Visibility;
 use crate::auth::min;
 use crate::auth::token::{hash_token, random_token};
 use crate::db::PublicKind;
@@ -53,7 +53,7 @@ fn calendar_response(body: String, filename: &str) -> Response {
     responses((status = 200, description = "text/calendar", content_type = "text/calendar"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn appointment_ics(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
-    let viewer = Viewer::of(&auth.user);
+    let viewer = Visibility::of(&auth.user);
     let body = auth
         .db()
         .read(move |conn| {

@@ -6,9 +6,7 @@ pub mod files;
 pub mod queue;
 pub mod routes;
 pub mod rules;
-pub mod scope;
 pub mod store;
 
 pub use rules::CallStatus;
-pub use scope::CallScope;
 pub use store::Call;

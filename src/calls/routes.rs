@@ -1,5 +1,5 @@
 //! `/api/v1/calls` (attendant; manager notes: supervisor). Every handler works within the
-//! caller's [`CallScope`]: a call outside it answers 404 like an unknown id.
+//! caller's [`Visibility`]: a call outside it answers 404 like an unknown id.
 
 use axum::Json;
 use axum::body::Body;
@@ -16,7 +16,8 @@ use uuid::Uuid;
 use super::chat::{self, ChatMessage};
 use super::rules::{CallAction, CallStatus};
 use super::store::{self, CallFile, CallFilters, ManagerNote};
-use super::{Call, CallScope, files};
+use super::{Call, files};
+use crate::auth::Visibility;
 use crate::auth::{Role, min};
 use crate::db::query::DateRange;
 use crate::departments::store::is_member;
@@ -118,7 +119,7 @@ async fn list_calls(
 ) -> Result<Json<Page<Call>>, ApiError> {
     let order = paging.order(&store::SORT)?;
     let status = status_filter(query.status.as_deref(), CallStatus::parse)?;
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(Json(
         auth.db()
             .read(move |conn| {
@@ -139,7 +140,7 @@ async fn list_calls(
 #[utoipa::path(get, path = "/api/v1/calls/{id}", tag = "calls", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Data<Call>), (status = 404, body = ErrorBody)))]
 async fn get_call(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Json<Data<Call>>, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .read(move |conn| store::find_visible(conn, &scope, &id.to_string()))
@@ -169,7 +170,7 @@ async fn assign_call(
     .map(|id| id.to_string())
     .unwrap_or_else(|| auth.user.id.clone());
     errors.into_result()?;
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let (caller, role) = (auth.user.id.clone(), auth.role());
     let call = auth
         .db()
@@ -227,7 +228,7 @@ async fn start_call(
     auth: Auth<min::Attendant>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Data<Call>>, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let limit = crate::billing::Limits::of(&state.config).max_concurrent_calls;
     let call = auth
         .db()
@@ -251,7 +252,7 @@ async fn start_call(
 
 /// Runs `action` on a call the caller sees.
 async fn act(auth: &Auth<min::Attendant>, id: Uuid, action: CallAction) -> Result<Json<Data<Call>>, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let call = auth
         .db()
         .write(move |conn| {
@@ -288,7 +289,7 @@ async fn upload_file(
     Path(id): Path<Uuid>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Data<CallFile>>), ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let call_id = id.to_string();
     {
         let (scope, call_id) = (scope.clone(), call_id.clone());
@@ -336,7 +337,7 @@ async fn download_file(
     auth: Auth<min::Attendant>,
     Path((id, file_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let (call_id, file_id) = (id.to_string(), file_id.to_string());
     let file = auth
         .db()
@@ -403,7 +404,7 @@ async fn list_messages(
     paging: Paging,
 ) -> Result<Json<Page<ChatMessage>>, ApiError> {
     let order = paging.order(&chat::SORT)?;
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(Json(
         auth.db()
             .read(move |conn| {
@@ -426,7 +427,7 @@ async fn post_message(
     JsonBody(input): JsonBody<ChatInput>,
 ) -> Result<(StatusCode, Json<Data<ChatMessage>>), ApiError> {
     let body = chat::body(input.body.as_deref())?;
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let user = auth.user.clone();
     let message = auth
         .db()
@@ -448,7 +449,7 @@ async fn post_message(
 #[utoipa::path(get, path = "/api/v1/calls/{id}/tags", tag = "calls", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Data<Vec<Tag>>), (status = 404, body = ErrorBody)))]
 async fn list_call_tags(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Json<Data<Vec<Tag>>>, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .read(move |conn| {
@@ -475,7 +476,7 @@ async fn add_call_tag(
     let tag_id = body_id(&mut errors, "tag_id", given).map(|id| id.to_string());
     errors.into_result()?;
     let tag_id = tag_id.unwrap_or_default();
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let tag = auth
         .db()
         .write(move |conn| {
@@ -497,7 +498,7 @@ async fn remove_call_tag(
     auth: Auth<min::Attendant>,
     Path((id, tag_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     auth.db()
         .write(move |conn| {
             store::find_visible(conn, &scope, &id.to_string())?;
@@ -511,7 +512,7 @@ async fn remove_call_tag(
 /// Answers `detail` as a 404 for a call the caller sees: this server records no media
 /// and transcribes nothing (SPEC §1), so these never exist yet.
 async fn not_available(auth: &Auth<min::Attendant>, id: Uuid, detail: &str) -> ApiError {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     match auth
         .db()
         .read(move |conn| store::find_visible(conn, &scope, &id.to_string()))

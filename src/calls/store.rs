@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::rules::{self, CallAction, CallStatus};
-use super::scope::CallScope;
+use crate::auth::Visibility;
 use crate::db::WriteTx;
 use crate::db::query::DateRange;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
@@ -199,7 +199,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Call, ApiError> {
 }
 
 /// The call if `scope` sees it; otherwise the same 404 as an unknown id.
-pub fn find_visible(conn: &Connection, scope: &CallScope, id: &str) -> Result<Call, ApiError> {
+pub fn find_visible(conn: &Connection, scope: &Visibility, id: &str) -> Result<Call, ApiError> {
     let call = find(conn, id)?;
     if !scope.allows(&call.department_id, call.user_id.as_deref()) {
         // It exists, outside what the caller may touch (SPEC §2.3).
@@ -222,7 +222,7 @@ pub struct CallFilters {
 
 pub fn list(
     conn: &Connection,
-    scope: &CallScope,
+    scope: &Visibility,
     filters: &CallFilters,
     order: &Order,
 ) -> Result<Page<Call>, ApiError> {
@@ -230,9 +230,9 @@ pub fn list(
 }
 
 /// The conditions of `filters` within `scope`, over [`FROM`].
-pub fn filter(conn: &Connection, scope: &CallScope, filters: &CallFilters) -> Result<Filter, ApiError> {
+pub fn filter(conn: &Connection, scope: &Visibility, filters: &CallFilters) -> Result<Filter, ApiError> {
     let mut filter = Filter::new();
-    scope.restrict(&mut filter);
+    scope.restrict(&mut filter, "c");
     if let Some(status) = filters.status {
         filter.push("c.status = ?", [SqlValue::Text(status.as_str().into())]);
     }

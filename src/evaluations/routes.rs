@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::store::{self, EvaluationFilters};
 use super::{Evaluation, EvaluationStats};
+use crate::auth::Visibility;
 use crate::auth::min;
-use crate::calls::scope::CallScope;
 use crate::db::query::DateRange;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::auth::Auth;
@@ -67,7 +67,7 @@ async fn list_evaluations(
     Query(query): Query<EvaluationQuery>,
 ) -> Result<Json<Page<Evaluation>>, ApiError> {
     let order = paging.order(&store::SORT)?;
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(Json(
         auth.db()
             .read(move |conn| {
@@ -92,7 +92,7 @@ async fn evaluation_stats(
     auth: Auth<min::Attendant>,
     Query(query): Query<EvaluationQuery>,
 ) -> Result<Json<Data<EvaluationStats>>, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .read(move |conn| {
@@ -112,7 +112,7 @@ async fn evaluation_stats(
 #[utoipa::path(get, path = "/api/v1/evaluations/{id}", tag = "evaluations", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Data<Evaluation>), (status = 404, body = ErrorBody)))]
 async fn get_evaluation(auth: Auth<min::Attendant>, Path(id): Path<Uuid>) -> Result<Json<Data<Evaluation>>, ApiError> {
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
         .read(move |conn| store::find_visible(conn, &scope, &id.to_string()))
@@ -138,7 +138,7 @@ async fn create_evaluation(
     let (Some(call_id), Some(rating)) = (call_id, rating) else {
         return Err(ApiError::internal("validated evaluation fields missing"));
     };
-    let scope = CallScope::of(&auth.user);
+    let scope = Visibility::of(&auth.user);
     let author = auth.user.id.clone();
     let evaluation = auth
         .db()

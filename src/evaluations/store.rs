@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::analytics::{one_decimal, percent};
+use crate::auth::Visibility;
 use crate::calls::rules::CallStatus;
-use crate::calls::scope::CallScope;
 use crate::calls::store::Call;
 use crate::db::query::DateRange;
 use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_one, fetch_page};
@@ -83,7 +83,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Evaluation>, ApiError> 
 }
 
 /// The evaluation if `scope` sees its call; otherwise 404.
-pub fn find_visible(conn: &Connection, scope: &CallScope, id: &str) -> Result<Evaluation, ApiError> {
+pub fn find_visible(conn: &Connection, scope: &Visibility, id: &str) -> Result<Evaluation, ApiError> {
     get(conn, id)?
         .filter(|e| scope.allows(&e.department_id, e.user_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("Evaluation"))
@@ -98,9 +98,9 @@ pub struct EvaluationFilters {
     pub dates: DateRange,
 }
 
-fn filter(conn: &Connection, scope: &CallScope, filters: &EvaluationFilters) -> Result<Filter, ApiError> {
+fn filter(conn: &Connection, scope: &Visibility, filters: &EvaluationFilters) -> Result<Filter, ApiError> {
     let mut filter = Filter::new();
-    scope.restrict(&mut filter);
+    scope.restrict(&mut filter, "c");
     if let Some(rating) = filters.rating {
         filter.push("e.rating = ?", [SqlValue::Integer(rating)]);
     }
@@ -120,14 +120,14 @@ fn filter(conn: &Connection, scope: &CallScope, filters: &EvaluationFilters) -> 
 
 pub fn list(
     conn: &Connection,
-    scope: &CallScope,
+    scope: &Visibility,
     filters: &EvaluationFilters,
     order: &Order,
 ) -> Result<Page<Evaluation>, ApiError> {
     fetch_page(conn, COLUMNS, FROM, &filter(conn, scope, filters)?, order, map_row)
 }
 
-pub fn stats(conn: &Connection, scope: &CallScope, filters: &EvaluationFilters) -> Result<EvaluationStats, ApiError> {
+pub fn stats(conn: &Connection, scope: &Visibility, filters: &EvaluationFilters) -> Result<EvaluationStats, ApiError> {
     let columns = "count(*), coalesce(avg(e.rating), 0), coalesce(sum(e.rating = 1), 0), \
          coalesce(sum(e.rating = 2), 0), coalesce(sum(e.rating = 3), 0), coalesce(sum(e.rating = 4), 0), \
          coalesce(sum(e.rating = 5), 0)";

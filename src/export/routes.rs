@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::{Export, neutralise, stream, text_cells};
 use crate::access_links::rules::LinkStatus;
 use crate::access_links::store::{self as links, LinkFilters};
+use crate::auth::Visibility;
 use crate::auth::min;
 use crate::calls::rules::CallStatus;
-use crate::calls::scope::CallScope;
 use crate::calls::store::{self as calls, CallFilters};
 use crate::db::query::DateRange;
 use crate::error::ApiError;
@@ -105,7 +105,7 @@ async fn export_calls(auth: Auth<min::Supervisor>, Query(query): Query<CallExpor
             dates: dates.or_last_days(CALLS_DEFAULT_DAYS, zone),
             ..CallFilters::default()
         };
-        let filter = calls::filter(conn, &CallScope::All, &filters)?;
+        let filter = calls::filter(conn, &Visibility::All, &filters)?;
         Ok(Export {
             header: CALL_COLUMNS,
             sql: format!(

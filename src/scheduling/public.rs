@@ -17,11 +17,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, Agent, SlotQuery};
-use crate::appointments::rules::{self as appointment_rules, Action, Step, Viewer};
+use crate::appointments::rules::{self as appointment_rules, Action, Step};
 use crate::appointments::store::{
     self as appointments, AppointmentChanges, Booking, CustomerChoice, CustomerDescription,
 };
 use crate::appointments::{Appointment, Status};
+use crate::auth::Visibility;
 use crate::db::PublicKind;
 use crate::db::Tenant;
 use crate::db::WriteTx;
@@ -433,7 +434,7 @@ fn book_in_transaction(
     };
     // The slot check above already covers the staff conflict rule; should it ever differ,
     // the patient still sees only that the slot is gone, never whose appointment holds it.
-    appointments::book(tx, &Viewer::system(), &booking, confirmation).map_err(|err| match err {
+    appointments::book(tx, &Visibility::All, &booking, confirmation).map_err(|err| match err {
         ApiError::Conflict { .. } => slot_taken(),
         other => other,
     })
@@ -582,7 +583,7 @@ async fn manage_cancel(
             }
             let cancelled = appointments::act(
                 conn,
-                &Viewer::system(),
+                &Visibility::All,
                 &current.id,
                 Action::Cancel,
                 reason.as_deref(),
@@ -660,7 +661,7 @@ async fn manage_reschedule(
                 ..Default::default()
             };
             let moved =
-                appointments::update(conn, &Viewer::system(), &current.id, &changes, now).map_err(|err| match err {
+                appointments::update(conn, &Visibility::All, &current.id, &changes, now).map_err(|err| match err {
                     ApiError::Conflict { .. } => slot_taken(),
                     other => other,
                 })?;

@@ -7,9 +7,10 @@
 use rusqlite::Connection;
 
 use crate::access_links::{self, LinkStatus};
-use crate::appointments::{self, Status, rules::Viewer, store::AppointmentFilters};
+use crate::appointments::{self, Status, store::AppointmentFilters};
 use crate::auth::Role;
-use crate::calls::{self, CallScope, CallStatus, store::CallFilters};
+use crate::auth::Visibility;
+use crate::calls::{self, CallStatus, store::CallFilters};
 use crate::db::query::DateRange;
 use crate::db::query::{Order, SortSpec, statements_of, unneeded_joins};
 use crate::http::pagination::Paging;
@@ -79,12 +80,8 @@ fn uuid() -> String {
 fn appointment_lists_read_an_index_in_order_for_every_filter() {
     let (conn, _dir) = tenant_database();
     let order = default_order(&appointments::store::SORT);
-    let everyone = Viewer {
-        user_id: uuid(),
-        department_ids: Vec::new(),
-        sees_all: true,
-    };
-    let list = |filters: AppointmentFilters, viewer: &Viewer| {
+    let everyone = Visibility::All;
+    let list = |filters: AppointmentFilters, viewer: &Visibility| {
         appointments::store::list(&conn, &filters, viewer, &order).expect("list");
     };
     check(&conn, "appointments, default sort", Some("appointments_time"), || {
@@ -173,10 +170,9 @@ fn appointment_lists_read_an_index_in_order_for_every_filter() {
             list(filters, &everyone)
         },
     );
-    let attendant = Viewer {
+    let attendant = Visibility::Attendant {
         user_id: uuid(),
         department_ids: vec![uuid()],
-        sees_all: false,
     };
     // An attendant sees their departments' appointments and their own: those index
     // ranges are searched and only their rows sorted.
@@ -205,7 +201,7 @@ fn call_lists_read_an_index_in_order_for_every_filter() {
     let (conn, _dir) = tenant_database();
     let order = default_order(&calls::store::SORT);
     let list = |filters: CallFilters| {
-        calls::store::list(&conn, &CallScope::All, &filters, &order).expect("list");
+        calls::store::list(&conn, &Visibility::All, &filters, &order).expect("list");
     };
     check(&conn, "calls, default sort", Some("calls_inserted"), || {
         list(CallFilters::default())
@@ -261,7 +257,7 @@ fn call_lists_read_an_index_in_order_for_every_filter() {
             ..Default::default()
         })
     });
-    let agent = CallScope::Agent {
+    let agent = Visibility::Attendant {
         user_id: uuid(),
         department_ids: vec![uuid()],
     };
