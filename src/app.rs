@@ -124,7 +124,7 @@ impl Server {
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| ApiError::internal(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener.local_addr().map_err(ApiError::internal)?;
+        let addr = listener.local_addr().map_err(ApiError::from_source)?;
         let (stop, stopped) = watch::channel(false);
         spawn_background(state.clone(), stopped.clone());
         crate::sweeper::spawn(state.clone(), stopped.clone());

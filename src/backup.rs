@@ -53,7 +53,7 @@ async fn run_with(tenants: &Tenants, out: &Path, show_progress: bool) -> Result<
     let out = out.to_path_buf();
     tokio::task::spawn_blocking(move || copy_data_dir(&data_dir, &out, &slugs, show_progress, "backup"))
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(ApiError::from_source)??;
     Ok(count)
 }
 

@@ -83,6 +83,7 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("rate limited")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Logged with its whole cause chain ("a: b: c"), answered as a bare 500.
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -90,6 +91,12 @@ pub enum ApiError {
 impl ApiError {
     pub fn internal(why: impl std::fmt::Display) -> Self {
         ApiError::Internal(why.to_string())
+    }
+
+    /// The internal error of `err`, keeping the messages of its sources too, so the log
+    /// says why (`sqlite: disk I/O error: No space left on device`), not only what.
+    pub fn from_source(err: impl std::error::Error) -> Self {
+        ApiError::Internal(chain(&err))
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -159,15 +166,31 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `err` and each of its sources, joined by ": " (a source whose text its parent already
+/// shows is not repeated).
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl From<rusqlite::Error> for ApiError {
     fn from(err: rusqlite::Error) -> Self {
-        ApiError::Internal(format!("sqlite: {err}"))
+        ApiError::Internal(format!("sqlite: {}", chain(&err)))
     }
 }
 
 impl From<r2d2::Error> for ApiError {
     fn from(err: r2d2::Error) -> Self {
-        ApiError::Internal(format!("connection pool: {err}"))
+        ApiError::Internal(format!("connection pool: {}", chain(&err)))
     }
 }
 
@@ -181,5 +204,24 @@ pub fn unique_violation_as(field: &str) -> impl Fn(rusqlite::Error) -> ApiError 
             FieldErrors::single(field, "has already been taken")
         }
         _ => err.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not write the backup")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_internal_error_keeps_its_source_chain() {
+        let err = ApiError::from_source(Outer(std::io::Error::other("No space left on device")));
+        assert!(
+            matches!(&err, ApiError::Internal(why) if why == "could not write the backup: No space left on device"),
+            "{err}"
+        );
+        assert_eq!(err.body(), json!({"errors": {"detail": "Internal server error"}}));
     }
 }

@@ -133,7 +133,7 @@ pub async fn export(tenants: &Tenants, slug: &str, out: &Path) -> Result<Manifes
         Ok(manifest)
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(ApiError::from_source)?
 }
 
 fn write_archive(path: &Path, manifest: &Manifest, database: &Path, files: &Path) -> std::io::Result<()> {
@@ -162,7 +162,7 @@ pub async fn import(tenants: &Tenants, file: &Path, settings: &crate::db::DbSett
     let source = file.to_path_buf();
     let manifest = tokio::task::spawn_blocking(move || unpack(&source, &staged))
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(ApiError::from_source)??;
     let slug = manifest.slug.clone();
     if !crate::db::is_valid_slug(&slug) {
         return Err(fail(format!("the archive names an invalid tenant slug {slug:?}")));

@@ -277,7 +277,7 @@ fn reject_conflicts(
         detail: "Schedule conflict".into(),
         extra: Some((
             "conflicts".into(),
-            serde_json::to_value(shown).map_err(ApiError::internal)?,
+            serde_json::to_value(shown).map_err(ApiError::from_source)?,
         )),
     })
 }

@@ -49,7 +49,7 @@ fn hidden(object_type: &str, field: &str) -> bool {
 }
 
 fn to_fields(object: &impl Serialize) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::to_value(object).map_err(ApiError::internal)? {
+    match serde_json::to_value(object).map_err(ApiError::from_source)? {
         Value::Object(map) => Ok(map),
         other => Ok(Map::from_iter([("value".to_string(), other)])),
     }

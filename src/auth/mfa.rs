@@ -136,7 +136,9 @@ async fn setup(State(app): State<AppState>, auth: Auth<min::Attendant>) -> Resul
         return Err(ApiError::Unprocessable("MFA is already enabled".into()));
     }
     let secret = Secret::generate().to_base32();
-    let otpauth_url = totp(&secret, &auth.user.email)?.to_url().map_err(ApiError::internal)?;
+    let otpauth_url = totp(&secret, &auth.user.email)?
+        .to_url()
+        .map_err(ApiError::from_source)?;
     let (id, stored, sealer) = (auth.user.id.clone(), secret.clone(), app.keys.totp.clone());
     auth.db()
         .write(move |conn| save_mfa(conn, &sealer, &id, Some(&stored), false, None))

@@ -33,7 +33,7 @@ async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
         .acquire()
         .await
         .map_err(|_| ApiError::internal("password hashing is shut down"))?;
-    let result = tokio::task::spawn_blocking(work).await.map_err(ApiError::internal);
+    let result = tokio::task::spawn_blocking(work).await.map_err(ApiError::from_source);
     drop(permit);
     result
 }

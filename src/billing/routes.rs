@@ -58,7 +58,7 @@ async fn plan(State(state): State<AppState>, auth: Auth<min::Manager>) -> Result
     let files_dir = state.tenants.data_dir().join("files").join(&auth.tenant.slug);
     let storage_bytes = tokio::task::spawn_blocking(move || folder_size(&files_dir))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from_source)?;
     let plan = auth
         .db()
         .read(move |conn| {

@@ -348,7 +348,7 @@ async fn download_file(
         .await?;
     let dir = files::call_dir(state.tenants.data_dir(), &auth.tenant.slug, &file.call_id);
     let bytes = files::read(&dir, &file.id).await?;
-    let header_value = |text: &str| HeaderValue::from_str(text).map_err(ApiError::internal);
+    let header_value = |text: &str| HeaderValue::from_str(text).map_err(ApiError::from_source);
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, header_value(&file.content_type)?);

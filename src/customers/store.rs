@@ -319,7 +319,7 @@ pub fn merge(tx: &WriteTx, primary_id: &str, secondary_ids: &[String]) -> Result
     tx.prepare_cached("UPDATE customers SET last_call_at = NULL WHERE id = ?1 AND last_call_at = ''")?
         .execute([primary_id])?;
     let merged = find(tx, primary_id)?;
-    let mut after = serde_json::to_value(&merged).map_err(ApiError::internal)?;
+    let mut after = serde_json::to_value(&merged).map_err(ApiError::from_source)?;
     after["merged_ids"] = serde_json::json!(secondary_ids);
     crate::audit::act(tx, "customer.merge", primary_id, &before, &after)?;
     Ok(merged)

@@ -149,7 +149,7 @@ impl Database {
         std::thread::Builder::new()
             .name(name)
             .spawn(move || writer_loop(conn, jobs, mode))
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::from_source)?;
         Ok(Database {
             path: path.to_path_buf(),
             settings: settings.clone(),

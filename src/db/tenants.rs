@@ -237,7 +237,7 @@ impl Tenants {
             Database::open(&path, &settings, Some(sink))
         })
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(ApiError::from_source)??;
         self.migrated
             .lock()
             .expect("migrated set poisoned")
@@ -441,7 +441,7 @@ impl Tenants {
         let data_dir = self.data_dir.clone();
         let _lock = tokio::task::spawn_blocking(move || lock_data_dir(&data_dir))
             .await
-            .map_err(ApiError::internal)??;
+            .map_err(ApiError::from_source)??;
         if self.exists(slug).await? || path.exists() {
             return Err(crate::error::FieldErrors::single("slug", "has already been taken"));
         }
@@ -452,7 +452,7 @@ impl Tenants {
             Database::open(&file, &settings, None)
         })
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(ApiError::from_source)??;
         if let Err(err) = db.write(init).await {
             drop(db);
             remove_database_files(&path);
@@ -509,7 +509,7 @@ impl Tenants {
                 let file = path.clone();
                 tokio::task::spawn_blocking(move || prepare_file(&file, Schema::Tenant, &settings))
                     .await
-                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::from_source)?
                     .map_err(|e| ApiError::internal(format!("tenant {slug}: {e}")))?;
                 self.migrated
                     .lock()

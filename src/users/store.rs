@@ -220,7 +220,7 @@ pub fn update(tx: &WriteTx, id: &str, changes: &UserChanges) -> Result<User, Api
     }
     let user = find(tx, id)?;
     // The password itself never reaches the log, only the fact that it changed.
-    let mut after = serde_json::to_value(&user).map_err(ApiError::internal)?;
+    let mut after = serde_json::to_value(&user).map_err(ApiError::from_source)?;
     after["password_changed"] = changes.password_hash.is_some().then_some(true).into();
     crate::audit::update(tx, "user", id, &before, &after)?;
     Ok(user)

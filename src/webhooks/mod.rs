@@ -117,7 +117,7 @@ impl WebhookEvent {
 /// webhook subscribed to it, in the transaction of the change.
 pub fn outbox(conn: &Connection, event: &DomainEvent) -> Result<(), ApiError> {
     match WebhookEvent::of(event) {
-        Some((kind, data)) => enqueue(conn, kind, data.map_err(ApiError::internal)?),
+        Some((kind, data)) => enqueue(conn, kind, data.map_err(ApiError::from_source)?),
         None => Ok(()),
     }
 }

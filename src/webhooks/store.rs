@@ -73,7 +73,7 @@ pub fn insert(tx: &WriteTx, fields: &WebhookFields) -> Result<Webhook, ApiError>
     .execute(params![
         id,
         fields.url,
-        serde_json::to_string(&fields.events.clone().unwrap_or_default()).map_err(ApiError::internal)?,
+        serde_json::to_string(&fields.events.clone().unwrap_or_default()).map_err(ApiError::from_source)?,
         fields.secret,
         fields.active.unwrap_or(true),
         crate::time::now_text()
@@ -93,7 +93,7 @@ pub fn update(tx: &WriteTx, id: &str, fields: &WebhookFields) -> Result<Webhook,
         .as_ref()
         .map(serde_json::to_string)
         .transpose()
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from_source)?;
     let changed = tx
         .prepare_cached(
             "UPDATE webhooks SET url = coalesce(?2, url), events = coalesce(?3, events), secret = coalesce(?4, secret),
