@@ -168,7 +168,7 @@ impl IntoResponse for ApiError {
 
 /// `err` and each of its sources, joined by ": " (a source whose text its parent already
 /// shows is not repeated).
-fn chain(err: &dyn std::error::Error) -> String {
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

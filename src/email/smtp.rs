@@ -163,18 +163,7 @@ impl Mailer {
 
 /// The server's reply (`550 5.1.1 no such user`) or what went wrong before one came.
 fn describe(err: &lettre::transport::smtp::Error) -> String {
-    use std::error::Error as _;
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::error::chain(err)
 }
 
 #[cfg(test)]

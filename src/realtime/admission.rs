@@ -130,6 +130,15 @@ fn staff(conn: &Connection, identity: &Identity) -> Result<User, Refusal> {
         .ok_or(Refusal::Unauthorized)
 }
 
+/// The call of a `call:` topic; an id that is not one is refused like a call of no one's.
+fn call_of(conn: &Connection, call_id: &str) -> Result<crate::calls::Call, Refusal> {
+    is_uuid(call_id)
+        .then(|| crate::calls::store::get(conn, call_id))
+        .transpose()?
+        .flatten()
+        .ok_or(Refusal::Unauthorized)
+}
+
 fn department_staff(conn: &Connection, identity: &Identity, department_id: &str) -> Result<User, Refusal> {
     let user = staff(conn, identity)?;
     if !is_uuid(department_id) || crate::departments::store::get(conn, department_id)?.is_none() {
@@ -154,11 +163,7 @@ pub fn allowed(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Resu
             _ => Err(Refusal::Unauthorized),
         },
         TopicKind::Call(call_id) => {
-            let call = is_uuid(call_id)
-                .then(|| crate::calls::store::get(conn, call_id))
-                .transpose()?
-                .flatten()
-                .ok_or(Refusal::Unauthorized)?;
+            let call = call_of(conn, call_id)?;
             match identity {
                 Identity::Customer { call_id: own } if own == call_id && !call.status.has_ended() => Ok(()),
                 Identity::Customer { .. } => Err(Refusal::Unauthorized),
@@ -210,11 +215,7 @@ pub fn admit(conn: &Connection, identity: &Identity, kind: &TopicKind) -> Result
             })
         }
         TopicKind::Call(call_id) => {
-            let call = is_uuid(call_id)
-                .then(|| crate::calls::store::get(conn, call_id))
-                .transpose()?
-                .flatten()
-                .ok_or(Refusal::Unauthorized)?;
+            let call = call_of(conn, call_id)?;
             let participant = match identity {
                 Identity::Customer { call_id: own } if own == call_id && !call.status.has_ended() => Participant {
                     role: CallRole::Customer,
