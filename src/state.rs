@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::auth::token::Keys;
+use crate::auth::user_cache::UserCache;
 use crate::config::Config;
 use crate::db::{DbSettings, Tenants};
 use crate::error::ApiError;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// API keys recently used, by hash.
     pub api_keys: Arc<crate::api_keys::KeyCache>,
+    /// The users requests authenticated as, while their tenant writes nothing.
+    pub users: Arc<UserCache>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(false)),
             hub,
             api_keys: Arc::default(),
+            users: Arc::default(),
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod routes;
 pub mod sealed;
 pub mod sessions;
 pub mod token;
+pub mod user_cache;
 mod visibility;
 
 pub use role::{MinRole, Role, min};

@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, mpsc};
 
 use r2d2::Pool;
@@ -112,6 +113,10 @@ pub struct Database {
     read_permits: Arc<Semaphore>,
     writer: mpsc::Sender<Job>,
     sink: Option<EventSink>,
+    /// This open database among all the process has opened (see [`Database::write_generation`]).
+    id: u64,
+    /// Groups committed so far; raised before any job of the group hears it committed.
+    commits: Arc<AtomicU64>,
 }
 
 impl Database {
@@ -146,10 +151,13 @@ impl Database {
         } else {
             "TRUNCATE"
         };
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = commits.clone();
         std::thread::Builder::new()
             .name(name)
-            .spawn(move || writer_loop(conn, jobs, mode))
+            .spawn(move || writer_loop(conn, jobs, mode, &counted))
             .map_err(ApiError::from_source)?;
+        static OPENED: AtomicU64 = AtomicU64::new(0);
         Ok(Database {
             path: path.to_path_buf(),
             settings: settings.clone(),
@@ -157,11 +165,21 @@ impl Database {
             read_permits: Arc::new(Semaphore::new(settings.readers.max(1) as usize)),
             writer,
             sink,
+            id: OPENED.fetch_add(1, AtomicOrdering::Relaxed),
+            commits,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Changes when anything is written to this database: (which open database, how many
+    /// groups it has committed). A value read before a read is still current afterwards
+    /// only if nothing was committed meanwhile, so what was read is still what is stored
+    /// (as far as this process writes it).
+    pub fn write_generation(&self) -> (u64, u64) {
+        (self.id, self.commits.load(AtomicOrdering::Acquire))
     }
 
     /// Runs `f` on a read connection from the pool, on the blocking thread pool.
@@ -277,7 +295,7 @@ fn run_in_savepoint<T>(
     }
 }
 
-fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, mode: &'static str) {
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, mode: &'static str, commits: &AtomicU64) {
     while let Ok(job) = jobs.recv() {
         let first = match job {
             Job::Write(first) => first,
@@ -299,7 +317,7 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, mode: &'static s
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, group);
+        commit_group(&mut conn, group, commits);
         if let Some(done) = checkpoint_after {
             checkpoint(&conn, mode);
             let _ = done.send(());
@@ -309,13 +327,15 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, mode: &'static s
     checkpoint(&conn, mode);
 }
 
-fn commit_group(conn: &mut Connection, group: Vec<WriteJob>) {
+fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
     if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Another process kept the write lock past busy_timeout. Each job then runs as its
         // own transaction (a top-level savepoint) and reports its own result.
         tracing::warn!(error = %err, "group transaction could not start; writing jobs one by one");
         for job in group {
-            job(conn)(Ok(()));
+            let done = job(conn);
+            commits.fetch_add(1, AtomicOrdering::AcqRel);
+            done(Ok(()));
         }
         return;
     }
@@ -323,6 +343,8 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>) {
     let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
+    } else {
+        commits.fetch_add(1, AtomicOrdering::AcqRel);
     }
     for done in completions {
         done(committed.clone());

@@ -118,19 +118,34 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     // logout-all, a password change or reset ends the access tokens issued from it at once.
     let generation = state.hub.revocation_generation();
     let sid = claims.sid.clone().filter(|sid| !state.hub.session_known(slug, sid));
-    let (user, live) = db
-        .read(move |conn| {
-            let live = match &sid {
-                Some(sid) => crate::auth::sessions::is_live(conn, sid)?,
-                None => true,
-            };
-            Ok((users::store::get(conn, &user_id)?, live))
-        })
-        .await?;
+    let written = db.write_generation();
+    let cached = state.users.get(slug, &user_id, written);
+    let fresh = cached.is_none();
+    let (user, live) = match (cached, sid) {
+        // Session and user both known unchanged: no trip to the database.
+        (Some(user), None) => (Some(user), true),
+        (cached, sid) => {
+            db.read(move |conn| {
+                let live = match &sid {
+                    Some(sid) => crate::auth::sessions::is_live(conn, sid)?,
+                    None => true,
+                };
+                let user = match cached {
+                    Some(user) => Some(user),
+                    None => users::store::get(conn, &user_id)?,
+                };
+                Ok((user, live))
+            })
+            .await?
+        }
+    };
     if !live {
         return Err(ApiError::Unauthorized);
     }
     let user = user.filter(|user| user.active).ok_or(ApiError::Unauthorized)?;
+    if fresh {
+        state.users.insert(slug, &user, written);
+    }
     if let Some(sid) = &claims.sid {
         state.hub.remember_session(slug, sid, generation);
     }
