@@ -38,11 +38,7 @@ pub struct AppState {
 impl AppState {
     /// Opens the data dir, migrates the registry and every tenant, and loads the keys.
     pub async fn open(config: Config) -> Result<AppState, ApiError> {
-        let settings = DbSettings {
-            synchronous: config.synchronous.to_ascii_uppercase(),
-            readers: config.reader_pool_size as u32,
-            wal_autocheckpoint: config.wal_autocheckpoint as u32,
-        };
+        let settings = DbSettings::from_config(&config);
         let hub = Arc::new(Hub::new());
         let tenants = Tenants::open(
             &config.data_dir,

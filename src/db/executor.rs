@@ -367,6 +367,14 @@ mod tests {
     use super::*;
     use crate::actor::ActorType;
 
+    fn settings() -> DbSettings {
+        DbSettings {
+            synchronous: "NORMAL".into(),
+            readers: 2,
+            wal_autocheckpoint: 1000,
+        }
+    }
+
     /// An event that writes its number into `emitted` (its outbox) when recorded.
     struct Numbered(u64);
 
@@ -379,11 +387,7 @@ mod tests {
 
     /// A database whose sink keeps the numbers of the events it is handed, in order.
     async fn recording_database(dir: &Path) -> (Database, Arc<Mutex<Vec<u64>>>) {
-        let settings = DbSettings {
-            synchronous: "NORMAL".into(),
-            readers: 2,
-            wal_autocheckpoint: 1000,
-        };
+        let settings = settings();
         let path = dir.join("events.db");
         super::super::prepare_file(&path, super::super::Schema::Tenant, &settings).expect("prepare");
         let heard: Arc<Mutex<Vec<u64>>> = Arc::default();
@@ -522,11 +526,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_dropped_database_ends_its_threads() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = DbSettings {
-            synchronous: "NORMAL".into(),
-            readers: 2,
-            wal_autocheckpoint: 1000,
-        };
+        let settings = settings();
         let path = dir.path().join("t.db");
         super::super::prepare_file(&path, super::super::Schema::Tenant, &settings).expect("prepare");
         let warm = Database::open(&path, &settings, None).expect("open");
