@@ -82,7 +82,7 @@ async fn overview(
 ) -> Result<Json<Data<Overview>>, ApiError> {
     Ok(ok(auth
         .db()
-        .read(move |conn| store::overview(conn, &query.selection(conn, DEFAULT_DAYS)?.0))
+        .read_long(move |conn| store::overview(conn, &query.selection(conn, DEFAULT_DAYS)?.0))
         .await?))
 }
 
@@ -96,7 +96,7 @@ async fn hourly(
 ) -> Result<Json<Data<Vec<HourRow>>>, ApiError> {
     Ok(ok(auth
         .db()
-        .read(move |conn| {
+        .read_long(move |conn| {
             let (selection, zone) = query.selection(conn, HOURLY_DEFAULT_DAYS)?;
             store::hourly(conn, &selection, zone)
         })
@@ -114,7 +114,7 @@ async fn agents(
 ) -> Result<Json<Data<Vec<AgentRow>>>, ApiError> {
     Ok(ok(auth
         .db()
-        .read(move |conn| store::agents(conn, &query.selection(conn, DEFAULT_DAYS)?.0))
+        .read_long(move |conn| store::agents(conn, &query.selection(conn, DEFAULT_DAYS)?.0))
         .await?))
 }
 
@@ -129,7 +129,7 @@ async fn providers(
 ) -> Result<Json<Data<Vec<ProviderRow>>>, ApiError> {
     Ok(ok(auth
         .db()
-        .read(move |conn| store::providers(conn, &query.selection(conn, DEFAULT_DAYS)?.0))
+        .read_long(move |conn| store::providers(conn, &query.selection(conn, DEFAULT_DAYS)?.0))
         .await?))
 }
 
@@ -148,7 +148,7 @@ async fn trends(
     };
     Ok(ok(auth
         .db()
-        .read(move |conn| {
+        .read_long(move |conn| {
             let (selection, zone) = query.selection(conn, granularity.default_days())?;
             store::trends(conn, &selection, zone, granularity)
         })

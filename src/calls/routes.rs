@@ -122,7 +122,7 @@ async fn list_calls(
     let scope = Visibility::of(&auth.user);
     Ok(Json(
         auth.db()
-            .read(move |conn| {
+            .read_scanning(query.search.is_some(), move |conn| {
                 let filters = CallFilters {
                     status,
                     department_id: query.department_id.map(|id| id.to_string()),

@@ -104,7 +104,9 @@ async fn list_customers(
     let order = paging.order(&store::SORT)?;
     Ok(Json(
         auth.db()
-            .read(move |conn| store::list(conn, query.search.as_deref(), &order))
+            .read_scanning(query.search.is_some(), move |conn| {
+                store::list(conn, query.search.as_deref(), &order)
+            })
             .await?,
     ))
 }

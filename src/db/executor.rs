@@ -2,8 +2,8 @@
 //! that owns the only write connection. Every write of the file passes through that
 //! thread as a job; the jobs waiting at the same moment are committed together in one
 //! `BEGIN IMMEDIATE` transaction (group commit: one fsync for many requests), each inside
-//! its own savepoint so one failing job never undoes another. All SQLite work runs off the
-//! async runtime's worker threads.
+//! its own savepoint so one failing job never undoes another. Writes and long reads run off
+//! the async runtime's worker threads; a read an index bounds runs on the caller's.
 //!
 //! A job gets a [`WriteTx`]: the connection, who is writing, and [`WriteTx::emit`] for the
 //! events of its change. An event writes its rows (outboxes) at once, in the job's
@@ -182,8 +182,30 @@ impl Database {
         (self.id, self.commits.load(AtomicOrdering::Acquire))
     }
 
-    /// Runs `f` on a read connection from the pool, on the blocking thread pool.
+    /// Runs `f` on a read connection from the pool, on the calling thread: for reads an
+    /// index bounds (a row by id, a page of a list and its count), which take well under
+    /// a millisecond. Handing each of them to another thread cost more than the read
+    /// itself (two thread switches a request: lists ran at half the rate); reads whose
+    /// cost grows with the data use [`Database::read_long`].
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("database readers are closed"))?;
+        let conn = self.readers.get()?;
+        std::panic::catch_unwind(AssertUnwindSafe(|| f(&conn)))
+            .unwrap_or_else(|_| Err(ApiError::internal("read panicked")))
+    }
+
+    /// Runs `f` on a read connection from the pool, on the blocking thread pool: for
+    /// reads that scan (reports, free slots, text search), so the async workers keep
+    /// serving the other requests meanwhile.
+    pub async fn read_long<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -204,6 +226,19 @@ impl Database {
         })
         .await
         .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
+    }
+
+    /// [`Database::read_long`] when `scans` (a list with a text search), else [`Database::read`].
+    pub async fn read_scanning<T, F>(&self, scans: bool, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if scans {
+            self.read_long(f).await
+        } else {
+            self.read(f).await
+        }
     }
 
     /// Runs `f` on a read-only connection of its own, opened for it and closed after, on

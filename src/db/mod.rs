@@ -73,6 +73,12 @@ pub const READER_CACHE_KIB: i64 = 1024;
 /// Page cache of a tenant's one write connection, in KiB: every insert walks the interior
 /// pages of each index of its table, which this keeps in memory.
 pub const WRITER_CACHE_KIB: i64 = 4096;
+/// How much of a database file each connection reads through a memory map (SQLite's
+/// `mmap_size`, bytes): a page read is then a memory access instead of a `pread` that
+/// copies the page into the connection's cache, which doubled the rate of a list page
+/// and its count. The mapped pages are the OS page cache, shared by every connection of
+/// the file and reclaimable; they count in the process's RSS as file pages.
+pub const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 /// All the page caches of the process together (SQLite's soft heap limit, in bytes):
 /// past it, a connection recycles its own least recently used pages instead of growing,
 /// so memory stays bounded however many tenants are open
@@ -86,7 +92,7 @@ pub const SQLITE_SOFT_HEAP_LIMIT: i64 = 96 * 1024 * 1024;
 pub(crate) fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{READER_CACHE_KIB};",
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{READER_CACHE_KIB}; PRAGMA mmap_size = {MMAP_BYTES};",
         settings.synchronous, settings.wal_autocheckpoint
     ))?;
     conn.query_row(

@@ -95,7 +95,7 @@ async fn evaluation_stats(
     let scope = Visibility::of(&auth.user);
     Ok(ok(auth
         .db()
-        .read(move |conn| {
+        .read_long(move |conn| {
             let zone = crate::company::store::timezone(conn)?;
             let filters = EvaluationFilters {
                 rating: query.rating,

@@ -160,7 +160,7 @@ async fn booking_slots(
     let tenant = booking_tenant(&state, &token).await?;
     let slots = tenant
         .db
-        .read(move |conn| {
+        .read_long(move |conn| {
             let department = departments::store::by_booking_token(conn, &token)?;
             let zone = crate::company::store::timezone(conn)?;
             let now = time::now();
@@ -519,7 +519,7 @@ async fn manage_slots(
     let tenant = manage_tenant(&state, &token).await?;
     let slots = tenant
         .db
-        .read(move |conn| {
+        .read_long(move |conn| {
             let appointment = managed(conn, &token)?;
             let department = departments::store::find(conn, &appointment.department_id)?;
             let zone = crate::company::store::timezone(conn)?;

@@ -179,7 +179,7 @@ async fn department_availability(
     let duration_minutes = query.duration_minutes;
     let found = auth
         .db()
-        .read(move |conn| {
+        .read_long(move |conn| {
             let Some(department) = crate::departments::store::get(conn, &department_id)? else {
                 return Err(FieldErrors::single("department_id", "does not exist"));
             };
