@@ -6,10 +6,15 @@
 //! process-wide semaphore. Requests beyond that wait in the semaphore's queue, in order,
 //! as suspended tasks — not as blocking threads each holding its 19 MiB — so a burst of
 //! logins costs at most `cores × 19 MiB` and runs at the machine's hashing rate.
+//!
+//! Verifications reuse their 19 MiB while logins queue: a verification that finishes
+//! leaves its memory for the next (a fresh one is zeroed and faulted in page by page), and
+//! the last one to finish with nobody waiting returns it, so idle servers hold none.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
@@ -57,16 +62,62 @@ pub async fn hash(password: String) -> Result<String, ApiError> {
 /// `true` when `password` matches `stored`; `stored = None` (no such user) still spends
 /// the time of one verification and answers `false`.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    bounded(move || {
+    let matches = bounded(move || {
         let (hash, real) = match stored {
             Some(hash) => (hash, true),
             None => (DUMMY_HASH.clone(), false),
         };
-        let matches = hasher().verify_password(password.as_bytes(), hash.as_str()).is_ok();
+        let mut memory = MEMORY
+            .lock()
+            .map(|mut kept| kept.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let matches = matches_with(&mut memory, password.as_bytes(), &hash);
+        if let Ok(mut kept) = MEMORY.lock() {
+            kept.push(memory);
+        }
         real && matches
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false);
+    if PERMITS.available_permits() == max_concurrent_hashes() {
+        // Nothing hashing and nobody waiting: the kept memory would only sit there.
+        if let Ok(mut kept) = MEMORY.lock() {
+            kept.clear();
+        }
+    }
+    matches
+}
+
+/// The argon2 memory of finished verifications, for the next ones (at most one per permit).
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Whether `password` hashes to the PHC string `stored` with its own algorithm, version,
+/// parameters and salt, computed in `memory` (grown when the parameters need more). The
+/// outputs are compared in constant time (`Output`'s equality).
+fn matches_with(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::try_from(hash.algorithm.as_str()),
+        hash.version.map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&hash),
+    ) else {
+        return false;
+    };
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    let mut computed = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut computed, &mut memory[..])
+        .is_ok()
+        && Output::new(&computed).is_ok_and(|computed| computed == *expected)
 }
 
 /// Hashes synchronously, for code already on a blocking thread (CLI, tenant creation).
