@@ -97,7 +97,7 @@ fn query<T>(
 
 /// The overview's sums and its customers, in one scan of `calls_report`.
 fn overview_sql(where_clause: &str) -> String {
-    format!("SELECT {TOTALS}, count(DISTINCT c.customer_id) FROM {FROM} {where_clause}")
+    format!("SELECT {TOTALS}, count_distinct(c.customer_id) FROM {FROM} {where_clause}")
 }
 
 /// The customers whose first call is in `[?1, ?2)`: one range of `customers_first_call`.
@@ -108,7 +108,7 @@ const NEW_CUSTOMERS: &str = "SELECT count(*) FROM customers WHERE first_call_at 
 /// first call is at or after the start (`?1`; it cannot be after the end).
 fn new_customers_of_selection_sql(where_clause: &str) -> String {
     format!(
-        "SELECT count(DISTINCT c.customer_id) FROM calls c JOIN customers cu ON cu.id = c.customer_id
+        "SELECT count_distinct(c.customer_id) FROM calls c JOIN customers cu ON cu.id = c.customer_id
          {where_clause} AND cu.first_call_at >= ?"
     )
 }
@@ -299,7 +299,7 @@ pub fn providers(conn: &Connection, selection: &Selection) -> Result<Vec<Provide
     filter.push("c.provider_id IS NOT NULL", []);
     let sql = format!(
         "SELECT g.provider_id, coalesce({PROVIDER_NAME}, '') AS provider_name, g.agents, g.*
-         FROM (SELECT {TOTALS}, c.provider_id, count(DISTINCT c.user_id) AS agents FROM {FROM} {} GROUP BY c.provider_id) g
+         FROM (SELECT {TOTALS}, c.provider_id, count_distinct(c.user_id) AS agents FROM {FROM} {} GROUP BY c.provider_id) g
          LEFT JOIN service_providers sp ON sp.id = g.provider_id
          ORDER BY g.calls DESC, provider_name COLLATE NOCASE, g.provider_id",
         filter.where_clause()

@@ -156,6 +156,25 @@ mod tests {
         assert_eq!(peak.load(Ordering::SeqCst), max_concurrent_hashes());
     }
 
+    #[test]
+    fn kept_memory_verifies_hashes_of_other_parameters_and_refuses_wrong_passwords() {
+        let smaller = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8_192, 3, 1, None).expect("params"),
+        )
+        .hash_password(b"older-password")
+        .expect("hash")
+        .to_string();
+        let current = hash_blocking("right-password").expect("hash");
+        let mut memory = Vec::new();
+        assert!(matches_with(&mut memory, b"right-password", &current));
+        assert!(!matches_with(&mut memory, b"wrong-password", &current));
+        assert!(matches_with(&mut memory, b"older-password", &smaller));
+        assert!(!matches_with(&mut memory, b"right-password", &smaller));
+        assert!(!matches_with(&mut memory, b"right-password", "not a hash"));
+    }
+
     #[tokio::test]
     async fn unknown_users_are_verified_against_the_dummy_hash_and_refused() {
         let stored = hash("right-password".into()).await.expect("hash");

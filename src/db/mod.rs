@@ -100,6 +100,12 @@ pub(crate) fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::R
         [],
         |_| Ok(()),
     )?;
+    conn.create_aggregate_function(
+        "count_distinct",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        CountDistinct,
+    )?;
     // SQLite's lower() folds ASCII only; names here are Portuguese, French, Spanish.
     conn.create_scalar_function(
         "casefold",
@@ -108,6 +114,54 @@ pub(crate) fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::R
         |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|text| text.to_lowercase())),
     )?;
     Ok(())
+}
+
+/// `count_distinct(x)`: what `count(DISTINCT x)` answers (NULLs not counted; unlike SQLite,
+/// an integer and a real of the same value count as two), counted in a hash set instead of
+/// the temporary B-tree SQLite sorts the values into, which took more than half of a
+/// report over 100 000 calls. Ids (UUIDs) are kept as 128-bit numbers.
+struct CountDistinct;
+
+#[derive(Default)]
+struct DistinctValues {
+    ids: std::collections::HashSet<u128>,
+    others: std::collections::HashSet<Vec<u8>>,
+}
+
+impl rusqlite::functions::Aggregate<DistinctValues, i64> for CountDistinct {
+    fn init(&self, _: &mut rusqlite::functions::Context<'_>) -> rusqlite::Result<DistinctValues> {
+        Ok(DistinctValues::default())
+    }
+
+    fn step(&self, ctx: &mut rusqlite::functions::Context<'_>, seen: &mut DistinctValues) -> rusqlite::Result<()> {
+        use rusqlite::types::ValueRef;
+        let (tag, bytes): (u8, Vec<u8>) = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(()),
+            ValueRef::Text(text) => {
+                // Only the one spelling voki writes, so two spellings of one UUID stay two
+                // values, as they are to SQLite.
+                let canonical = text.len() == 36 && !text.iter().any(u8::is_ascii_uppercase);
+                if let (true, Ok(id)) = (canonical, uuid::Uuid::try_parse_ascii(text)) {
+                    seen.ids.insert(id.as_u128());
+                    return Ok(());
+                }
+                (b't', text.to_vec())
+            }
+            ValueRef::Integer(number) => (b'i', number.to_le_bytes().to_vec()),
+            ValueRef::Real(number) => (b'r', number.to_bits().to_le_bytes().to_vec()),
+            ValueRef::Blob(blob) => (b'b', blob.to_vec()),
+        };
+        seen.others.insert(std::iter::once(tag).chain(bytes).collect());
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        seen: Option<DistinctValues>,
+    ) -> rusqlite::Result<i64> {
+        Ok(seen.map_or(0, |seen| (seen.ids.len() + seen.others.len()) as i64))
+    }
 }
 
 /// The error for column `index` holding `text` that no enum value matches: something a
@@ -189,4 +243,46 @@ pub fn make_private(path: &Path, directory: bool) -> Result<(), ApiError> {
     #[cfg(not(unix))]
     let _ = (path, directory);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_distinct_answers_what_count_distinct_does() {
+        let conn = Connection::open_in_memory().expect("open");
+        configure(
+            &conn,
+            &DbSettings {
+                synchronous: "OFF".into(),
+                readers: 1,
+                wal_autocheckpoint: 0,
+            },
+        )
+        .expect("configure");
+        conn.execute_batch(
+            "CREATE TABLE t (g INTEGER, v);
+             INSERT INTO t VALUES
+               (1, '0b6f1c9e-6a4e-4f3a-9a51-3c2a7d1e8f00'), (1, '0b6f1c9e-6a4e-4f3a-9a51-3c2a7d1e8f00'),
+               (1, '0B6F1C9E-6A4E-4F3A-9A51-3C2A7D1E8F00'), (1, '0b6f1c9e6a4e4f3a9a513c2a7d1e8f00'),
+               (1, 'Ana'), (1, 'Ana'), (1, 'ana'), (1, NULL), (1, 7), (1, 7), (1, x'07'),
+               (2, NULL), (3, 'only');",
+        )
+        .expect("rows");
+        let mine: Vec<(i64, i64)> = conn
+            .prepare("SELECT g, count_distinct(v) FROM t GROUP BY g ORDER BY g")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("count_distinct");
+        let sqlite: Vec<(i64, i64)> = conn
+            .prepare("SELECT g, count(DISTINCT v) FROM t GROUP BY g ORDER BY g")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("count(DISTINCT)");
+        assert_eq!(mine, sqlite);
+        assert_eq!(mine, vec![(1, 7), (2, 0), (3, 1)]);
+        let none: i64 = conn
+            .query_row("SELECT count_distinct(v) FROM t WHERE g = 99", [], |r| r.get(0))
+            .expect("empty");
+        assert_eq!(none, 0);
+    }
 }
