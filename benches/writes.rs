@@ -1,5 +1,7 @@
 //! Acknowledged writes through the real HTTP stack with `synchronous = FULL`: every 201
-//! is on disk. `cargo bench --bench writes` (optionally `-- <seconds per level>`, default 5).
+//! is on disk. `cargo bench --bench writes` (optionally `-- <seconds per level>`, default 5)
+//! drives the release binary as a separate process (`VOKI_BENCH_BIN=<another voki>` for
+//! another build).
 //!
 //! For 1, 16 and 64 concurrent clients creating customers in one tenant, prints the
 //! writes per second and the latency (median, 99th percentile). One writer thread per
@@ -26,8 +28,11 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5);
-    let (state, dir) = common::bench_state().await;
-    let (server, base) = common::serve(state).await;
+    let bin = common::voki_binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    common::create_tenant_with_cli(&bin, dir.path(), TENANT);
+    let server = common::start_server(&bin, dir.path(), &[]);
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let token: Arc<str> = common::login(&client, &base).await.into();
 
@@ -72,7 +77,7 @@ async fn main() {
             rate / raw,
         );
     }
-    server.stop().await;
+    drop(server);
 }
 
 fn state_path(dir: &tempfile::TempDir) -> std::path::PathBuf {
