@@ -168,40 +168,54 @@ pub fn open_files(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
 }
 
-/// Samples a process's RSS every 100 ms in a thread until [`RssSampler::finish`].
+/// Samples a process's RSS every 100 ms in a thread until [`RssSampler::finish`], and its
+/// anonymous part (`RssAnon`: the memory the process holds). The rest is file pages: each
+/// connection maps its database file, and a page counts once per connection mapping it,
+/// though it is one page of the OS page cache that the kernel can reclaim.
 pub struct RssSampler {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<(Duration, f64)>>,
+    thread: std::thread::JoinHandle<Vec<(Duration, f64, f64)>>,
 }
 
 impl RssSampler {
     pub fn start(pid: u32) -> RssSampler {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopping = stop.clone();
+        let sample = move |began: std::time::Instant| {
+            (
+                began.elapsed(),
+                rss_mib(pid),
+                proc_status(pid, "RssAnon:") as f64 / 1024.0,
+            )
+        };
         let thread = std::thread::spawn(move || {
             let began = std::time::Instant::now();
             let mut samples = Vec::new();
             while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                samples.push((began.elapsed(), rss_mib(pid)));
+                samples.push(sample(began));
                 std::thread::sleep(Duration::from_millis(100));
             }
-            samples.push((began.elapsed(), rss_mib(pid)));
+            samples.push(sample(began));
             samples
         });
         RssSampler { stop, thread }
     }
 
-    /// The samples, as one line: the RSS each second and the peak.
+    /// The samples, as one line: the RSS each second, its peak and the anonymous peak.
     pub fn finish(self) -> String {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let samples = self.thread.join().expect("sampler");
-        let peak = samples.iter().map(|(_, mib)| *mib).fold(0.0, f64::max);
+        let peak = samples.iter().map(|(_, mib, _)| *mib).fold(0.0, f64::max);
+        let anonymous = samples.iter().map(|(_, _, mib)| *mib).fold(0.0, f64::max);
         let per_second: Vec<String> = samples
             .iter()
-            .filter(|(at, _)| at.as_millis() % 1000 < 100)
-            .map(|(at, mib)| format!("{:.0}s {mib:.0}", at.as_secs_f64()))
+            .filter(|(at, _, _)| at.as_millis() % 1000 < 100)
+            .map(|(at, mib, _)| format!("{:.0}s {mib:.0}", at.as_secs_f64()))
             .collect();
-        format!("RSS MiB over time: {} | peak {peak:.0} MiB", per_second.join(", "))
+        format!(
+            "RSS MiB over time: {} | peak {peak:.0} MiB, of which anonymous {anonymous:.0} MiB at most",
+            per_second.join(", ")
+        )
     }
 }
 
