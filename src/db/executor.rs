@@ -140,7 +140,12 @@ impl Database {
 
         let conn = Connection::open(path)?;
         configure(&conn, settings)?;
-        conn.execute_batch(&format!("PRAGMA cache_size = -{};", super::WRITER_CACHE_KIB))?;
+        // The writer finds the pages it walks in its own cache; a map of its own would only
+        // count the file once more in the process's RSS.
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = -{}; PRAGMA mmap_size = 0;",
+            super::WRITER_CACHE_KIB
+        ))?;
         let (writer, jobs) = mpsc::channel();
         let name = format!(
             "db-writer-{}",

@@ -73,11 +73,12 @@ pub const READER_CACHE_KIB: i64 = 1024;
 /// Page cache of a tenant's one write connection, in KiB: every insert walks the interior
 /// pages of each index of its table, which this keeps in memory.
 pub const WRITER_CACHE_KIB: i64 = 4096;
-/// How much of a database file each connection reads through a memory map (SQLite's
+/// How much of a database file each read connection reads through a memory map (SQLite's
 /// `mmap_size`, bytes): a page read is then a memory access instead of a `pread` that
 /// copies the page into the connection's cache, which doubled the rate of a list page
 /// and its count. The mapped pages are the OS page cache, shared by every connection of
-/// the file and reclaimable; they count in the process's RSS as file pages.
+/// the file and reclaimable; they count in the process's RSS as file pages, once per
+/// connection mapping them (the writer does not map the file).
 pub const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 /// All the page caches of the process together (SQLite's soft heap limit, in bytes):
 /// past it, a connection recycles its own least recently used pages instead of growing,
