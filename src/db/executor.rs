@@ -197,11 +197,7 @@ impl Database {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .read_permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal("database readers are closed"))?;
+        let _permit = self.reader_permit().await?;
         let conn = self.readers.get()?;
         std::panic::catch_unwind(AssertUnwindSafe(|| f(&conn)))
             .unwrap_or_else(|_| Err(ApiError::internal("read panicked")))
@@ -215,12 +211,7 @@ impl Database {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self
-            .read_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::internal("database readers are closed"))?;
+        let permit = self.reader_permit().await?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = readers.get()?;
@@ -231,6 +222,15 @@ impl Database {
         })
         .await
         .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
+    }
+
+    /// One of the pooled readers, waited for as a suspended task.
+    async fn reader_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal("database readers are closed"))
     }
 
     /// [`Database::read_long`] when `scans` (a list with a text search), else [`Database::read`].
