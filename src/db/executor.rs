@@ -543,6 +543,35 @@ mod tests {
         assert_eq!(outbox(&db).await, expected);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_read_runs_on_the_callers_thread_and_a_long_one_on_the_blocking_pool() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, _) = recording_database(dir.path()).await;
+        let caller = std::thread::current().id();
+        let short = db.read(|_| Ok(std::thread::current().id())).await.expect("read");
+        let long = db
+            .read_long(|_| Ok(std::thread::current().id()))
+            .await
+            .expect("read_long");
+        assert_eq!(short, caller);
+        assert_ne!(long, caller);
+    }
+
+    #[tokio::test]
+    async fn a_read_that_panics_is_an_internal_error_and_the_reader_serves_the_next() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, _) = recording_database(dir.path()).await;
+        for _ in 0..2 * settings().readers {
+            let failed = db.read(|_| -> Result<(), ApiError> { panic!("a bug in a read") }).await;
+            assert!(matches!(failed, Err(ApiError::Internal(_))), "{failed:?}");
+        }
+        let answer: i64 = db
+            .read(|conn| Ok(conn.query_row("SELECT 41 + 1", [], |row| row.get(0))?))
+            .await
+            .expect("the next read");
+        assert_eq!(answer, 42);
+    }
+
     #[tokio::test]
     async fn the_actor_of_a_job_is_the_one_of_the_request_that_sent_it() {
         let dir = tempfile::tempdir().expect("temp dir");
