@@ -148,12 +148,7 @@ fn raw_rate(path: &std::path::Path, agents: &[String], seconds: u64) -> f64 {
             std::thread::spawn(move || {
                 let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                     .expect("open");
-                conn.execute_batch(&format!(
-                    "PRAGMA cache_size = -{}; PRAGMA mmap_size = {}",
-                    voki::db::READER_CACHE_KIB,
-                    voki::db::MMAP_BYTES
-                ))
-                .expect("pragma");
+                conn.execute_batch(&voki::db::reader_pragmas()).expect("pragma");
                 let mut rng = XorShift(0x1234_5678 + thread as u64);
                 let mut count = conn
                     .prepare("SELECT count(*) FROM appointments WHERE user_id = ?1")

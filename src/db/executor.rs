@@ -126,7 +126,10 @@ impl Database {
         let read_settings = settings.clone();
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
-            .with_init(move |conn| configure(conn, &read_settings));
+            .with_init(move |conn| {
+                configure(conn, &read_settings)?;
+                conn.execute_batch(&super::reader_pragmas())
+            });
         // No reaper (idle connections live as long as the pool, which closes with its
         // tenant) and one worker pool for every database: r2d2's own would be three threads
         // per pool that outlive it, so each tenant ever opened would leave three behind.
@@ -140,12 +143,7 @@ impl Database {
 
         let conn = Connection::open(path)?;
         configure(&conn, settings)?;
-        // The writer finds the pages it walks in its own cache; a map of its own would only
-        // count the file once more in the process's RSS.
-        conn.execute_batch(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA mmap_size = 0;",
-            super::WRITER_CACHE_KIB
-        ))?;
+        conn.execute_batch(&format!("PRAGMA cache_size = -{};", super::WRITER_CACHE_KIB))?;
         let (writer, jobs) = mpsc::channel();
         let name = format!(
             "db-writer-{}",
@@ -261,9 +259,6 @@ impl Database {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
             )?;
             configure(&conn, &settings)?;
-            // A scan of the whole file gains nothing from the map, whose pages would count
-            // in the process's memory for as long as the connection lives.
-            conn.execute_batch("PRAGMA mmap_size = 0")?;
             f(&conn)
         })
         .await

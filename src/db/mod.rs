@@ -73,13 +73,20 @@ pub const READER_CACHE_KIB: i64 = 1024;
 /// Page cache of a tenant's one write connection, in KiB: every insert walks the interior
 /// pages of each index of its table, which this keeps in memory.
 pub const WRITER_CACHE_KIB: i64 = 4096;
-/// How much of a database file each read connection reads through a memory map (SQLite's
-/// `mmap_size`, bytes): a page read is then a memory access instead of a `pread` that
-/// copies the page into the connection's cache, which doubled the rate of a list page
+/// How much of a database file each pooled read connection reads through a memory map
+/// (SQLite's `mmap_size`, bytes): a page read is then a memory access instead of a `pread`
+/// that copies the page into the connection's cache, which doubled the rate of a list page
 /// and its count. The mapped pages are the OS page cache, shared by every connection of
 /// the file and reclaimable; they count in the process's RSS as file pages, once per
-/// connection mapping them (the writer does not map the file).
+/// connection mapping them. The writer (whose pages stay in its own cache) and the
+/// one-off readers of exports (a whole-file scan) do not map the file.
 pub const MMAP_BYTES: i64 = 256 * 1024 * 1024;
+
+/// What a pooled read connection sets on top of [`configure`]: its page cache and its
+/// memory map (also what the list bench's raw baseline runs with).
+pub fn reader_pragmas() -> String {
+    format!("PRAGMA cache_size = -{READER_CACHE_KIB}; PRAGMA mmap_size = {MMAP_BYTES};")
+}
 /// All the page caches of the process together (SQLite's soft heap limit, in bytes):
 /// past it, a connection recycles its own least recently used pages instead of growing,
 /// so memory stays bounded however many tenants are open
@@ -93,7 +100,7 @@ pub const SQLITE_SOFT_HEAP_LIMIT: i64 = 96 * 1024 * 1024;
 pub(crate) fn configure(conn: &Connection, settings: &DbSettings) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{READER_CACHE_KIB}; PRAGMA mmap_size = {MMAP_BYTES};",
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{READER_CACHE_KIB};",
         settings.synchronous, settings.wal_autocheckpoint
     ))?;
     conn.query_row(
@@ -136,7 +143,7 @@ impl rusqlite::functions::Aggregate<DistinctValues, i64> for CountDistinct {
 
     fn step(&self, ctx: &mut rusqlite::functions::Context<'_>, seen: &mut DistinctValues) -> rusqlite::Result<()> {
         use rusqlite::types::ValueRef;
-        let (tag, bytes): (u8, Vec<u8>) = match ctx.get_raw(0) {
+        let key: Vec<u8> = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(()),
             ValueRef::Text(text) => {
                 // Only the one spelling voki writes, so two spellings of one UUID stay two
@@ -146,13 +153,13 @@ impl rusqlite::functions::Aggregate<DistinctValues, i64> for CountDistinct {
                     seen.ids.insert(id.as_u128());
                     return Ok(());
                 }
-                (b't', text.to_vec())
+                [b"t", text].concat()
             }
-            ValueRef::Integer(number) => (b'i', number.to_le_bytes().to_vec()),
-            ValueRef::Real(number) => (b'r', number.to_bits().to_le_bytes().to_vec()),
-            ValueRef::Blob(blob) => (b'b', blob.to_vec()),
+            ValueRef::Integer(number) => [&b"i"[..], &number.to_le_bytes()].concat(),
+            ValueRef::Real(number) => [&b"r"[..], &number.to_bits().to_le_bytes()].concat(),
+            ValueRef::Blob(blob) => [b"b", blob].concat(),
         };
-        seen.others.insert(std::iter::once(tag).chain(bytes).collect());
+        seen.others.insert(key);
         Ok(())
     }
 
