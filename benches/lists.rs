@@ -3,7 +3,8 @@
 //! connections against the release binary, next to the two ceilings measured in the same
 //! run on the same machine:
 //! - raw rusqlite: the same page of 20 appointment rows plus its COUNT on the same file,
-//!   with the server's pragmas, on as many threads as cores (what SQLite alone can do);
+//!   with the server's pragmas and its `LIMIT +?` (a bound LIMIT would be compiled again
+//!   for every new offset), on as many threads as cores (what SQLite alone can do);
 //! - a bare axum handler answering a JSON body of the same size over HTTP (what the HTTP
 //!   stack and this load generator alone can do).
 //!
@@ -158,7 +159,7 @@ fn raw_rate(path: &std::path::Path, agents: &[String], seconds: u64) -> f64 {
                         "SELECT id, title, description, status, scheduled_at, duration_minutes, department_id, user_id,
                                 customer_id, notes, overdue, cancel_reason, confirmed_at, cancelled_at, completed_at,
                                 access_link_url, inserted_at, updated_at
-                         FROM appointments WHERE user_id = ?1 ORDER BY scheduled_at, id LIMIT ?2 OFFSET ?3",
+                         FROM appointments WHERE user_id = ?1 ORDER BY scheduled_at, id LIMIT +?2 OFFSET ?3",
                     )
                     .expect("page");
                 while Instant::now() < deadline {

@@ -182,6 +182,9 @@ pub fn fetch_page<T>(
 ) -> Result<Page<T>, ApiError> {
     let where_clause = filter.where_clause();
     let offset = (order.page - 1).saturating_mul(order.page_size);
+    // Bound as `LIMIT +?`: SQLite reads a plain bound LIMIT when planning, so each new
+    // page size or offset would compile the cached statement again (up to a fifth of a
+    // page's SQL time); it does not read an expression.
     let window = [SqlValue::Integer(order.page_size), SqlValue::Integer(offset)];
     // Count, page and rows see the same data even while the tenant's writer commits.
     let _snapshot = if conn.is_autocommit() {
@@ -198,7 +201,7 @@ pub fn fetch_page<T>(
     let data = match source.filter(|source| !source.joins.is_empty()) {
         Some(source) => {
             let ids_sql = format!(
-                "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT ? OFFSET ?",
+                "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +? OFFSET ?",
                 order.clause,
                 alias = source.alias,
                 picked_from = source.narrowed(&[&where_clause, &order.clause]),
@@ -212,7 +215,7 @@ pub fn fetch_page<T>(
         }
         None => {
             let sql = format!(
-                "SELECT {columns} FROM {from} {where_clause} ORDER BY {} LIMIT ? OFFSET ?",
+                "SELECT {columns} FROM {from} {where_clause} ORDER BY {} LIMIT +? OFFSET ?",
                 order.clause
             );
             prepare(conn, &sql)?
@@ -526,7 +529,7 @@ fn parse_bound(name: &str, value: Option<&str>) -> Result<Option<Bound>, ApiErro
 
 #[cfg(test)]
 mod tests {
-    use super::{Source, mentions};
+    use super::{Filter, Order, SortOrder, SortSpec, Source, fetch_page, mentions, statements_of};
 
     #[test]
     fn a_list_source_is_its_table_then_its_joins() {
@@ -563,6 +566,42 @@ mod tests {
             source.narrowed(&["", "d.name ASC"]),
             "appointments a JOIN departments d ON d.id = a.department_id"
         );
+    }
+
+    #[test]
+    fn a_page_statement_is_prepared_once_whatever_its_page_size() {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+        conn.execute_batch(
+            "CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL);
+             CREATE INDEX items_n ON items (n, id);
+             WITH RECURSIVE k(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM k WHERE v < 300)
+             INSERT INTO items SELECT printf('%04d', v), v % 7 FROM k;",
+        )
+        .expect("table");
+        const SORT: SortSpec = SortSpec {
+            columns: &[("n", "i.n")],
+            default_key: "n",
+            default_order: SortOrder::Asc,
+            default_page_size: 20,
+            tie_breaker: "i.id",
+        };
+        let statements = statements_of(|| {
+            for (page, size) in [(1, 20), (3, 5), (2, 50), (7, 1)] {
+                let order = Order::checked(&SORT, None, None, page, Some(size)).expect("order");
+                let listed = fetch_page(&conn, "i.id", "items i", &Filter::new(), &order, |row| {
+                    row.get::<_, String>(0)
+                })
+                .expect("page");
+                assert_eq!(listed.data.len(), size as usize);
+            }
+        });
+        // A bound LIMIT the planner reads makes SQLite compile the statement again each
+        // time the value changes; `LIMIT +?` is an expression it does not read.
+        for sql in statements.iter().filter(|sql| sql.contains("LIMIT")) {
+            let statement = conn.prepare_cached(sql).expect("cached");
+            assert_eq!(statement.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
+            assert_eq!(statement.get_status(rusqlite::StatementStatus::Run), 4, "{sql}");
+        }
     }
 
     #[test]
