@@ -1335,6 +1335,17 @@ async fn list_filters_by_agent_department_provider_and_status() {
         .get("/api/v1/appointments?date_from=yesterday", &c.owner)
         .await
         .expect(400);
+
+    // A page names each row's department, agent and provider as reading the row alone
+    // does (the page reads each distinct one once).
+    let page = c.app.get("/api/v1/appointments", &c.owner).await.expect(200);
+    let rows = page.body["data"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let id = row["id"].as_str().unwrap();
+        let alone = c.app.get(&format!("/api/v1/appointments/{id}"), &c.owner).await.expect(200);
+        assert_eq!(&row, alone.data(), "{id}");
+    }
 }
 
 #[tokio::test]
