@@ -259,7 +259,14 @@ mod tests {
     fn a_token_verified_once_is_still_refused_once_expired_or_of_another_kind() {
         let keys = Keys::from_secret(b"0123456789abcdef0123456789abcdef");
         // Valid for one more second, counting the leeway.
-        let short = claims("demo", "u1", Some(Role::Manager), TokenKind::Access, 1 - LEEWAY_SECS, None);
+        let short = claims(
+            "demo",
+            "u1",
+            Some(Role::Manager),
+            TokenKind::Access,
+            1 - LEEWAY_SECS,
+            None,
+        );
         let token = keys.issue(&short).unwrap();
         assert_eq!(keys.verify(&token, TokenKind::Access).unwrap().jti, short.jti);
         assert_eq!(keys.verify(&token, TokenKind::Access).unwrap().jti, short.jti);
@@ -270,7 +277,10 @@ mod tests {
         forged.replace_range(at..at + 1, other);
         assert!(keys.verify(&forged, TokenKind::Access).is_err());
         std::thread::sleep(std::time::Duration::from_millis(2100));
-        assert!(keys.verify(&token, TokenKind::Access).is_err(), "an expired token was accepted");
+        assert!(
+            keys.verify(&token, TokenKind::Access).is_err(),
+            "an expired token was accepted"
+        );
     }
 
     #[test]

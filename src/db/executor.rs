@@ -769,7 +769,11 @@ mod tests {
         assert_eq!(kept, 300);
         drop(db);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert_eq!(threads_named("db-checkpoint"), 0, "the checkpoint thread outlived its database");
+        assert_eq!(
+            threads_named("db-checkpoint"),
+            0,
+            "the checkpoint thread outlived its database"
+        );
     }
 
     /// A closed database leaves no thread behind: its writer and its pool's workers end.

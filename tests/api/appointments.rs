@@ -1343,7 +1343,11 @@ async fn list_filters_by_agent_department_provider_and_status() {
     assert_eq!(rows.len(), 3);
     for row in rows {
         let id = row["id"].as_str().unwrap();
-        let alone = c.app.get(&format!("/api/v1/appointments/{id}"), &c.owner).await.expect(200);
+        let alone = c
+            .app
+            .get(&format!("/api/v1/appointments/{id}"), &c.owner)
+            .await
+            .expect(200);
         assert_eq!(&row, alone.data(), "{id}");
     }
 }
