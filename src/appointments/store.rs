@@ -17,7 +17,7 @@ use crate::auth::Visibility;
 use crate::customers::{self, CustomerDetails, store::phone_digits};
 use crate::db::WriteTx;
 use crate::db::query::DateRange;
-use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page, snapshot};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::DomainEvent;
 use crate::time::{self, Timestamp};
@@ -279,11 +279,7 @@ pub fn list(
         filter.push(concat!(overdue_sql!(), " = ?"), [SqlValue::Integer(overdue.into())]);
     }
     // The page, its count and its names from one snapshot.
-    let _snapshot = if conn.is_autocommit() {
-        Some(conn.unchecked_transaction()?)
-    } else {
-        None
-    };
+    let _snapshot = snapshot(conn)?;
     let mut page = fetch_page(conn, LIST_COLUMNS, LIST_FROM, &filter, order, map_row)?;
     name_rows(conn, &mut page.data)?;
     Ok(page)

@@ -154,17 +154,12 @@ impl Database {
             "db-writer-{}",
             path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
         );
-        let mode = if settings.wal_autocheckpoint == 0 {
-            "PASSIVE"
-        } else {
-            "TRUNCATE"
-        };
         let backfill = Backfill::install(&conn, path, settings)?;
         let commits = Arc::new(AtomicU64::new(0));
         let counted = commits.clone();
         std::thread::Builder::new()
             .name(name)
-            .spawn(move || writer_loop(conn, jobs, mode, &counted, backfill))
+            .spawn(move || writer_loop(conn, jobs, &counted, backfill))
             .map_err(ApiError::from_source)?;
         static OPENED: AtomicU64 = AtomicU64::new(0);
         Ok(Database {
@@ -433,6 +428,13 @@ impl Backfill {
         Some((wake, thread))
     }
 
+    /// How the writer checkpoints on request and on closing: `TRUNCATE` normally;
+    /// `PASSIVE` when an outside process (Litestream) owns checkpoints, since a TRUNCATE
+    /// would wait for its read lock and reset the WAL under it.
+    fn explicit_mode(&self) -> &'static str {
+        if self.pages == 0 { "PASSIVE" } else { "TRUNCATE" }
+    }
+
     /// Ends the checkpointer (after its checkpoint in progress) before the writer's last one.
     fn finish(self) {
         if let Some((wake, thread)) = self.checkpointer {
@@ -442,13 +444,8 @@ impl Backfill {
     }
 }
 
-fn writer_loop(
-    mut conn: Connection,
-    jobs: mpsc::Receiver<Job>,
-    mode: &'static str,
-    commits: &AtomicU64,
-    mut backfill: Backfill,
-) {
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64, mut backfill: Backfill) {
+    let mode = backfill.explicit_mode();
     while let Ok(job) = jobs.recv() {
         let first = match job {
             Job::Write(first) => first,
@@ -506,8 +503,7 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64
     }
 }
 
-/// `TRUNCATE` normally; `PASSIVE` when an outside process (Litestream) owns checkpoints,
-/// since a TRUNCATE would wait for its read lock and reset the WAL under it.
+/// `PRAGMA wal_checkpoint(<mode>)`; a failure is logged (the WAL is then checkpointed later).
 fn checkpoint(conn: &Connection, mode: &str) {
     if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
         tracing::warn!(error = %err, "WAL checkpoint failed");

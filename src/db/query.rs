@@ -187,11 +187,7 @@ pub fn fetch_page<T>(
     // page's SQL time); it does not read an expression.
     let window = [SqlValue::Integer(order.page_size), SqlValue::Integer(offset)];
     // Count, page and rows see the same data even while the tenant's writer commits.
-    let _snapshot = if conn.is_autocommit() {
-        Some(conn.unchecked_transaction()?)
-    } else {
-        None
-    };
+    let _snapshot = snapshot(conn)?;
     let source = Source::parse(from);
     let count_from = source
         .as_ref()
@@ -231,6 +227,16 @@ pub fn fetch_page<T>(
             total_pages: ((total_count + order.page_size - 1) / order.page_size).max(1),
             total_count,
         },
+    })
+}
+
+/// A read transaction that holds one snapshot of the file until dropped, unless `conn`
+/// is already in one (then that one holds it).
+pub fn snapshot(conn: &Connection) -> Result<Option<rusqlite::Transaction<'_>>, ApiError> {
+    Ok(if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
     })
 }
 
