@@ -24,6 +24,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
+use super::totals::Totals;
 use super::{DbSettings, configure};
 use crate::actor::{self, Actor};
 use crate::error::ApiError;
@@ -115,8 +116,12 @@ pub struct Database {
     sink: Option<EventSink>,
     /// This open database among all the process has opened (see [`Database::write_generation`]).
     id: u64,
-    /// Groups committed so far; raised before any job of the group hears it committed.
+    /// The write generation: raised to odd before each COMMIT and to even after it
+    /// (before any job of the group hears it committed), so a value read before and after
+    /// a read's snapshot opens shows whether a commit became visible in between.
     commits: Arc<AtomicU64>,
+    /// List totals kept while nothing is committed, lent to each pooled read.
+    totals: Arc<Totals>,
 }
 
 impl Database {
@@ -170,6 +175,7 @@ impl Database {
             writer,
             sink,
             id: OPENED.fetch_add(1, AtomicOrdering::Relaxed),
+            totals: Arc::new(Totals::new(commits.clone())),
             commits,
         })
     }
@@ -198,7 +204,7 @@ impl Database {
     {
         let _permit = self.reader_permit().await?;
         let conn = self.readers.get()?;
-        std::panic::catch_unwind(AssertUnwindSafe(|| f(&conn)))
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.totals.lend(|| f(&conn))))
             .unwrap_or_else(|_| Err(ApiError::internal("read panicked")))
     }
 
@@ -211,10 +217,10 @@ impl Database {
         T: Send + 'static,
     {
         let permit = self.reader_permit().await?;
-        let readers = self.readers.clone();
+        let (readers, totals) = (self.readers.clone(), self.totals.clone());
         tokio::task::spawn_blocking(move || {
             let conn = readers.get()?;
-            let result = f(&conn);
+            let result = totals.lend(|| f(&conn));
             drop(conn);
             drop(permit);
             result
@@ -485,6 +491,7 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64
         // own transaction (a top-level savepoint) and reports its own result.
         tracing::warn!(error = %err, "group transaction could not start; writing jobs one by one");
         for job in group {
+            commits.fetch_add(1, AtomicOrdering::AcqRel);
             let done = job(conn);
             commits.fetch_add(1, AtomicOrdering::AcqRel);
             done(Ok(()));
@@ -492,12 +499,12 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64
         return;
     }
     let completions: Vec<Completion> = group.into_iter().map(|job| job(conn)).collect();
+    commits.fetch_add(1, AtomicOrdering::AcqRel);
     let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
-    } else {
-        commits.fetch_add(1, AtomicOrdering::AcqRel);
     }
+    commits.fetch_add(1, AtomicOrdering::AcqRel);
     for done in completions {
         done(committed.clone());
     }
@@ -523,6 +530,109 @@ mod tests {
             synchronous: "NORMAL".into(),
             readers: 2,
             wal_autocheckpoint: 1000,
+        }
+    }
+
+    const ITEMS: crate::db::query::SortSpec = crate::db::query::SortSpec {
+        columns: &[("k", "t.k")],
+        default_key: "k",
+        default_order: crate::db::query::SortOrder::Asc,
+        default_page_size: 20,
+        tie_breaker: "t.id",
+    };
+
+    /// A database with a table `t` of rows `k` ('a' or 'b').
+    fn items_database(dir: &Path) -> Database {
+        let path = dir.join("totals.db");
+        super::super::prepare_file(&path, super::super::Schema::Tenant, &settings()).expect("prepare");
+        let db = Database::open(&path, &settings(), None).expect("open");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        runtime
+            .block_on(db.write(|tx| {
+                Ok(tx.execute_batch(
+                    "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL);
+                     CREATE INDEX t_k ON t (k, id);
+                     INSERT INTO t (k) VALUES ('a'), ('a'), ('b');",
+                )?)
+            }))
+            .expect("table");
+        db
+    }
+
+    /// The page of every `k = 'a'` row: (rows on it, its total).
+    async fn rows_and_total(db: &Database) -> (usize, i64) {
+        db.read(|conn| {
+            let mut filter = crate::db::query::Filter::new();
+            filter.push("t.k = ?", [rusqlite::types::Value::Text("a".into())]);
+            let order = crate::db::query::Order::checked(&ITEMS, None, None, 1, Some(10_000))?;
+            let page = crate::db::query::fetch_page(conn, "t.id", "t t", &filter, &order, |row| {
+                row.get::<_, i64>(0)
+            })?;
+            Ok((page.data.len(), page.meta.total_count))
+        })
+        .await
+        .expect("page")
+    }
+
+    #[test]
+    fn a_list_total_is_counted_once_until_something_is_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = items_database(dir.path());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let counted = |expected: (usize, i64)| {
+            let statements = crate::db::query::statements_of(|| {
+                assert_eq!(runtime.block_on(rows_and_total(&db)), expected);
+            });
+            statements.iter().filter(|sql| sql.starts_with("SELECT count(*)")).count()
+        };
+        assert_eq!(counted((2, 2)), 1);
+        assert_eq!(counted((2, 2)), 0, "nothing committed: the total is kept");
+        runtime
+            .block_on(db.write(|tx| Ok(tx.execute("INSERT INTO t (k) VALUES ('a')", [])?)))
+            .expect("insert");
+        assert_eq!(counted((3, 3)), 1, "a commit: counted again");
+        assert_eq!(counted((3, 3)), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_list_total_matches_its_rows_while_writes_commit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Arc::new(tokio::task::spawn_blocking({
+            let dir = dir.path().to_path_buf();
+            move || items_database(&dir)
+        })
+        .await
+        .expect("database"));
+        let writer = tokio::spawn({
+            let db = db.clone();
+            async move {
+                for n in 0..300 {
+                    let k = if n % 3 == 0 { "b" } else { "a" };
+                    db.write(move |tx| Ok(tx.execute("INSERT INTO t (k) VALUES (?1)", [k])?))
+                        .await
+                        .expect("insert");
+                }
+            }
+        });
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut pages = 0;
+                    loop {
+                        let (rows, total) = rows_and_total(&db).await;
+                        assert_eq!(rows as i64, total, "the total of the rows on the page");
+                        pages += 1;
+                        if total == 202 {
+                            return pages;
+                        }
+                    }
+                })
+            })
+            .collect();
+        writer.await.expect("writer");
+        for reader in readers {
+            assert!(reader.await.expect("reader") > 0);
         }
     }
 

@@ -6,6 +6,7 @@ mod executor;
 mod public_index;
 pub mod query;
 mod tenants;
+mod totals;
 
 use std::path::Path;
 use std::time::Duration;

@@ -11,6 +11,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::totals::Totals;
 use crate::error::{ApiError, FieldErrors};
 use crate::time::{self, Timestamp};
 
@@ -189,12 +190,7 @@ pub fn fetch_page<T>(
     // Count, page and rows see the same data even while the tenant's writer commits.
     let _snapshot = snapshot(conn)?;
     let source = Source::parse(from);
-    let count_from = source
-        .as_ref()
-        .map_or_else(|| from.to_string(), |source| source.narrowed(&[&where_clause]));
-    let total_count: i64 = prepare(conn, &format!("SELECT count(*) FROM {count_from} {where_clause}"))?
-        .query_row(params_from_iter(filter.params.iter()), |row| row.get(0))?;
-    let data = match source.filter(|source| !source.joins.is_empty()) {
+    let data = match source.as_ref().filter(|source| !source.joins.is_empty()) {
         Some(source) => {
             let ids_sql = format!(
                 "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +? OFFSET ?",
@@ -219,6 +215,16 @@ pub fn fetch_page<T>(
                 .collect::<Result<Vec<T>, _>>()?
         }
     };
+    let count_from = source
+        .as_ref()
+        .map_or_else(|| from.to_string(), |source| source.narrowed(&[&where_clause]));
+    let count_sql = format!("SELECT count(*) FROM {count_from} {where_clause}");
+    let count = || prepare(conn, &count_sql)?.query_row(params_from_iter(filter.params.iter()), |row| row.get(0));
+    // After the page's statements: the snapshot is open, so the total kept for it is known.
+    let total_count: i64 = match Totals::noted() {
+        Some((totals, before)) => totals.count(before, &count_sql, &filter.params, count)?,
+        None => count()?,
+    };
     Ok(Page {
         data,
         meta: PageMeta {
@@ -231,13 +237,37 @@ pub fn fetch_page<T>(
 }
 
 /// A read transaction that holds one snapshot of the file until dropped, unless `conn`
-/// is already in one (then that one holds it).
-pub fn snapshot(conn: &Connection) -> Result<Option<rusqlite::Transaction<'_>>, ApiError> {
-    Ok(if conn.is_autocommit() {
-        Some(conn.unchecked_transaction()?)
-    } else {
-        None
+/// is already in one (then that one holds it). The write generation is noted before it
+/// opens, so the lists it runs may use the totals kept for it ([`Totals`]).
+pub fn snapshot(conn: &Connection) -> Result<Snapshot<'_>, ApiError> {
+    if !conn.is_autocommit() {
+        return Ok(Snapshot { transaction: None, noted: false });
+    }
+    let noted = Totals::note_generation();
+    let transaction = conn.unchecked_transaction().inspect_err(|_| {
+        if noted {
+            Totals::forget_generation();
+        }
+    })?;
+    Ok(Snapshot {
+        transaction: Some(transaction),
+        noted,
     })
+}
+
+/// See [`snapshot`].
+pub struct Snapshot<'c> {
+    transaction: Option<rusqlite::Transaction<'c>>,
+    noted: bool,
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        drop(self.transaction.take());
+        if self.noted {
+            Totals::forget_generation();
+        }
+    }
 }
 
 /// The rows of `from` whose `alias.rowid` is in `ids`, mapped, in the order of `ids`.

@@ -1,0 +1,221 @@
+//! The totals of list pages (`meta.total_count`), kept between reads while their database
+//! commits nothing. A page's COUNT walks every index entry its filter matches (a thousand
+//! for one agent's appointments), the largest part of a list request's SQL, and it is the
+//! same for every page of a list until something is written: paging through a list, or a
+//! console refreshing one, counts it once.
+//!
+//! A total is only reused at the write generation it was counted at, and only by a read
+//! whose snapshot is of that generation: the writer makes the generation odd before a
+//! COMMIT and even after it, and a list reads it before opening its snapshot and again
+//! once its first statement has run ([`Totals::count`]). An equal, even value both times
+//! means no commit became visible in between, so the snapshot holds exactly the data the
+//! total was counted on.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::types::Value as SqlValue;
+
+/// How long a total is believed at most: another process (the CLI) may write the file
+/// too, and its commits do not move this process's generation.
+pub const TOTALS_KEPT: Duration = Duration::from_secs(2);
+/// Totals kept at most per database; past it the map starts again empty.
+const ENTRIES: usize = 1_024;
+
+struct Total {
+    generation: u64,
+    counted_at: Instant,
+    count: i64,
+}
+
+/// The totals of one database, and the write generation of its writer.
+pub(crate) struct Totals {
+    generation: Arc<AtomicU64>,
+    kept: Mutex<HashMap<Box<str>, Total>>,
+}
+
+/// What a read running on this thread may use: its database's totals, and the write
+/// generation read just before its snapshot opened (while one is open).
+struct Lent {
+    totals: Arc<Totals>,
+    before: Option<u64>,
+}
+
+thread_local! {
+    static LENT: RefCell<Option<Lent>> = const { RefCell::new(None) };
+}
+
+/// Puts back what [`LENT`] held before, also when the read panics.
+struct Return(Option<Lent>);
+
+impl Drop for Return {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        LENT.with(|lent| *lent.borrow_mut() = previous);
+    }
+}
+
+impl Totals {
+    /// `generation`: raised by the writer to odd before each COMMIT and to even after it.
+    pub(crate) fn new(generation: Arc<AtomicU64>) -> Totals {
+        Totals {
+            generation,
+            kept: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `read` (one read on one of this database's connections) with these totals
+    /// available to the lists it runs on this thread.
+    pub(crate) fn lend<T>(self: &Arc<Self>, read: impl FnOnce() -> T) -> T {
+        let lent = Lent {
+            totals: self.clone(),
+            before: None,
+        };
+        let _back = Return(LENT.with(|cell| cell.replace(Some(lent))));
+        read()
+    }
+
+    /// Notes the write generation for the read running on this thread, which is about to
+    /// open its snapshot; `false` when no totals are lent to it.
+    pub(crate) fn note_generation() -> bool {
+        LENT.with(|cell| match cell.borrow_mut().as_mut() {
+            Some(lent) => {
+                lent.before = Some(lent.totals.generation());
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Its snapshot has closed: what was noted no longer describes the data it reads.
+    pub(crate) fn forget_generation() {
+        LENT.with(|cell| {
+            if let Some(lent) = cell.borrow_mut().as_mut() {
+                lent.before = None;
+            }
+        });
+    }
+
+    /// The totals lent to the read on this thread, with the generation noted before its
+    /// open snapshot; `None` outside a read, or in a transaction not opened through
+    /// [`crate::db::query::snapshot`].
+    pub(crate) fn noted() -> Option<(Arc<Totals>, u64)> {
+        LENT.with(|cell| {
+            let lent = cell.borrow();
+            let lent = lent.as_ref()?;
+            Some((lent.totals.clone(), lent.before?))
+        })
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The total of `sql` with `params`, as `count` would return it in this read: kept
+    /// from an earlier read of the same generation, else counted (and kept when the
+    /// snapshot is known to be of generation `before`). Call it after the read's first
+    /// statement has run, so the snapshot is open.
+    pub(crate) fn count(
+        &self,
+        before: u64,
+        sql: &str,
+        params: &[SqlValue],
+        count: impl FnOnce() -> rusqlite::Result<i64>,
+    ) -> rusqlite::Result<i64> {
+        if before % 2 == 1 || self.generation() != before {
+            return count();
+        }
+        let key = key(sql, params);
+        {
+            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(total) = kept
+                .get(&key)
+                .filter(|total| total.generation == before && total.counted_at.elapsed() < TOTALS_KEPT)
+            {
+                return Ok(total.count);
+            }
+        }
+        let counted = count()?;
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= ENTRIES {
+            kept.clear();
+        }
+        kept.insert(
+            key,
+            Total {
+                generation: before,
+                counted_at: Instant::now(),
+                count: counted,
+            },
+        );
+        Ok(counted)
+    }
+}
+
+/// The statement and its values, one string: values are written with their type, so
+/// `1` and `'1'` differ.
+fn key(sql: &str, params: &[SqlValue]) -> Box<str> {
+    let mut key = String::with_capacity(sql.len() + 16 * params.len());
+    key.push_str(sql);
+    for param in params {
+        let _ = write!(key, "\u{0}{param:?}");
+    }
+    key.into_boxed_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_total_is_reused_only_at_the_even_generation_it_was_counted_at() {
+        let generation = Arc::new(AtomicU64::new(0));
+        let totals = Totals::new(generation.clone());
+        let counted = std::cell::Cell::new(0);
+        let count = |n: i64| {
+            counted.set(counted.get() + 1);
+            Ok(n)
+        };
+        let params = [SqlValue::Text("agent".into())];
+        assert_eq!(totals.count(0, "q", &params, || count(5)).unwrap(), 5);
+        assert_eq!(totals.count(0, "q", &params, || count(6)).unwrap(), 5, "kept");
+        assert_eq!(counted.get(), 1);
+        // Other values, or a value of another type, are another total.
+        assert_eq!(totals.count(0, "q", &[SqlValue::Text("other".into())], || count(7)).unwrap(), 7);
+        assert_eq!(totals.count(0, "q", &[SqlValue::Integer(1)], || count(8)).unwrap(), 8);
+        assert_eq!(totals.count(0, "q", &[SqlValue::Text("1".into())], || count(9)).unwrap(), 9);
+        // A commit under way (odd), or one between the two readings: counted, not kept.
+        generation.store(1, Ordering::Release);
+        assert_eq!(totals.count(1, "q", &params, || count(10)).unwrap(), 10);
+        assert_eq!(totals.count(0, "q", &params, || count(11)).unwrap(), 11);
+        generation.store(2, Ordering::Release);
+        assert_eq!(totals.count(2, "q", &params, || count(12)).unwrap(), 12);
+        assert_eq!(totals.count(2, "q", &params, || count(13)).unwrap(), 12);
+    }
+
+    #[test]
+    fn totals_are_lent_to_one_read_on_its_thread_only() {
+        let generation = Arc::new(AtomicU64::new(4));
+        let totals = Arc::new(Totals::new(generation.clone()));
+        assert!(!Totals::note_generation(), "no read, nothing to note");
+        let inside = totals.lend(|| {
+            assert!(Totals::noted().is_none(), "no snapshot yet");
+            assert!(Totals::note_generation());
+            generation.store(6, Ordering::Release);
+            let noted = Totals::noted().map(|(_, before)| before);
+            Totals::forget_generation();
+            (noted, Totals::noted().is_none())
+        });
+        assert_eq!(inside, (Some(4), true), "the generation from before the snapshot");
+        assert!(!Totals::note_generation(), "given back after the read");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            totals.lend(|| panic!("a read that panics"));
+        }));
+        assert!(panicked.is_err());
+        assert!(!Totals::note_generation(), "given back after a panic too");
+    }
+}
