@@ -150,9 +150,11 @@ impl Database {
         configure(&conn, settings)?;
         // Each job's savepoint keeps the pages it changes in a sub-journal; in memory, not
         // in a temporary file (a write system call per page, a fifth of the writer's time).
+        // The pages it only reads come through the memory map (see `MMAP_BYTES`).
         conn.execute_batch(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
-            super::WRITER_CACHE_KIB
+            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {};",
+            super::WRITER_CACHE_KIB,
+            super::MMAP_BYTES
         ))?;
         let (writer, jobs) = mpsc::channel();
         let name = format!(
@@ -565,9 +567,7 @@ mod tests {
             let mut filter = crate::db::query::Filter::new();
             filter.push("t.k = ?", [rusqlite::types::Value::Text("a".into())]);
             let order = crate::db::query::Order::checked(&ITEMS, None, None, 1, Some(10_000))?;
-            let page = crate::db::query::fetch_page(conn, "t.id", "t t", &filter, &order, |row| {
-                row.get::<_, i64>(0)
-            })?;
+            let page = crate::db::query::fetch_page(conn, "t.id", "t t", &filter, &order, |row| row.get::<_, i64>(0))?;
             Ok((page.data.len(), page.meta.total_count))
         })
         .await
@@ -583,7 +583,10 @@ mod tests {
             let statements = crate::db::query::statements_of(|| {
                 assert_eq!(runtime.block_on(rows_and_total(&db)), expected);
             });
-            statements.iter().filter(|sql| sql.starts_with("SELECT count(*)")).count()
+            statements
+                .iter()
+                .filter(|sql| sql.starts_with("SELECT count(*)"))
+                .count()
         };
         assert_eq!(counted((2, 2)), 1);
         assert_eq!(counted((2, 2)), 0, "nothing committed: the total is kept");
@@ -597,12 +600,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_list_total_matches_its_rows_while_writes_commit() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Arc::new(tokio::task::spawn_blocking({
-            let dir = dir.path().to_path_buf();
-            move || items_database(&dir)
-        })
-        .await
-        .expect("database"));
+        let db = Arc::new(
+            tokio::task::spawn_blocking({
+                let dir = dir.path().to_path_buf();
+                move || items_database(&dir)
+            })
+            .await
+            .expect("database"),
+        );
         let writer = tokio::spawn({
             let db = db.clone();
             async move {

@@ -241,7 +241,10 @@ pub fn fetch_page<T>(
 /// opens, so the lists it runs may use the totals kept for it ([`Totals`]).
 pub fn snapshot(conn: &Connection) -> Result<Snapshot<'_>, ApiError> {
     if !conn.is_autocommit() {
-        return Ok(Snapshot { transaction: None, noted: false });
+        return Ok(Snapshot {
+            transaction: None,
+            noted: false,
+        });
     }
     let noted = Totals::note_generation();
     let transaction = conn.unchecked_transaction().inspect_err(|_| {

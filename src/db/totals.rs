@@ -185,9 +185,19 @@ mod tests {
         assert_eq!(totals.count(0, "q", &params, || count(6)).unwrap(), 5, "kept");
         assert_eq!(counted.get(), 1);
         // Other values, or a value of another type, are another total.
-        assert_eq!(totals.count(0, "q", &[SqlValue::Text("other".into())], || count(7)).unwrap(), 7);
+        assert_eq!(
+            totals
+                .count(0, "q", &[SqlValue::Text("other".into())], || count(7))
+                .unwrap(),
+            7
+        );
         assert_eq!(totals.count(0, "q", &[SqlValue::Integer(1)], || count(8)).unwrap(), 8);
-        assert_eq!(totals.count(0, "q", &[SqlValue::Text("1".into())], || count(9)).unwrap(), 9);
+        assert_eq!(
+            totals
+                .count(0, "q", &[SqlValue::Text("1".into())], || count(9))
+                .unwrap(),
+            9
+        );
         // A commit under way (odd), or one between the two readings: counted, not kept.
         generation.store(1, Ordering::Release);
         assert_eq!(totals.count(1, "q", &params, || count(10)).unwrap(), 10);
