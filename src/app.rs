@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -137,6 +138,13 @@ impl Server {
         let mut shutdown = stopped;
         let serve_state = state.clone();
         let task = tokio::spawn(async move {
+            // Frames go out as they are written: with Nagle's algorithm a socket frame sent
+            // while the previous one awaits its (delayed) ACK waits up to 40 ms for it.
+            let listener = listener.tap_io(|stream| {
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %err, "TCP_NODELAY not set");
+                }
+            });
             let graceful = axum::serve(listener, app).with_graceful_shutdown(async move {
                 stop_requested(&mut shutdown).await;
             });
