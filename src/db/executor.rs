@@ -150,11 +150,9 @@ impl Database {
         configure(&conn, settings)?;
         // Each job's savepoint keeps the pages it changes in a sub-journal; in memory, not
         // in a temporary file (a write system call per page, a fifth of the writer's time).
-        // The pages it only reads come through the memory map (see `MMAP_BYTES`).
         conn.execute_batch(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {};",
-            super::WRITER_CACHE_KIB,
-            super::MMAP_BYTES
+            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+            super::WRITER_CACHE_KIB
         ))?;
         let (writer, jobs) = mpsc::channel();
         let name = format!(

@@ -79,10 +79,8 @@ pub const WRITER_CACHE_KIB: i64 = 4096;
 /// that copies the page into the connection's cache, which doubled the rate of a list page
 /// and its count. The mapped pages are the OS page cache, shared by every connection of
 /// the file and reclaimable; they count in the process's RSS as file pages, once per
-/// connection mapping them. The writer maps the file too: every insert reads the pages
-/// of each index it enters, and a `pread` plus copy per page its cache misses was a tenth
-/// of the writer's time under 64 writing clients (it changes pages in its own cache, as
-/// without the map). The one-off readers of exports (a whole-file scan) do not map it.
+/// connection mapping them. The writer (whose pages stay in its own cache) and the
+/// one-off readers of exports (a whole-file scan) do not map the file.
 pub const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
 /// What a pooled read connection sets on top of [`configure`]: its page cache and its
