@@ -345,6 +345,33 @@ async fn the_queue_hears_arrivals_assignments_and_departures() {
     );
 }
 
+/// Frames leave the tenant's writer for a runtime task; what many concurrent commits
+/// announce still reaches a socket in the order they committed.
+#[tokio::test]
+async fn queue_frames_arrive_in_commit_order_while_joins_commit_together() {
+    let c = clinic().await;
+    let mut links = Vec::new();
+    for _ in 0..16 {
+        let link = c.app.link(&c.owner, &c.department, json!({})).await;
+        links.push(link["token"].as_str().unwrap().to_string());
+    }
+    let mut supervisor = Client::connect(&c.app, &c.supervisor.token).await;
+    let topic = format!("queue:{}", c.department);
+    supervisor.joined(&topic).await;
+    let names: Vec<String> = (0..links.len()).map(|index| format!("Paciente {index}")).collect();
+    let joins = links.iter().zip(&names).map(|(token, name)| c.app.join(token, name));
+    let answers = futures::future::join_all(joins).await;
+    let mut positions = Vec::new();
+    for _ in &answers {
+        positions.push(
+            supervisor.event(&topic, "customer_joined").await["position"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(positions, (1..=16).collect::<Vec<i64>>(), "in commit order");
+}
+
 #[tokio::test]
 async fn a_refused_change_is_never_announced() {
     let c = clinic().await;
