@@ -491,23 +491,31 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64
         // own transaction (a top-level savepoint) and reports its own result.
         tracing::warn!(error = %err, "group transaction could not start; writing jobs one by one");
         for job in group {
-            commits.fetch_add(1, AtomicOrdering::AcqRel);
-            let done = job(conn);
-            commits.fetch_add(1, AtomicOrdering::AcqRel);
+            let done = committing(commits, || job(conn));
             done(Ok(()));
         }
         return;
     }
     let completions: Vec<Completion> = group.into_iter().map(|job| job(conn)).collect();
-    commits.fetch_add(1, AtomicOrdering::AcqRel);
-    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-    if committed.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    commits.fetch_add(1, AtomicOrdering::AcqRel);
+    let committed = committing(commits, || {
+        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        committed
+    });
     for done in completions {
         done(committed.clone());
     }
+}
+
+/// Runs `commit` (whatever makes a transaction's changes visible) with the write
+/// generation odd, and makes it even again after (the `commits` of [`Database`]).
+fn committing<T>(commits: &AtomicU64, commit: impl FnOnce() -> T) -> T {
+    commits.fetch_add(1, AtomicOrdering::AcqRel);
+    let outcome = commit();
+    commits.fetch_add(1, AtomicOrdering::AcqRel);
+    outcome
 }
 
 /// `PRAGMA wal_checkpoint(<mode>)`; a failure is logged (the WAL is then checkpointed later).

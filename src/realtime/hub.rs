@@ -514,18 +514,12 @@ impl crate::db::TenantListener for Arc<Hub> {
     /// Messages are handed to a task of the runtime, which delivers them in commit order.
     /// Delivered on the tenant's writer thread, a frame for 5 000 sockets held that
     /// thread (and every write of the tenant) for the 5 000 wake-ups, each from outside
-    /// the runtime; from a runtime task they are cheap local wake-ups.
+    /// the runtime; from a runtime task they are cheap local wake-ups. A database is
+    /// opened (and this called) only by the async `Tenants::get`, inside the runtime.
     fn sink(&self, slug: &str) -> crate::db::EventSink {
         let (hub, tenant) = (Arc::downgrade(self), slug.to_string());
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return super::socket_sink(move |messages| {
-                if let Some(hub) = hub.upgrade() {
-                    hub.deliver(&tenant, messages);
-                }
-            });
-        };
         let (committed, mut deliveries) = tokio::sync::mpsc::unbounded_channel::<Vec<Live>>();
-        runtime.spawn(async move {
+        tokio::spawn(async move {
             while let Some(messages) = deliveries.recv().await {
                 let Some(hub) = hub.upgrade() else { return };
                 hub.deliver(&tenant, messages);
