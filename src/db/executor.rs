@@ -580,27 +580,104 @@ mod tests {
         .expect("page")
     }
 
+    /// The statements of `read` that walk the list's index: its count, its page's
+    /// rowids or its whole order.
+    fn index_reads(statements: &[String]) -> Vec<&str> {
+        statements
+            .iter()
+            .map(String::as_str)
+            .filter(|sql| {
+                sql.starts_with("SELECT count(*)") || sql.starts_with("SELECT t.rowid") || sql.contains("OFFSET")
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_list_total_is_counted_once_until_something_is_committed() {
+    fn a_list_is_read_from_its_index_once_until_something_is_committed() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = items_database(dir.path());
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        let counted = |expected: (usize, i64)| {
+        let reads = |expected: (usize, i64)| {
             let statements = crate::db::query::statements_of(|| {
                 assert_eq!(runtime.block_on(rows_and_total(&db)), expected);
             });
-            statements
-                .iter()
-                .filter(|sql| sql.starts_with("SELECT count(*)"))
-                .count()
+            index_reads(&statements).len()
         };
-        assert_eq!(counted((2, 2)), 1);
-        assert_eq!(counted((2, 2)), 0, "nothing committed: the total is kept");
+        assert_eq!(reads((2, 2)), 1, "its whole order, whose length is the total");
+        assert_eq!(reads((2, 2)), 0, "nothing committed: the order and total are kept");
         runtime
             .block_on(db.write(|tx| Ok(tx.execute("INSERT INTO t (k) VALUES ('a')", [])?)))
             .expect("insert");
-        assert_eq!(counted((3, 3)), 1, "a commit: counted again");
-        assert_eq!(counted((3, 3)), 0);
+        assert_eq!(reads((3, 3)), 1, "a commit: read again");
+        assert_eq!(reads((3, 3)), 0);
+    }
+
+    /// `(rowids on the page, total)` of page `page` (of `size`) of the `k = 'a'` rows.
+    async fn page_of_a(db: &Database, page: i64, size: i64) -> (Vec<i64>, i64) {
+        db.read(move |conn| {
+            let mut filter = crate::db::query::Filter::new();
+            filter.push("t.k = ?", [rusqlite::types::Value::Text("a".into())]);
+            let order = crate::db::query::Order::checked(&ITEMS, None, Some("desc"), page, Some(size))?;
+            let page = crate::db::query::fetch_page(conn, "t.id", "t t", &filter, &order, |row| row.get::<_, i64>(0))?;
+            Ok((page.data, page.meta.total_count))
+        })
+        .await
+        .expect("page")
+    }
+
+    #[test]
+    fn pages_cut_from_a_kept_order_are_the_pages_of_the_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = items_database(dir.path());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        runtime
+            .block_on(db.write(|tx| {
+                let mut insert = tx.prepare("INSERT INTO t (k) VALUES ('a')")?;
+                for _ in 0..45 {
+                    insert.execute([])?;
+                }
+                Ok(())
+            }))
+            .expect("rows");
+        // 47 rows 'a' (ids 1, 2, 4..=48), newest first.
+        let all: Vec<i64> = (1..=48).rev().filter(|id| *id != 3).collect();
+        for (page, expected) in [(1, &all[0..20]), (2, &all[20..40]), (3, &all[40..47]), (4, &all[47..47])] {
+            let statements = crate::db::query::statements_of(|| {
+                assert_eq!(runtime.block_on(page_of_a(&db, page, 20)), (expected.to_vec(), 47), "page {page}");
+            });
+            assert_eq!(index_reads(&statements).len(), usize::from(page == 1), "page {page}");
+        }
+    }
+
+    #[test]
+    fn a_list_longer_than_an_order_kept_is_paged_along_its_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = items_database(dir.path());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let longer = super::super::totals::ORDER_KEPT_MAX as i64;
+        runtime
+            .block_on(db.write(move |tx| {
+                let mut insert = tx.prepare("INSERT INTO t (k) VALUES ('a')")?;
+                for _ in 0..longer {
+                    insert.execute([])?;
+                }
+                Ok(())
+            }))
+            .expect("rows");
+        let total = longer + 2;
+        let statements = crate::db::query::statements_of(|| {
+            let (rows, counted) = runtime.block_on(page_of_a(&db, 2, 100));
+            assert_eq!(counted, total);
+            assert_eq!(rows, ((total - 199)..=(total - 100)).rev().map(|n| n + 1).collect::<Vec<_>>());
+        });
+        let reads = index_reads(&statements);
+        assert!(reads.iter().any(|sql| sql.contains("OFFSET")), "{reads:?}");
+        assert!(reads.iter().any(|sql| sql.starts_with("SELECT count(*)")), "{reads:?}");
+        // Known too long now: the next page is paged at once, without reading the order.
+        let statements = crate::db::query::statements_of(|| {
+            runtime.block_on(page_of_a(&db, 3, 100));
+        });
+        assert_eq!(index_reads(&statements).len(), 1, "{statements:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

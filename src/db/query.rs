@@ -4,6 +4,9 @@
 //! pages never repeat or skip rows. The HTTP side (`crate::http::pagination`) only reads
 //! the request's parameters.
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use chrono::{Days, Duration, NaiveDate};
 use chrono_tz::Tz;
 use rusqlite::types::Value as SqlValue;
@@ -11,7 +14,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::totals::Totals;
+use super::totals::{ORDER_KEPT_MAX, Totals};
 use crate::error::{ApiError, FieldErrors};
 use crate::time::{self, Timestamp};
 
@@ -146,6 +149,18 @@ pub struct PageMeta {
     pub total_count: i64,
 }
 
+impl PageMeta {
+    /// The meta of `order`'s page of a list of `total_count` rows.
+    pub fn of(order: &Order, total_count: i64) -> PageMeta {
+        PageMeta {
+            current_page: order.page,
+            page_size: order.page_size,
+            total_pages: ((total_count + order.page_size - 1) / order.page_size).max(1),
+            total_count,
+        }
+    }
+}
+
 /// `{"data": [...], "meta": {...}}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
@@ -190,6 +205,19 @@ pub fn fetch_page<T>(
     // Count, page and rows see the same data even while the tenant's writer commits.
     let _snapshot = snapshot(conn)?;
     let source = Source::parse(from);
+    if let (Some(source), Some((totals, before))) = (&source, Totals::noted())
+        && let Some((ids, window)) = kept_order(conn, source, filter, order, (&totals, before))?
+    {
+        let data = rows_in_order(conn, columns, from, source.alias, &ids[window], &mut map)?;
+        // A kept order may be answered before any statement opened the snapshot: the
+        // rows are of its data only if nothing was committed meanwhile.
+        if totals.unchanged(before) {
+            return Ok(Page {
+                data,
+                meta: PageMeta::of(order, ids.len() as i64),
+            });
+        }
+    }
     let data = match source.as_ref().filter(|source| !source.joins.is_empty()) {
         Some(source) => {
             let ids_sql = format!(
@@ -227,13 +255,47 @@ pub fn fetch_page<T>(
     };
     Ok(Page {
         data,
-        meta: PageMeta {
-            current_page: order.page,
-            page_size: order.page_size,
-            total_pages: ((total_count + order.page_size - 1) / order.page_size).max(1),
-            total_count,
-        },
+        meta: PageMeta::of(order, total_count),
     })
+}
+
+/// The list's whole order, read once and kept while nothing is committed
+/// ([`Totals::order`]), with the window of it that `order`'s page shows; `None` for a
+/// list too long to keep.
+fn kept_order(
+    conn: &Connection,
+    source: &Source<'_>,
+    filter: &Filter,
+    order: &Order,
+    (totals, before): (&Totals, u64),
+) -> Result<Option<(Arc<[i64]>, Range<usize>)>, ApiError> {
+    let where_clause = filter.where_clause();
+    let order_sql = format!(
+        "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +?",
+        order.clause,
+        alias = source.alias,
+        picked_from = source.narrowed(&[&where_clause, &order.clause]),
+    );
+    let read = || {
+        let longest = SqlValue::Integer(ORDER_KEPT_MAX as i64 + 1);
+        let ids = prepare(conn, &order_sql)?
+            .query_map(params_from_iter(filter.params.iter().chain([&longest])), |row| {
+                row.get::<_, i64>(0)
+            })?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok((ids.len() <= ORDER_KEPT_MAX).then_some(ids))
+    };
+    let Some(ids) = totals.order(before, &order_sql, &filter.params, read)? else {
+        return Ok(None);
+    };
+    let length = ids.len();
+    let start = usize::try_from((order.page - 1).saturating_mul(order.page_size))
+        .unwrap_or(usize::MAX)
+        .min(length);
+    let end = start
+        .saturating_add(usize::try_from(order.page_size).unwrap_or(0))
+        .min(length);
+    Ok(Some((ids, start..end)))
 }
 
 /// A read transaction that holds one snapshot of the file until dropped, unless `conn`

@@ -25,6 +25,11 @@ use rusqlite::types::Value as SqlValue;
 pub const TOTALS_KEPT: Duration = Duration::from_secs(2);
 /// Totals kept at most per database; past it the map starts again empty.
 const ENTRIES: usize = 1_024;
+/// The longest list whose whole order is kept (its rowids): a longer one is paged along
+/// its index with `OFFSET` and counted.
+pub const ORDER_KEPT_MAX: usize = 5_000;
+/// Rowids kept at most per database (1 MiB); past it the orders start again empty.
+const ORDER_IDS: usize = 131_072;
 
 struct Total {
     generation: u64,
@@ -32,10 +37,25 @@ struct Total {
     count: i64,
 }
 
-/// The totals of one database, and the write generation of its writer.
+/// A list's rowids in its order, `None` when it is longer than [`ORDER_KEPT_MAX`].
+struct Ordered {
+    generation: u64,
+    read_at: Instant,
+    ids: Option<Arc<[i64]>>,
+}
+
+#[derive(Default)]
+struct Orders {
+    lists: HashMap<Box<str>, Ordered>,
+    /// The rowids held by `lists`.
+    ids: usize,
+}
+
+/// The totals (and the orders) of one database, and the write generation of its writer.
 pub(crate) struct Totals {
     generation: Arc<AtomicU64>,
     kept: Mutex<HashMap<Box<str>, Total>>,
+    orders: Mutex<Orders>,
 }
 
 /// What a read running on this thread may use: its database's totals, and the write
@@ -65,6 +85,7 @@ impl Totals {
         Totals {
             generation,
             kept: Mutex::new(HashMap::new()),
+            orders: Mutex::new(Orders::default()),
         }
     }
 
@@ -126,7 +147,7 @@ impl Totals {
         params: &[SqlValue],
         count: impl FnOnce() -> rusqlite::Result<i64>,
     ) -> rusqlite::Result<i64> {
-        if before % 2 == 1 || self.generation() != before {
+        if !self.unchanged(before) {
             return count();
         }
         let key = key(sql, params);
@@ -153,6 +174,64 @@ impl Totals {
             },
         );
         Ok(counted)
+    }
+}
+
+impl Totals {
+    /// The rowids of a whole list in its order (`sql` with `params`), `None` when it is
+    /// longer than [`ORDER_KEPT_MAX`]: kept from an earlier read of generation `before`,
+    /// else `read` (and kept when the snapshot is known to be of generation `before`).
+    /// A page of a kept list is cut from it, and its length is the total: paging through
+    /// a list reads its index once, not up to the page's offset on every page.
+    ///
+    /// Unlike [`Totals::count`] it may answer before the read's first statement has run:
+    /// once one has, [`Totals::unchanged`] tells whether the snapshot holds the data the
+    /// order was read from.
+    pub(crate) fn order(
+        &self,
+        before: u64,
+        sql: &str,
+        params: &[SqlValue],
+        read: impl FnOnce() -> rusqlite::Result<Option<Vec<i64>>>,
+    ) -> rusqlite::Result<Option<Arc<[i64]>>> {
+        let key = key(sql, params);
+        if before % 2 == 0 {
+            let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(kept) = orders
+                .lists
+                .get(&key)
+                .filter(|kept| kept.generation == before && kept.read_at.elapsed() < TOTALS_KEPT)
+            {
+                return Ok(kept.ids.clone());
+            }
+        }
+        let ids: Option<Arc<[i64]>> = read()?.map(Arc::from);
+        if self.unchanged(before) {
+            let mut orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+            let length = ids.as_ref().map_or(0, |ids| ids.len());
+            if orders.lists.len() >= ENTRIES || orders.ids + length > ORDER_IDS {
+                *orders = Orders::default();
+            }
+            orders.ids += length;
+            let replaced = orders.lists.insert(
+                key,
+                Ordered {
+                    generation: before,
+                    read_at: Instant::now(),
+                    ids: ids.clone(),
+                },
+            );
+            if let Some(ids) = replaced.and_then(|replaced| replaced.ids) {
+                orders.ids -= ids.len();
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Whether no commit has become visible since the generation `before` was noted (and
+    /// none was under way then).
+    pub(crate) fn unchanged(&self, before: u64) -> bool {
+        before % 2 == 0 && self.generation() == before
     }
 }
 
