@@ -17,7 +17,7 @@ use crate::auth::Visibility;
 use crate::customers::{self, CustomerDetails, store::phone_digits};
 use crate::db::WriteTx;
 use crate::db::query::DateRange;
-use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page, snapshot};
+use crate::db::query::{Filter, Order, Page, SortOrder, SortSpec, fetch_page, kept, snapshot};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::DomainEvent;
 use crate::time::{self, Timestamp};
@@ -135,32 +135,45 @@ fn name_rows(conn: &Connection, rows: &mut [Appointment]) -> Result<(), ApiError
         ids.dedup();
         serde_json::to_string(&ids).map_err(ApiError::from_source)
     };
-    let departments: HashMap<String, String> = conn
-        .prepare_cached("SELECT id, name FROM departments WHERE id IN (SELECT value FROM json_each(?1))")?
-        .query_map([ids_of(|a| &a.department_id)?], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    type Agent = (String, Option<String>, Option<String>);
-    let agents: HashMap<String, Agent> = conn
-        .prepare_cached(
-            "SELECT u.id, u.name, u.provider_id, p.name FROM users u \
-             LEFT JOIN service_providers p ON p.id = u.provider_id \
-             WHERE u.id IN (SELECT value FROM json_each(?1))",
-        )?
-        .query_map([ids_of(|a| &a.user_id)?], |row| {
-            Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?)))
-        })?
-        .collect::<Result<_, _>>()?;
+    let (department_ids, user_ids) = (ids_of(|a| &a.department_id)?, ids_of(|a| &a.user_id)?);
+    let read = || -> rusqlite::Result<Names> {
+        let departments = conn
+            .prepare_cached(DEPARTMENT_NAMES)?
+            .query_map([&department_ids], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let agents = conn
+            .prepare_cached(AGENT_NAMES)?
+            .query_map([&user_ids], |row| {
+                Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Names { departments, agents })
+    };
+    // A list pages through the same few departments and agents: their names are read
+    // once while nothing is committed.
+    let names = kept(&format!("{AGENT_NAMES}\0{department_ids}\0{user_ids}"), read)?;
     for row in rows.iter_mut() {
-        if let Some(name) = departments.get(&row.department_id) {
+        if let Some(name) = names.departments.get(&row.department_id) {
             row.department_name.clone_from(name);
         }
-        if let Some((name, provider_id, provider_name)) = agents.get(&row.user_id) {
+        if let Some((name, provider_id, provider_name)) = names.agents.get(&row.user_id) {
             row.user_name.clone_from(name);
             row.provider_id.clone_from(provider_id);
             row.provider_name.clone_from(provider_name);
         }
     }
     Ok(())
+}
+
+const DEPARTMENT_NAMES: &str = "SELECT id, name FROM departments WHERE id IN (SELECT value FROM json_each(?1))";
+const AGENT_NAMES: &str = "SELECT u.id, u.name, u.provider_id, p.name FROM users u \
+     LEFT JOIN service_providers p ON p.id = u.provider_id \
+     WHERE u.id IN (SELECT value FROM json_each(?1))";
+
+/// The names on a page: departments by id; agents by id, with their provider's id and name.
+struct Names {
+    departments: HashMap<String, String>,
+    agents: HashMap<String, (String, Option<String>, Option<String>)>,
 }
 
 pub const SORT: SortSpec = SortSpec {

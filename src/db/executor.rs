@@ -626,6 +626,35 @@ mod tests {
     }
 
     #[test]
+    fn a_value_a_list_reads_beside_its_rows_is_read_once_until_something_is_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = items_database(dir.path());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let value = |reads: Arc<std::sync::atomic::AtomicUsize>| {
+            runtime
+                .block_on(db.read(move |conn| {
+                    let _snapshot = crate::db::query::snapshot(conn)?;
+                    conn.query_row("SELECT count(*) FROM t", [], |row| row.get::<_, i64>(0))?;
+                    let kept = crate::db::query::kept("names", || {
+                        reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        conn.query_row("SELECT max(id) FROM t", [], |row| row.get::<_, i64>(0))
+                    })?;
+                    Ok(*kept)
+                }))
+                .expect("read")
+        };
+        assert_eq!(value(reads.clone()), 3);
+        assert_eq!(value(reads.clone()), 3);
+        assert_eq!(reads.load(std::sync::atomic::Ordering::Relaxed), 1, "kept");
+        runtime
+            .block_on(db.write(|tx| Ok(tx.execute("INSERT INTO t (k) VALUES ('b')", [])?)))
+            .expect("insert");
+        assert_eq!(value(reads.clone()), 4, "a commit: read again");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    #[test]
     fn pages_cut_from_a_kept_order_are_the_pages_of_the_index() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = items_database(dir.path());

@@ -298,6 +298,19 @@ fn kept_order(
     Ok(Some((ids, start..end)))
 }
 
+/// What `read` returns for `key` (its statements and values): kept while nothing is
+/// committed, in a read whose snapshot was opened by [`snapshot`] (see [`Totals::keep`]),
+/// else read each time. For what a list reads beside its rows, after its first statement.
+pub fn kept<T: Send + Sync + 'static>(
+    key: &str,
+    read: impl FnOnce() -> rusqlite::Result<T>,
+) -> Result<Arc<T>, ApiError> {
+    Ok(match Totals::noted() {
+        Some((totals, before)) => totals.keep(before, key, read)?,
+        None => Arc::new(read()?),
+    })
+}
+
 /// A read transaction that holds one snapshot of the file until dropped, unless `conn`
 /// is already in one (then that one holds it). The write generation is noted before it
 /// opens, so the lists it runs may use the totals kept for it ([`Totals`]).

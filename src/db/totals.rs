@@ -11,6 +11,7 @@
 //! means no commit became visible in between, so the snapshot holds exactly the data the
 //! total was counted on.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -51,11 +52,20 @@ struct Orders {
     ids: usize,
 }
 
-/// The totals (and the orders) of one database, and the write generation of its writer.
+/// A value a list read beside its rows (the names on a page), see [`Totals::keep`].
+struct Kept {
+    generation: u64,
+    read_at: Instant,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+/// The totals (and the orders, and the values lists read beside their rows) of one
+/// database, and the write generation of its writer.
 pub(crate) struct Totals {
     generation: Arc<AtomicU64>,
     kept: Mutex<HashMap<Box<str>, Total>>,
     orders: Mutex<Orders>,
+    values: Mutex<HashMap<Box<str>, Kept>>,
 }
 
 /// What a read running on this thread may use: its database's totals, and the write
@@ -86,6 +96,7 @@ impl Totals {
             generation,
             kept: Mutex::new(HashMap::new()),
             orders: Mutex::new(Orders::default()),
+            values: Mutex::new(HashMap::new()),
         }
     }
 
@@ -226,6 +237,44 @@ impl Totals {
             }
         }
         Ok(ids)
+    }
+
+    /// What `read` returns for `key` (its statement and values), kept like a total: from
+    /// an earlier read of generation `before`, else read (and kept when the snapshot is
+    /// known to be of it). Call it after the read's first statement has run.
+    pub(crate) fn keep<T: Send + Sync + 'static>(
+        &self,
+        before: u64,
+        key: &str,
+        read: impl FnOnce() -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Arc<T>> {
+        if !self.unchanged(before) {
+            return read().map(Arc::new);
+        }
+        {
+            let values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(value) = values
+                .get(key)
+                .filter(|kept| kept.generation == before && kept.read_at.elapsed() < TOTALS_KEPT)
+                .and_then(|kept| kept.value.clone().downcast::<T>().ok())
+            {
+                return Ok(value);
+            }
+        }
+        let value = Arc::new(read()?);
+        let mut values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        if values.len() >= ENTRIES {
+            values.clear();
+        }
+        values.insert(
+            key.into(),
+            Kept {
+                generation: before,
+                read_at: Instant::now(),
+                value: value.clone(),
+            },
+        );
+        Ok(value)
     }
 
     /// Whether no commit has become visible since the generation `before` was noted (and

@@ -1732,6 +1732,35 @@ async fn an_appointment_issues_a_reusable_link_for_its_patient_until_one_hour_af
 /// still comes in the list's order (here the reverse of insertion) with every joined
 /// field, and consecutive pages neither repeat nor skip a row.
 #[tokio::test]
+async fn names_on_a_page_kept_between_reads_follow_a_rename_at_once() {
+    let c = clinic().await;
+    c.booked(60).await;
+    let names = |reply: &Reply| reply.data()[0]["department_name"].as_str().unwrap().to_string();
+    let list = "/api/v1/appointments?page_size=5";
+    for _ in 0..3 {
+        let reply = c.app.get(list, &c.owner).await.expect(200);
+        assert_eq!(names(&reply), "Cardiologia");
+    }
+    c.app
+        .put(
+            &format!("/api/v1/departments/{}", c.department),
+            &c.owner,
+            json!({"department": {"name": "Cardiologia Infantil"}}),
+        )
+        .await
+        .expect(200);
+    let reply = c.app.get(list, &c.owner).await.expect(200);
+    assert_eq!(names(&reply), "Cardiologia Infantil", "a commit: read again");
+    let agent = c.agent.user_id.clone();
+    c.app
+        .put(&format!("/api/v1/users/{agent}"), &c.owner, json!({"user": {"name": "Dra. Renomeada"}}))
+        .await
+        .expect(200);
+    let reply = c.app.get(list, &c.owner).await.expect(200);
+    assert_eq!(reply.data()[0]["user_name"], "Dra. Renomeada");
+}
+
+#[tokio::test]
 async fn a_page_joined_after_it_is_picked_keeps_the_list_order_and_names() {
     let c = clinic().await;
     let mut booked = Vec::new();
