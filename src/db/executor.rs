@@ -355,6 +355,9 @@ struct Backfill {
     settings: DbSettings,
     pages: i32,
     checkpointer: Option<(mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+    /// Held through each checkpoint of the checkpointer, and by the writer's own: one
+    /// running beside the writer's makes SQLite's fail at once (the checkpoint lock).
+    checkpointing: Arc<std::sync::Mutex<()>>,
 }
 
 thread_local! {
@@ -382,6 +385,7 @@ impl Backfill {
             settings: settings.clone(),
             pages,
             checkpointer: None,
+            checkpointing: Arc::default(),
         })
     }
 
@@ -392,6 +396,11 @@ impl Backfill {
             return;
         }
         if frames >= self.pages.saturating_mul(4) {
+            // Under a steady stream of commits the checkpointer never catches up with
+            // the last frame, and the WAL restarts from its start only after a checkpoint
+            // that did. The writer waits out the one under way, then copies every frame
+            // itself while nothing commits, so the next transaction restarts the WAL.
+            let _held = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
             checkpoint(conn, "PASSIVE");
             return;
         }
@@ -419,6 +428,7 @@ impl Backfill {
             }
         };
         let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let checkpointing = self.checkpointing.clone();
         let name = format!(
             "db-checkpoint-{}",
             self.path.file_stem().and_then(|s| s.to_str()).unwrap_or("db")
@@ -427,6 +437,7 @@ impl Backfill {
             .name(name)
             .spawn(move || {
                 while woken.recv().is_ok() {
+                    let _held = checkpointing.lock().unwrap_or_else(|p| p.into_inner());
                     checkpoint(&conn, "PASSIVE");
                 }
             })
@@ -670,9 +681,18 @@ mod tests {
             .expect("rows");
         // 47 rows 'a' (ids 1, 2, 4..=48), newest first.
         let all: Vec<i64> = (1..=48).rev().filter(|id| *id != 3).collect();
-        for (page, expected) in [(1, &all[0..20]), (2, &all[20..40]), (3, &all[40..47]), (4, &all[47..47])] {
+        for (page, expected) in [
+            (1, &all[0..20]),
+            (2, &all[20..40]),
+            (3, &all[40..47]),
+            (4, &all[47..47]),
+        ] {
             let statements = crate::db::query::statements_of(|| {
-                assert_eq!(runtime.block_on(page_of_a(&db, page, 20)), (expected.to_vec(), 47), "page {page}");
+                assert_eq!(
+                    runtime.block_on(page_of_a(&db, page, 20)),
+                    (expected.to_vec(), 47),
+                    "page {page}"
+                );
             });
             assert_eq!(index_reads(&statements).len(), usize::from(page == 1), "page {page}");
         }
@@ -697,7 +717,10 @@ mod tests {
         let statements = crate::db::query::statements_of(|| {
             let (rows, counted) = runtime.block_on(page_of_a(&db, 2, 100));
             assert_eq!(counted, total);
-            assert_eq!(rows, ((total - 199)..=(total - 100)).rev().map(|n| n + 1).collect::<Vec<_>>());
+            assert_eq!(
+                rows,
+                ((total - 199)..=(total - 100)).rev().map(|n| n + 1).collect::<Vec<_>>()
+            );
         });
         let reads = index_reads(&statements);
         assert!(reads.iter().any(|sql| sql.contains("OFFSET")), "{reads:?}");

@@ -187,7 +187,8 @@ impl<T> Page<T> {
 /// mention (none, for a filter on the listed table: both then read one index range, the
 /// page in index order), and the columns are joined to the page's rows only (a deferred
 /// join): skipping `OFFSET` rows costs index steps, not joins. Listed tables have a
-/// `rowid` (no `WITHOUT ROWID`).
+/// `rowid` (no `WITHOUT ROWID`). While nothing is committed, a list of up to
+/// [`ORDER_KEPT_MAX`] rows reads its whole order once and cuts its pages from it.
 pub fn fetch_page<T>(
     conn: &Connection,
     columns: &str,
@@ -206,9 +207,10 @@ pub fn fetch_page<T>(
     let _snapshot = snapshot(conn)?;
     let source = Source::parse(from);
     if let (Some(source), Some((totals, before))) = (&source, Totals::noted())
-        && let Some((ids, window)) = kept_order(conn, source, filter, order, (&totals, before))?
+        && let Some(KeptPage { order: ids, page }) =
+            kept_order(conn, source, &where_clause, filter, order, (&totals, before))?
     {
-        let data = rows_in_order(conn, columns, from, source.alias, &ids[window], &mut map)?;
+        let data = rows_in_order(conn, columns, from, source.alias, &ids[page], &mut map)?;
         // A kept order may be answered before any statement opened the snapshot: the
         // rows are of its data only if nothing was committed meanwhile.
         if totals.unchanged(before) {
@@ -265,16 +267,16 @@ pub fn fetch_page<T>(
 fn kept_order(
     conn: &Connection,
     source: &Source<'_>,
+    where_clause: &str,
     filter: &Filter,
     order: &Order,
     (totals, before): (&Totals, u64),
-) -> Result<Option<(Arc<[i64]>, Range<usize>)>, ApiError> {
-    let where_clause = filter.where_clause();
+) -> Result<Option<KeptPage>, ApiError> {
     let order_sql = format!(
         "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +?",
         order.clause,
         alias = source.alias,
-        picked_from = source.narrowed(&[&where_clause, &order.clause]),
+        picked_from = source.narrowed(&[where_clause, &order.clause]),
     );
     let read = || {
         let longest = SqlValue::Integer(ORDER_KEPT_MAX as i64 + 1);
@@ -295,7 +297,16 @@ fn kept_order(
     let end = start
         .saturating_add(usize::try_from(order.page_size).unwrap_or(0))
         .min(length);
-    Ok(Some((ids, start..end)))
+    Ok(Some(KeptPage {
+        order: ids,
+        page: start..end,
+    }))
+}
+
+/// A list's kept order and the window of it one page shows.
+struct KeptPage {
+    order: Arc<[i64]>,
+    page: Range<usize>,
 }
 
 /// What `read` returns for `key` (its statements and values): kept while nothing is

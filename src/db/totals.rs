@@ -206,7 +206,7 @@ impl Totals {
         read: impl FnOnce() -> rusqlite::Result<Option<Vec<i64>>>,
     ) -> rusqlite::Result<Option<Arc<[i64]>>> {
         let key = key(sql, params);
-        if before % 2 == 0 {
+        if before.is_multiple_of(2) {
             let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(kept) = orders
                 .lists
@@ -280,7 +280,7 @@ impl Totals {
     /// Whether no commit has become visible since the generation `before` was noted (and
     /// none was under way then).
     pub(crate) fn unchanged(&self, before: u64) -> bool {
-        before % 2 == 0 && self.generation() == before
+        before.is_multiple_of(2) && self.generation() == before
     }
 }
 

@@ -1753,7 +1753,11 @@ async fn names_on_a_page_kept_between_reads_follow_a_rename_at_once() {
     assert_eq!(names(&reply), "Cardiologia Infantil", "a commit: read again");
     let agent = c.agent.user_id.clone();
     c.app
-        .put(&format!("/api/v1/users/{agent}"), &c.owner, json!({"user": {"name": "Dra. Renomeada"}}))
+        .put(
+            &format!("/api/v1/users/{agent}"),
+            &c.owner,
+            json!({"user": {"name": "Dra. Renomeada"}}),
+        )
         .await
         .expect(200);
     let reply = c.app.get(list, &c.owner).await.expect(200);
