@@ -207,13 +207,17 @@ pub fn fetch_page<T>(
     let _snapshot = snapshot(conn)?;
     let source = Source::parse(from);
     if let (Some(source), Some((totals, before))) = (&source, Totals::noted())
-        && let Some(KeptPage { order: ids, page }) =
-            kept_order(conn, source, &where_clause, filter, order, (&totals, before))?
+        && let Some(KeptPage {
+            order: ids,
+            page,
+            read_here,
+        }) = kept_order(conn, source, &where_clause, filter, order, (&totals, before))?
     {
         let data = rows_in_order(conn, columns, from, source.alias, &ids[page], &mut map)?;
-        // A kept order may be answered before any statement opened the snapshot: the
-        // rows are of its data only if nothing was committed meanwhile.
-        if totals.unchanged(before) {
+        // An order kept from an earlier read is answered before any statement opened
+        // this one's snapshot: the rows are of its data only if nothing was committed
+        // meanwhile.
+        if read_here || totals.unchanged(before) {
             return Ok(Page {
                 data,
                 meta: PageMeta::of(order, ids.len() as i64),
@@ -287,7 +291,8 @@ fn kept_order(
             .collect::<Result<Vec<i64>, _>>()?;
         Ok((ids.len() <= ORDER_KEPT_MAX).then_some(ids))
     };
-    let Some(ids) = totals.order(before, &order_sql, &filter.params, read)? else {
+    let listed = totals.order(before, &order_sql, &filter.params, read)?;
+    let Some(ids) = listed.ids else {
         return Ok(None);
     };
     let length = ids.len();
@@ -300,6 +305,7 @@ fn kept_order(
     Ok(Some(KeptPage {
         order: ids,
         page: start..end,
+        read_here: listed.read_here,
     }))
 }
 
@@ -307,6 +313,8 @@ fn kept_order(
 struct KeptPage {
     order: Arc<[i64]>,
     page: Range<usize>,
+    /// The order was read in this read's snapshot, not kept from an earlier one.
+    read_here: bool,
 }
 
 /// What `read` returns for `key` (its statements and values): kept while nothing is

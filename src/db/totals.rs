@@ -52,6 +52,14 @@ struct Orders {
     ids: usize,
 }
 
+/// A list's order as [`Totals::order`] answers it.
+pub(crate) struct ListOrder {
+    /// Its rowids, `None` when it is longer than [`ORDER_KEPT_MAX`].
+    pub(crate) ids: Option<Arc<[i64]>>,
+    /// Read by this read, in its snapshot, rather than kept from an earlier one.
+    pub(crate) read_here: bool,
+}
+
 /// A value a list read beside its rows (the names on a page), see [`Totals::keep`].
 struct Kept {
     generation: u64,
@@ -204,7 +212,7 @@ impl Totals {
         sql: &str,
         params: &[SqlValue],
         read: impl FnOnce() -> rusqlite::Result<Option<Vec<i64>>>,
-    ) -> rusqlite::Result<Option<Arc<[i64]>>> {
+    ) -> rusqlite::Result<ListOrder> {
         let key = key(sql, params);
         if before.is_multiple_of(2) {
             let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
@@ -213,7 +221,10 @@ impl Totals {
                 .get(&key)
                 .filter(|kept| kept.generation == before && kept.read_at.elapsed() < TOTALS_KEPT)
             {
-                return Ok(kept.ids.clone());
+                return Ok(ListOrder {
+                    ids: kept.ids.clone(),
+                    read_here: false,
+                });
             }
         }
         let ids: Option<Arc<[i64]>> = read()?.map(Arc::from);
@@ -236,7 +247,7 @@ impl Totals {
                 orders.ids -= ids.len();
             }
         }
-        Ok(ids)
+        Ok(ListOrder { ids, read_here: true })
     }
 
     /// What `read` returns for `key` (its statement and values), kept like a total: from
