@@ -95,16 +95,19 @@ macro_rules! overdue_sql {
     };
 }
 
-/// The columns [`map_row`] reads, with what stands for the department's name and for
-/// the agent's name, provider id and provider name.
+/// The columns [`map_row`] reads, with what stands for the department's name, for the
+/// agent's name, provider id and provider name, and for the customer's name, e-mail and
+/// phone.
 macro_rules! columns {
-    ($department:literal, $agent:literal) => {
+    ($department:literal, $agent:literal, $customer:literal) => {
         concat!(
             "a.id, a.title, a.description, a.status, a.scheduled_at, a.duration_minutes, a.department_id, ",
             $department,
             ", a.user_id, ",
             $agent,
-            ", a.customer_id, c.name, c.email, c.phone, a.notes, ",
+            ", a.customer_id, ",
+            $customer,
+            ", a.notes, ",
             overdue_sql!(),
             ", a.cancel_reason, a.confirmed_at, a.cancelled_at, a.completed_at, a.access_link_url, \
              a.inserted_at, a.updated_at, a.access_link_id"
@@ -112,19 +115,21 @@ macro_rules! columns {
     };
 }
 
-const COLUMNS: &str = columns!("d.name", "u.name, u.provider_id, p.name");
+const COLUMNS: &str = columns!("d.name", "u.name, u.provider_id, p.name", "c.name, c.email, c.phone");
 const FROM: &str = "appointments a \
      JOIN departments d ON d.id = a.department_id \
      JOIN users u ON u.id = a.user_id \
      LEFT JOIN service_providers p ON p.id = u.provider_id \
      JOIN customers c ON c.id = a.customer_id";
-/// A list page's rows leave the department, agent and provider names blank; [`name_rows`]
-/// fills them once per distinct department and agent on the page. A page of one agent's
-/// appointments then looks its agent up once instead of twenty times.
-const LIST_COLUMNS: &str = columns!("''", "'', NULL, NULL");
-const LIST_FROM: &str = "appointments a JOIN customers c ON c.id = a.customer_id";
+/// A list page's rows leave the department, agent, provider and customer fields blank;
+/// [`name_rows`] fills them once per distinct id on the page, and keeps them while
+/// nothing is committed. A page of one agent's appointments then looks its agent up
+/// once instead of twenty times, and a page read again reads no names at all.
+const LIST_COLUMNS: &str = columns!("''", "'', NULL, NULL", "NULL, NULL, NULL");
+const LIST_FROM: &str = "appointments a";
 
-/// The department, agent and provider names of `rows`, read once per distinct id.
+/// The department, agent, provider and customer names of `rows`, read once per
+/// distinct id.
 fn name_rows(conn: &Connection, rows: &mut [Appointment]) -> Result<(), ApiError> {
     if rows.is_empty() {
         return Ok(());
@@ -135,7 +140,9 @@ fn name_rows(conn: &Connection, rows: &mut [Appointment]) -> Result<(), ApiError
         ids.dedup();
         serde_json::to_string(&ids).map_err(ApiError::from_source)
     };
-    let (department_ids, user_ids) = (ids_of(|a| &a.department_id)?, ids_of(|a| &a.user_id)?);
+    let department_ids = ids_of(|a| &a.department_id)?;
+    let user_ids = ids_of(|a| &a.user_id)?;
+    let customer_ids = ids_of(|a| a.customer_id.as_deref().unwrap_or_default())?;
     let read = || -> rusqlite::Result<Names> {
         let departments = conn
             .prepare_cached(DEPARTMENT_NAMES)?
@@ -149,9 +156,17 @@ fn name_rows(conn: &Connection, rows: &mut [Appointment]) -> Result<(), ApiError
             .collect::<Result<_, _>>()?;
         Ok(Names { departments, agents })
     };
+    let read_customers = || -> rusqlite::Result<Customers> {
+        conn.prepare_cached(CUSTOMER_NAMES)?
+            .query_map([&customer_ids], |row| {
+                Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?)))
+            })?
+            .collect::<Result<_, _>>()
+    };
     // A list pages through the same few departments and agents: their names are read
     // once while nothing is committed.
     let names = kept(&format!("{AGENT_NAMES}\0{department_ids}\0{user_ids}"), read)?;
+    let customers = kept(&format!("{CUSTOMER_NAMES}\0{customer_ids}"), read_customers)?;
     for row in rows.iter_mut() {
         if let Some(name) = names.departments.get(&row.department_id) {
             row.department_name.clone_from(name);
@@ -161,6 +176,11 @@ fn name_rows(conn: &Connection, rows: &mut [Appointment]) -> Result<(), ApiError
             row.provider_id.clone_from(provider_id);
             row.provider_name.clone_from(provider_name);
         }
+        if let Some((name, email, phone)) = row.customer_id.as_ref().and_then(|id| customers.get(id)) {
+            row.customer_name.clone_from(name);
+            row.customer_email.clone_from(email);
+            row.customer_phone.clone_from(phone);
+        }
     }
     Ok(())
 }
@@ -169,6 +189,11 @@ const DEPARTMENT_NAMES: &str = "SELECT id, name FROM departments WHERE id IN (SE
 const AGENT_NAMES: &str = "SELECT u.id, u.name, u.provider_id, p.name FROM users u \
      LEFT JOIN service_providers p ON p.id = u.provider_id \
      WHERE u.id IN (SELECT value FROM json_each(?1))";
+const CUSTOMER_NAMES: &str =
+    "SELECT id, name, email, phone FROM customers WHERE id IN (SELECT value FROM json_each(?1))";
+
+/// The customers on a page by id: name, e-mail, phone.
+type Customers = HashMap<String, (Option<String>, Option<String>, Option<String>)>;
 
 /// The names on a page: departments by id; agents by id, with their provider's id and name.
 struct Names {

@@ -1732,7 +1732,7 @@ async fn an_appointment_issues_a_reusable_link_for_its_patient_until_one_hour_af
 /// still comes in the list's order (here the reverse of insertion) with every joined
 /// field, and consecutive pages neither repeat nor skip a row.
 #[tokio::test]
-async fn names_on_a_page_kept_between_reads_follow_a_rename_at_once() {
+async fn names_and_customers_on_a_page_kept_between_reads_follow_an_edit_at_once() {
     let c = clinic().await;
     c.booked(60).await;
     let names = |reply: &Reply| reply.data()[0]["department_name"].as_str().unwrap().to_string();
@@ -1762,6 +1762,18 @@ async fn names_on_a_page_kept_between_reads_follow_a_rename_at_once() {
         .expect(200);
     let reply = c.app.get(list, &c.owner).await.expect(200);
     assert_eq!(reply.data()[0]["user_name"], "Dra. Renomeada");
+    let customer = reply.data()[0]["customer_id"].as_str().unwrap().to_string();
+    c.app
+        .put(
+            &format!("/api/v1/customers/{customer}"),
+            &c.owner,
+            json!({"customer": {"name": "Carlos F. Lima", "email": "carlos@example.com"}}),
+        )
+        .await
+        .expect(200);
+    let reply = c.app.get(list, &c.owner).await.expect(200);
+    assert_eq!(reply.data()[0]["customer_name"], "Carlos F. Lima");
+    assert_eq!(reply.data()[0]["customer_email"], "carlos@example.com");
 }
 
 #[tokio::test]
