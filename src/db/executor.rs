@@ -580,15 +580,8 @@ mod tests {
 
     /// The page of every `k = 'a'` row: (rows on it, its total).
     async fn rows_and_total(db: &Database) -> (usize, i64) {
-        db.read(|conn| {
-            let mut filter = crate::db::query::Filter::new();
-            filter.push("t.k = ?", [rusqlite::types::Value::Text("a".into())]);
-            let order = crate::db::query::Order::checked(&ITEMS, None, None, 1, Some(10_000))?;
-            let page = crate::db::query::fetch_page(conn, "t.id", "t t", &filter, &order, |row| row.get::<_, i64>(0))?;
-            Ok((page.data.len(), page.meta.total_count))
-        })
-        .await
-        .expect("page")
+        let (rows, total) = page_of_a(db, 1, 10_000, None).await;
+        (rows.len(), total)
     }
 
     /// The statements of `read` that walk the list's index: its count, its page's
@@ -623,12 +616,13 @@ mod tests {
         assert_eq!(reads((3, 3)), 0);
     }
 
-    /// `(rowids on the page, total)` of page `page` (of `size`) of the `k = 'a'` rows.
-    async fn page_of_a(db: &Database, page: i64, size: i64) -> (Vec<i64>, i64) {
+    /// `(rowids on the page, total)` of page `page` (of `size`) of the `k = 'a'` rows,
+    /// in `sort_order` (default ascending).
+    async fn page_of_a(db: &Database, page: i64, size: i64, sort_order: Option<&'static str>) -> (Vec<i64>, i64) {
         db.read(move |conn| {
             let mut filter = crate::db::query::Filter::new();
             filter.push("t.k = ?", [rusqlite::types::Value::Text("a".into())]);
-            let order = crate::db::query::Order::checked(&ITEMS, None, Some("desc"), page, Some(size))?;
+            let order = crate::db::query::Order::checked(&ITEMS, None, sort_order, page, Some(size))?;
             let page = crate::db::query::fetch_page(conn, "t.id", "t t", &filter, &order, |row| row.get::<_, i64>(0))?;
             Ok((page.data, page.meta.total_count))
         })
@@ -689,7 +683,7 @@ mod tests {
         ] {
             let statements = crate::db::query::statements_of(|| {
                 assert_eq!(
-                    runtime.block_on(page_of_a(&db, page, 20)),
+                    runtime.block_on(page_of_a(&db, page, 20, Some("desc"))),
                     (expected.to_vec(), 47),
                     "page {page}"
                 );
@@ -715,7 +709,7 @@ mod tests {
             .expect("rows");
         let total = longer + 2;
         let statements = crate::db::query::statements_of(|| {
-            let (rows, counted) = runtime.block_on(page_of_a(&db, 2, 100));
+            let (rows, counted) = runtime.block_on(page_of_a(&db, 2, 100, Some("desc")));
             assert_eq!(counted, total);
             assert_eq!(
                 rows,
@@ -727,7 +721,7 @@ mod tests {
         assert!(reads.iter().any(|sql| sql.starts_with("SELECT count(*)")), "{reads:?}");
         // Known too long now: the next page is paged at once, without reading the order.
         let statements = crate::db::query::statements_of(|| {
-            runtime.block_on(page_of_a(&db, 3, 100));
+            runtime.block_on(page_of_a(&db, 3, 100, Some("desc")));
         });
         assert_eq!(index_reads(&statements).len(), 1, "{statements:?}");
     }

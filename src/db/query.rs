@@ -226,12 +226,7 @@ pub fn fetch_page<T>(
     }
     let data = match source.as_ref().filter(|source| !source.joins.is_empty()) {
         Some(source) => {
-            let ids_sql = format!(
-                "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +? OFFSET ?",
-                order.clause,
-                alias = source.alias,
-                picked_from = source.narrowed(&[&where_clause, &order.clause]),
-            );
+            let ids_sql = format!("{} OFFSET ?", rowids_sql(source, &where_clause, order));
             let ids = prepare(conn, &ids_sql)?
                 .query_map(params_from_iter(filter.params.iter().chain(&window)), |row| {
                     row.get::<_, i64>(0)
@@ -276,12 +271,7 @@ fn kept_order(
     order: &Order,
     (totals, before): (&Totals, u64),
 ) -> Result<Option<KeptPage>, ApiError> {
-    let order_sql = format!(
-        "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +?",
-        order.clause,
-        alias = source.alias,
-        picked_from = source.narrowed(&[where_clause, &order.clause]),
-    );
+    let order_sql = rowids_sql(source, where_clause, order);
     let read = || {
         let longest = SqlValue::Integer(ORDER_KEPT_MAX as i64 + 1);
         let ids = prepare(conn, &order_sql)?
@@ -307,6 +297,17 @@ fn kept_order(
         page: start..end,
         read_here: listed.read_here,
     }))
+}
+
+/// The rowids of the list in its order, up to a bound `LIMIT +?`: with only the joins
+/// its conditions and order mention.
+fn rowids_sql(source: &Source<'_>, where_clause: &str, order: &Order) -> String {
+    format!(
+        "SELECT {alias}.rowid FROM {picked_from} {where_clause} ORDER BY {} LIMIT +?",
+        order.clause,
+        alias = source.alias,
+        picked_from = source.narrowed(&[where_clause, &order.clause]),
+    )
 }
 
 /// A list's kept order and the window of it one page shows.

@@ -24,7 +24,7 @@ use rusqlite::types::Value as SqlValue;
 /// How long a total is believed at most: another process (the CLI) may write the file
 /// too, and its commits do not move this process's generation.
 pub const TOTALS_KEPT: Duration = Duration::from_secs(2);
-/// Totals kept at most per database; past it the map starts again empty.
+/// Totals and other kept values at most per database; past it the map starts again empty.
 const ENTRIES: usize = 1_024;
 /// The longest list whose whole order is kept (its rowids): a longer one is paged along
 /// its index with `OFFSET` and counted.
@@ -32,16 +32,29 @@ pub const ORDER_KEPT_MAX: usize = 5_000;
 /// Rowids kept at most per database (1 MiB); past it the orders start again empty.
 const ORDER_IDS: usize = 131_072;
 
-struct Total {
+/// When a kept value was read: at which write generation, and when.
+struct Stamp {
     generation: u64,
-    counted_at: Instant,
-    count: i64,
+    read_at: Instant,
+}
+
+impl Stamp {
+    fn at(generation: u64) -> Stamp {
+        Stamp {
+            generation,
+            read_at: Instant::now(),
+        }
+    }
+
+    /// Whether a read whose snapshot is of generation `before` may use what was read then.
+    fn serves(&self, before: u64) -> bool {
+        self.generation == before && self.read_at.elapsed() < TOTALS_KEPT
+    }
 }
 
 /// A list's rowids in its order, `None` when it is longer than [`ORDER_KEPT_MAX`].
 struct Ordered {
-    generation: u64,
-    read_at: Instant,
+    stamp: Stamp,
     ids: Option<Arc<[i64]>>,
 }
 
@@ -60,10 +73,10 @@ pub(crate) struct ListOrder {
     pub(crate) read_here: bool,
 }
 
-/// A value a list read beside its rows (the names on a page), see [`Totals::keep`].
+/// A total, or a value a list read beside its rows (the names on a page), see
+/// [`Totals::keep`].
 struct Kept {
-    generation: u64,
-    read_at: Instant,
+    stamp: Stamp,
     value: Arc<dyn Any + Send + Sync>,
 }
 
@@ -71,7 +84,6 @@ struct Kept {
 /// database, and the write generation of its writer.
 pub(crate) struct Totals {
     generation: Arc<AtomicU64>,
-    kept: Mutex<HashMap<Box<str>, Total>>,
     orders: Mutex<Orders>,
     values: Mutex<HashMap<Box<str>, Kept>>,
 }
@@ -102,7 +114,6 @@ impl Totals {
     pub(crate) fn new(generation: Arc<AtomicU64>) -> Totals {
         Totals {
             generation,
-            kept: Mutex::new(HashMap::new()),
             orders: Mutex::new(Orders::default()),
             values: Mutex::new(HashMap::new()),
         }
@@ -166,37 +177,9 @@ impl Totals {
         params: &[SqlValue],
         count: impl FnOnce() -> rusqlite::Result<i64>,
     ) -> rusqlite::Result<i64> {
-        if !self.unchanged(before) {
-            return count();
-        }
-        let key = key(sql, params);
-        {
-            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(total) = kept
-                .get(&key)
-                .filter(|total| total.generation == before && total.counted_at.elapsed() < TOTALS_KEPT)
-            {
-                return Ok(total.count);
-            }
-        }
-        let counted = count()?;
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() >= ENTRIES {
-            kept.clear();
-        }
-        kept.insert(
-            key,
-            Total {
-                generation: before,
-                counted_at: Instant::now(),
-                count: counted,
-            },
-        );
-        Ok(counted)
+        self.keep(before, &key(sql, params), count).map(|total| *total)
     }
-}
 
-impl Totals {
     /// The rowids of a whole list in its order (`sql` with `params`), `None` when it is
     /// longer than [`ORDER_KEPT_MAX`]: kept from an earlier read of generation `before`,
     /// else `read` (and kept when the snapshot is known to be of generation `before`).
@@ -216,11 +199,7 @@ impl Totals {
         let key = key(sql, params);
         if before.is_multiple_of(2) {
             let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(kept) = orders
-                .lists
-                .get(&key)
-                .filter(|kept| kept.generation == before && kept.read_at.elapsed() < TOTALS_KEPT)
-            {
+            if let Some(kept) = orders.lists.get(&key).filter(|kept| kept.stamp.serves(before)) {
                 return Ok(ListOrder {
                     ids: kept.ids.clone(),
                     read_here: false,
@@ -238,8 +217,7 @@ impl Totals {
             let replaced = orders.lists.insert(
                 key,
                 Ordered {
-                    generation: before,
-                    read_at: Instant::now(),
+                    stamp: Stamp::at(before),
                     ids: ids.clone(),
                 },
             );
@@ -266,7 +244,7 @@ impl Totals {
             let values = self.values.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(value) = values
                 .get(key)
-                .filter(|kept| kept.generation == before && kept.read_at.elapsed() < TOTALS_KEPT)
+                .filter(|kept| kept.stamp.serves(before))
                 .and_then(|kept| kept.value.clone().downcast::<T>().ok())
             {
                 return Ok(value);
@@ -280,8 +258,7 @@ impl Totals {
         values.insert(
             key.into(),
             Kept {
-                generation: before,
-                read_at: Instant::now(),
+                stamp: Stamp::at(before),
                 value: value.clone(),
             },
         );
