@@ -90,6 +90,11 @@ impl Order {
             page_size: page_size.unwrap_or(spec.default_page_size),
         })
     }
+
+    /// How many rows of the list come before this page.
+    fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.page_size)
+    }
 }
 
 /// WHERE conditions with their parameters, built up by a list's filters.
@@ -198,11 +203,10 @@ pub fn fetch_page<T>(
     mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Page<T>, ApiError> {
     let where_clause = filter.where_clause();
-    let offset = (order.page - 1).saturating_mul(order.page_size);
     // Bound as `LIMIT +?`: SQLite reads a plain bound LIMIT when planning, so each new
     // page size or offset would compile the cached statement again (up to a fifth of a
     // page's SQL time); it does not read an expression.
-    let window = [SqlValue::Integer(order.page_size), SqlValue::Integer(offset)];
+    let window = [SqlValue::Integer(order.page_size), SqlValue::Integer(order.offset())];
     // Count, page and rows see the same data even while the tenant's writer commits.
     let _snapshot = snapshot(conn)?;
     let source = Source::parse(from);
@@ -286,9 +290,7 @@ fn kept_order(
         return Ok(None);
     };
     let length = ids.len();
-    let start = usize::try_from((order.page - 1).saturating_mul(order.page_size))
-        .unwrap_or(usize::MAX)
-        .min(length);
+    let start = usize::try_from(order.offset()).unwrap_or(usize::MAX).min(length);
     let end = start
         .saturating_add(usize::try_from(order.page_size).unwrap_or(0))
         .min(length);
