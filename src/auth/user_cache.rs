@@ -1,9 +1,9 @@
 //! The users that requests authenticate as, kept between requests. A list request would
 //! otherwise read its caller's row (with departments and provider) before its own query,
 //! in a second trip to the database's readers. An entry is good only while its database
-//! has committed nothing since it was read ([`crate::db::Database::write_generation`]):
-//! any write in the tenant, a role or membership change among them, forgets it. It is
-//! also forgotten after [`USER_CACHE`], for changes made by another process (the CLI).
+//! has committed no change to a user, their departments or their provider since it was
+//! read ([`crate::db::Database::user_generation`]); other writes of the tenant keep it.
+//! It is also forgotten after [`USER_CACHE`], for changes made by another process (the CLI).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

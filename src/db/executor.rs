@@ -120,6 +120,8 @@ pub struct Database {
     /// (before any job of the group hears it committed), so a value read before and after
     /// a read's snapshot opens shows whether a commit became visible in between.
     commits: Arc<AtomicU64>,
+    /// Like `commits`, for the commits that change what a user is ([`UserChanges`]).
+    user_commits: Arc<AtomicU64>,
     /// List totals kept while nothing is committed, lent to each pooled read.
     totals: Arc<Totals>,
 }
@@ -165,9 +167,11 @@ impl Database {
         let backfill = Backfill::install(&conn, path, settings)?;
         let commits = Arc::new(AtomicU64::new(0));
         let counted = commits.clone();
+        let user_changes = UserChanges::watch(&conn)?;
+        let user_commits = user_changes.commits.clone();
         std::thread::Builder::new()
             .name(name)
-            .spawn(move || writer_loop(conn, jobs, &counted, backfill))
+            .spawn(move || writer_loop(conn, jobs, &counted, user_changes, backfill))
             .map_err(ApiError::from_source)?;
         static OPENED: AtomicU64 = AtomicU64::new(0);
         Ok(Database {
@@ -180,6 +184,7 @@ impl Database {
             id: OPENED.fetch_add(1, AtomicOrdering::Relaxed),
             totals: Arc::new(Totals::new(commits.clone())),
             commits,
+            user_commits,
         })
     }
 
@@ -193,6 +198,13 @@ impl Database {
     /// (as far as this process writes it).
     pub fn write_generation(&self) -> (u64, u64) {
         (self.id, self.commits.load(AtomicOrdering::Acquire))
+    }
+
+    /// [`Database::write_generation`] for what a user is (their row, departments and
+    /// provider): it changes only with a commit that changes one of those, so a user read
+    /// stays good while the tenant writes everything else.
+    pub fn user_generation(&self) -> (u64, u64) {
+        (self.id, self.user_commits.load(AtomicOrdering::Acquire))
     }
 
     /// Runs `f` on a read connection from the pool, on the calling thread: for reads an
@@ -464,7 +476,60 @@ impl Backfill {
     }
 }
 
-fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64, mut backfill: Backfill) {
+/// The writer's watch on the `user_changes` counter (which triggers raise at every change
+/// of a user, their departments or their provider): a commit that moved it raises
+/// `commits` to odd before its COMMIT and to even after, as [`committing`] does for all.
+struct UserChanges {
+    commits: Arc<AtomicU64>,
+    /// The counter as last committed; `None` for a database without one (the control one).
+    seen: Option<i64>,
+}
+
+impl UserChanges {
+    fn watch(conn: &Connection) -> Result<UserChanges, ApiError> {
+        let has_counter = conn
+            .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'user_changes'")?
+            .exists([])?;
+        let seen = if has_counter { Some(Self::count(conn)?) } else { None };
+        Ok(UserChanges {
+            commits: Arc::new(AtomicU64::new(0)),
+            seen,
+        })
+    }
+
+    fn count(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.prepare_cached("SELECT n FROM user_changes")?
+            .query_row([], |row| row.get(0))
+    }
+
+    /// Runs `commit` (whose jobs have run); around it the generation is odd if they
+    /// moved the counter. A failed read of the counter counts as moved.
+    fn committing<T>(&mut self, conn: &Connection, commit: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        let Some(seen) = self.seen else { return commit() };
+        let now = Self::count(conn).ok();
+        if now == Some(seen) {
+            return commit();
+        }
+        self.commits.fetch_add(1, AtomicOrdering::AcqRel);
+        let outcome = commit();
+        if outcome.is_ok() {
+            self.seen = Some(now.unwrap_or(seen));
+        }
+        if now.is_none() {
+            self.seen = Self::count(conn).ok().or(self.seen);
+        }
+        self.commits.fetch_add(1, AtomicOrdering::AcqRel);
+        outcome
+    }
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    commits: &AtomicU64,
+    mut user_changes: UserChanges,
+    mut backfill: Backfill,
+) {
     let mode = backfill.explicit_mode();
     while let Ok(job) = jobs.recv() {
         let first = match job {
@@ -487,7 +552,7 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, commits: &Atomic
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, group, commits);
+        commit_group(&mut conn, group, commits, &mut user_changes);
         backfill.after_commit(&conn);
         if let Some(done) = checkpoint_after {
             checkpoint(&conn, mode);
@@ -499,24 +564,32 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, commits: &Atomic
     checkpoint(&conn, mode);
 }
 
-fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64) {
+fn commit_group(conn: &mut Connection, group: Vec<WriteJob>, commits: &AtomicU64, user_changes: &mut UserChanges) {
     if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Another process kept the write lock past busy_timeout. Each job then runs as its
-        // own transaction (a top-level savepoint) and reports its own result.
+        // own transaction (a top-level savepoint) and reports its own result; whether it
+        // changed a user is known only after, so the user generation moves around each.
         tracing::warn!(error = %err, "group transaction could not start; writing jobs one by one");
         for job in group {
+            user_changes.commits.fetch_add(1, AtomicOrdering::AcqRel);
             let done = committing(commits, || job(conn));
+            if user_changes.seen.is_some() {
+                user_changes.seen = UserChanges::count(conn).ok().or(user_changes.seen);
+            }
+            user_changes.commits.fetch_add(1, AtomicOrdering::AcqRel);
             done(Ok(()));
         }
         return;
     }
     let completions: Vec<Completion> = group.into_iter().map(|job| job(conn)).collect();
     let committed = committing(commits, || {
-        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if committed.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        committed
+        user_changes.committing(conn, || {
+            let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+            if committed.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            committed
+        })
     });
     for done in completions {
         done(committed.clone());
@@ -932,6 +1005,55 @@ mod tests {
             .expect("read_long");
         assert_eq!(short, caller);
         assert_ne!(long, caller);
+    }
+
+    /// The users kept between requests are forgotten at a change of a user, of their
+    /// departments (a department's deletion included) or of their provider, and only then.
+    #[tokio::test]
+    async fn the_user_generation_moves_only_with_a_change_to_what_a_user_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tenant.db");
+        crate::db::prepare_file(&path, crate::db::Schema::Tenant, &settings()).expect("prepare");
+        let db = Database::open(&path, &settings(), None).expect("open");
+        let write = |sql: String| {
+            let db = &db;
+            async move {
+                let (users, all) = (db.user_generation(), db.write_generation());
+                db.write(move |tx| Ok(tx.execute_batch(&sql)?)).await.expect("write");
+                (db.user_generation() != users, db.write_generation() != all)
+            }
+        };
+        let at = "'2026-01-01T00:00:00Z'";
+        let customer =
+            format!("INSERT INTO customers (id, name, inserted_at, updated_at) VALUES ('c1', 'Ana', {at}, {at})");
+        assert_eq!(write(customer).await, (false, true), "another table");
+        let user = format!(
+            "INSERT INTO users (id, name, email, password_hash, role, inserted_at, updated_at) \
+             VALUES ('u1', 'Bia', 'bia@example.com', 'x', 'attendant', {at}, {at})"
+        );
+        assert_eq!(write(user).await, (true, true), "a new user");
+        let department = format!(
+            "INSERT INTO departments (id, name, identifier, inserted_at, updated_at) VALUES ('d1', 'Sala', 'sala', {at}, {at})"
+        );
+        assert_eq!(write(department).await, (false, true), "a department alone");
+        let member =
+            format!("INSERT INTO department_members (department_id, user_id, inserted_at) VALUES ('d1', 'u1', {at})");
+        assert_eq!(write(member).await, (true, true), "a membership");
+        assert_eq!(
+            write("DELETE FROM departments WHERE id = 'd1'".into()).await,
+            (true, true),
+            "a cascade"
+        );
+        assert_eq!(
+            write("UPDATE users SET role = 'manager' WHERE id = 'u1'".into()).await,
+            (true, true),
+            "a role"
+        );
+        assert_eq!(
+            write("UPDATE customers SET name = 'Ana Maria'".into()).await,
+            (false, true),
+            "another row"
+        );
     }
 
     #[tokio::test]

@@ -118,7 +118,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     // logout-all, a password change or reset ends the access tokens issued from it at once.
     let generation = state.hub.revocation_generation();
     let sid = claims.sid.clone().filter(|sid| !state.hub.session_known(slug, sid));
-    let written = db.write_generation();
+    let written = db.user_generation();
     let cached = state.users.get(slug, &user_id, written);
     let fresh = cached.is_none();
     let (user, live) = match (cached, sid) {

@@ -84,18 +84,17 @@ impl WebhookEvent {
     }
 
     /// The webhook event of a domain event and the object it carries, when there is one.
-    fn of(event: &DomainEvent) -> Option<(WebhookEvent, Result<Value, serde_json::Error>)> {
+    fn of(event: &DomainEvent) -> Option<(WebhookEvent, Carried<'_>)> {
         use DomainEvent as E;
-        let call = |kind, call: &crate::calls::Call| Some((kind, serde_json::to_value(call)));
-        let appointment =
-            |kind, appointment: &crate::appointments::Appointment| Some((kind, serde_json::to_value(appointment)));
+        let call = |kind, call| Some((kind, Carried::Call(call)));
+        let appointment = |kind, appointment| Some((kind, Carried::Appointment(appointment)));
         match event {
             E::CallCreated { call: c, .. } => call(WebhookEvent::CallCreated, c),
             E::CallAssigned { call: c } => call(WebhookEvent::CallAssigned, c),
             E::CallStarted { call: c, .. } => call(WebhookEvent::CallStarted, c),
             E::CallCompleted { call: c, .. } => call(WebhookEvent::CallCompleted, c),
             E::CallMissed { call: c, .. } => call(WebhookEvent::CallMissed, c),
-            E::CustomerCreated { customer } => Some((WebhookEvent::CustomerCreated, serde_json::to_value(customer))),
+            E::CustomerCreated { customer } => Some((WebhookEvent::CustomerCreated, Carried::Customer(customer))),
             E::AppointmentCreated { appointment: a } => appointment(WebhookEvent::AppointmentCreated, a),
             E::AppointmentConfirmed { appointment: a } => appointment(WebhookEvent::AppointmentConfirmed, a),
             E::AppointmentCancelled { appointment: a } => appointment(WebhookEvent::AppointmentCancelled, a),
@@ -113,13 +112,44 @@ impl WebhookEvent {
     }
 }
 
-/// The webhook consumer of domain events: queues the event's body for every active
-/// webhook subscribed to it, in the transaction of the change.
-pub fn outbox(conn: &Connection, event: &DomainEvent) -> Result<(), ApiError> {
-    match WebhookEvent::of(event) {
-        Some((kind, data)) => enqueue(conn, kind, data.map_err(ApiError::from_source)?),
-        None => Ok(()),
+/// The object a webhook event carries, serialized only when a webhook will get it.
+enum Carried<'a> {
+    Call(&'a crate::calls::Call),
+    Customer(&'a crate::customers::Customer),
+    Appointment(&'a crate::appointments::Appointment),
+}
+
+impl Carried<'_> {
+    fn to_value(&self) -> Result<Value, serde_json::Error> {
+        match self {
+            Carried::Call(call) => serde_json::to_value(call),
+            Carried::Customer(customer) => serde_json::to_value(customer),
+            Carried::Appointment(appointment) => serde_json::to_value(appointment),
+        }
     }
+}
+
+/// The webhook consumer of domain events: queues the event's body for every active
+/// webhook subscribed to it, in the transaction of the change. Without such a webhook
+/// (most writes of most tenants) no body is built.
+pub fn outbox(conn: &Connection, event: &DomainEvent) -> Result<(), ApiError> {
+    let Some((kind, carried)) = WebhookEvent::of(event) else {
+        return Ok(());
+    };
+    if !subscribed(conn, kind)? {
+        return Ok(());
+    }
+    enqueue(conn, kind, carried.to_value().map_err(ApiError::from_source)?)
+}
+
+/// Whether an active webhook is subscribed to `event`.
+fn subscribed(conn: &Connection, event: WebhookEvent) -> Result<bool, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM webhooks w
+             WHERE w.active = 1 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?1))",
+        )?
+        .query_row([event.as_str()], |row| row.get(0))?)
 }
 
 /// Queues `event` with `data` for every active webhook subscribed to it, in the caller's
