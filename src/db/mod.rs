@@ -8,7 +8,7 @@ pub mod query;
 mod tenants;
 mod totals;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
@@ -93,6 +93,13 @@ pub fn reader_pragmas() -> String {
 /// so memory stays bounded however many tenants are open
 /// (`max_open_tenants × (4 MiB + reader_pool_size × 1 MiB)` would be the worst case).
 pub const SQLITE_SOFT_HEAP_LIMIT: i64 = 96 * 1024 * 1024;
+
+/// The WAL beside the database file at `path` (`<file>-wal`).
+pub(crate) fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
 
 /// Per-connection pragmas and functions. `busy_timeout` comes first: every later
 /// statement, the pragmas included, may meet a lock held by another process (the CLI,

@@ -588,9 +588,7 @@ fn written_after(path: &Path, at: &str) -> bool {
     let Some(at) = crate::time::parse(at) else {
         return true;
     };
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    [path.to_path_buf(), PathBuf::from(wal)].iter().any(|file| {
+    [path.to_path_buf(), super::wal_path(path)].iter().any(|file| {
         std::fs::metadata(file)
             .and_then(|m| m.modified())
             .map(|modified| chrono::DateTime::<chrono::Utc>::from(modified) > at)
