@@ -81,13 +81,7 @@ async fn main() {
     println!("| concurrent clients | writes/s | median | p99 | vs raw |\n|---|---|---|---|---|");
     for clients in [1usize, 16] {
         let latencies = drive(&client, &base, &token, clients, seconds, 0).await;
-        let rate = latencies.len() as f64 / seconds as f64;
-        println!(
-            "| {clients} | {rate:.0} | {} | {} | {:.2} |",
-            millis(percentile(&latencies, 0.5)),
-            millis(percentile(&latencies, 0.99)),
-            rate / raw,
-        );
+        print_row(&clients.to_string(), &latencies, seconds, raw, "");
     }
     // At 64 clients the ratio is measured in rounds, raw then voki seconds apart: the
     // virtual machine's speed drifts within a minute, as much as the ratio is asked to tell.
@@ -99,14 +93,14 @@ async fn main() {
             raw_one_transaction_per_write(&state_path(&dir), seconds)
         };
         let latencies = drive(&client, &base, &token, 64, seconds, round).await;
-        let rate = latencies.len() as f64 / seconds as f64;
-        println!(
-            "| 64 (round {round}) | {rate:.0} | {} | {} | {:.2} (raw {raw:.0}/s) |",
-            millis(percentile(&latencies, 0.5)),
-            millis(percentile(&latencies, 0.99)),
-            rate / raw,
-        );
-        ratios.push(rate / raw);
+        let label = format!("64 (round {round})");
+        ratios.push(print_row(
+            &label,
+            &latencies,
+            seconds,
+            raw,
+            &format!(" (raw {raw:.0}/s)"),
+        ));
         all.extend(latencies);
     }
     ratios.sort_by(f64::total_cmp);
@@ -120,6 +114,18 @@ async fn main() {
         millis(percentile(&all, 0.99)),
     );
     drop(server);
+}
+
+/// Prints one table row of `latencies` (sorted) over `seconds`; returns the rate over `raw`.
+fn print_row(label: &str, latencies: &[Duration], seconds: u64, raw: f64, note: &str) -> f64 {
+    let rate = latencies.len() as f64 / seconds as f64;
+    println!(
+        "| {label} | {rate:.0} | {} | {} | {:.2}{note} |",
+        millis(percentile(latencies, 0.5)),
+        millis(percentile(latencies, 0.99)),
+        rate / raw,
+    );
+    rate / raw
 }
 
 fn state_path(dir: &tempfile::TempDir) -> std::path::PathBuf {
