@@ -150,9 +150,10 @@ config_keys! {
     backup_interval_minutes: u64 = 1440,
     /// Scheduled backups kept; the oldest beyond this are removed.
     backup_keep: u64 = 7,
-    /// WAL pages after which SQLite checkpoints on commit. 0: never; leave checkpoints to
-    /// Litestream (docs/replication.md), and voki's own on close become PASSIVE.
-    wal_autocheckpoint: u64 = 1000,
+    /// WAL pages after which a checkpoint runs beside the writer (4000: 16 MiB of WAL).
+    /// 0: never; leave checkpoints to Litestream (docs/replication.md), and voki's own on
+    /// close become PASSIVE.
+    wal_autocheckpoint: u64 = 4000,
     /// Origins (`https://app.example.com`) whose browser apps may call the API (CORS).
     /// Environment: comma-separated. Empty: no CORS headers at all.
     cors_allowed_origins: Vec<String> = Vec::new(),
