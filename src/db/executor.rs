@@ -504,19 +504,20 @@ impl UserChanges {
 
     /// Runs `commit` (whose jobs have run); around it the generation is odd if they
     /// moved the counter. A failed read of the counter counts as moved.
-    fn committing<T>(&mut self, conn: &Connection, commit: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-        let Some(seen) = self.seen else { return commit() };
-        let now = Self::count(conn).ok();
-        if now == Some(seen) {
-            return commit();
+    fn committing<T>(&mut self, conn: &mut Connection, commit: impl FnOnce(&mut Connection) -> T) -> T {
+        match self.seen {
+            Some(seen) if Self::count(conn).ok() != Some(seen) => self.moving(conn, commit),
+            _ => commit(conn),
         }
+    }
+
+    /// Runs `commit` with the generation odd, then notes the counter it left (committed,
+    /// or as it was before a rollback).
+    fn moving<T>(&mut self, conn: &mut Connection, commit: impl FnOnce(&mut Connection) -> T) -> T {
         self.commits.fetch_add(1, AtomicOrdering::AcqRel);
-        let outcome = commit();
-        if outcome.is_ok() {
-            self.seen = Some(now.unwrap_or(seen));
-        }
-        if now.is_none() {
-            self.seen = Self::count(conn).ok().or(self.seen);
+        let outcome = commit(conn);
+        if let Some(seen) = self.seen {
+            self.seen = Some(Self::count(conn).unwrap_or(seen));
         }
         self.commits.fetch_add(1, AtomicOrdering::AcqRel);
         outcome
@@ -535,13 +536,10 @@ enum Acks {
     /// writer's time). A commit is visible to reads from the COMMIT on, an fsync before
     /// its writer hears of it.
     AfterSync {
-        groups: mpsc::Sender<Synced>,
+        groups: mpsc::Sender<Vec<Completion>>,
         thread: std::thread::JoinHandle<()>,
     },
 }
-
-/// A committed group's completions, waiting for the WAL's fsync.
-type Synced = Vec<Completion>;
 
 impl Acks {
     fn install(conn: &Connection, path: &Path, settings: &DbSettings, stem: &str) -> Result<Acks, ApiError> {
@@ -549,11 +547,11 @@ impl Acks {
             return Ok(Acks::AtCommit);
         }
         let wal = super::wal_path(path);
-        let (groups, synced) = mpsc::channel::<Synced>();
+        let (groups, synced) = mpsc::channel::<Vec<Completion>>();
         let thread = std::thread::Builder::new()
             .name(format!("db-sync-{stem}"))
             .spawn(move || {
-                let mut file: Option<std::fs::File> = None;
+                let mut file = None;
                 while let Ok(mut waiting) = synced.recv() {
                     // One fsync for every group committed meanwhile.
                     while let Ok(more) = synced.try_recv() {
@@ -601,14 +599,15 @@ impl Acks {
     }
 }
 
-/// `fdatasync` of the WAL, opened again when the file at its path is another one (the
-/// writer's connection keeps the WAL while it is open; this is for a file replaced under it).
-fn sync_wal(path: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()> {
+/// `fdatasync` of the WAL (kept open with its inode number), opened again when the file
+/// at its path is another one (the writer's connection keeps the WAL while it is open;
+/// this is for a file replaced under it).
+fn sync_wal(path: &Path, file: &mut Option<(std::fs::File, u64)>) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let current = std::fs::metadata(path)?.ino();
     let open = match file {
-        Some(open) if open.metadata()?.ino() == current => open,
-        _ => file.insert(std::fs::File::open(path)?),
+        Some((open, inode)) if *inode == current => open,
+        _ => &mut file.insert((std::fs::File::open(path)?, current)).0,
     };
     open.sync_data()
 }
@@ -669,20 +668,15 @@ fn commit_group(
         // own transaction (a top-level savepoint) and reports its own result; whether it
         // changed a user is known only after, so the user generation moves around each.
         tracing::warn!(error = %err, "group transaction could not start; writing jobs one by one");
-        let mut completions = Vec::with_capacity(group.len());
-        for job in group {
-            user_changes.commits.fetch_add(1, AtomicOrdering::AcqRel);
-            completions.push(committing(commits, || job(conn)));
-            if user_changes.seen.is_some() {
-                user_changes.seen = UserChanges::count(conn).ok().or(user_changes.seen);
-            }
-            user_changes.commits.fetch_add(1, AtomicOrdering::AcqRel);
-        }
+        let completions = group
+            .into_iter()
+            .map(|job| user_changes.moving(conn, |conn| committing(commits, || job(conn))))
+            .collect();
         return (completions, Ok(()));
     }
     let completions: Vec<Completion> = group.into_iter().map(|job| job(conn)).collect();
     let committed = committing(commits, || {
-        user_changes.committing(conn, || {
+        user_changes.committing(conn, |conn| {
             let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
             if committed.is_err() {
                 let _ = conn.execute_batch("ROLLBACK");

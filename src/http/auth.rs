@@ -118,8 +118,8 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     // logout-all, a password change or reset ends the access tokens issued from it at once.
     let generation = state.hub.revocation_generation();
     let sid = claims.sid.clone().filter(|sid| !state.hub.session_known(slug, sid));
-    let written = db.user_generation();
-    let cached = state.users.get(slug, &user_id, written);
+    let users_at = db.user_generation();
+    let cached = state.users.get(slug, &user_id, users_at);
     let fresh = cached.is_none();
     let (user, live) = match (cached, sid) {
         // Session and user both known unchanged: no trip to the database.
@@ -144,7 +144,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     }
     let user = user.filter(|user| user.active).ok_or(ApiError::Unauthorized)?;
     if fresh {
-        state.users.insert(slug, &user, written);
+        state.users.insert(slug, &user, users_at);
     }
     if let Some(sid) = &claims.sid {
         state.hub.remember_session(slug, sid, generation);

@@ -8,7 +8,7 @@ pub mod delivery;
 pub mod routes;
 pub mod store;
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -142,14 +142,14 @@ pub fn outbox(conn: &Connection, event: &DomainEvent) -> Result<(), ApiError> {
     enqueue(conn, kind, carried.to_value().map_err(ApiError::from_source)?)
 }
 
+/// The webhooks `w` that get event `:event`: active and subscribed to it.
+const SUBSCRIBED: &str = "w.active = 1 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = :event)";
+
 /// Whether an active webhook is subscribed to `event`.
 fn subscribed(conn: &Connection, event: WebhookEvent) -> Result<bool, ApiError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM webhooks w
-             WHERE w.active = 1 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?1))",
-        )?
-        .query_row([event.as_str()], |row| row.get(0))?)
+        .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM webhooks w WHERE {SUBSCRIBED})"))?
+        .query_row(rusqlite::named_params! {":event": event.as_str()}, |row| row.get(0))?)
 }
 
 /// Queues `event` with `data` for every active webhook subscribed to it, in the caller's
@@ -158,13 +158,18 @@ fn subscribed(conn: &Connection, event: WebhookEvent) -> Result<bool, ApiError> 
 fn enqueue(conn: &Connection, event: WebhookEvent, data: Value) -> Result<(), ApiError> {
     let now = crate::time::now_text();
     let body = json!({ "event": event, "timestamp": now, "data": data }).to_string();
-    conn.prepare_cached(
+    conn.prepare_cached(&format!(
         "INSERT INTO webhook_deliveries (id, webhook_id, event, body, next_attempt_at, inserted_at)
-         SELECT ?1 || '-' || w.id, w.id, ?2, ?3, ?4, ?4
+         SELECT :id || '-' || w.id, w.id, :event, :body, :now, :now
          FROM webhooks w
-         WHERE w.active = 1 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?2)",
-    )?
-    .execute(params![Uuid::new_v4().to_string(), event.as_str(), body, now])?;
+         WHERE {SUBSCRIBED}"
+    ))?
+    .execute(rusqlite::named_params! {
+        ":id": Uuid::new_v4().to_string(),
+        ":event": event.as_str(),
+        ":body": body,
+        ":now": now,
+    })?;
     Ok(())
 }
 
