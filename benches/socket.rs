@@ -6,8 +6,10 @@
 //! many WebSocket connections that all join one department's queue topic, and measures:
 //! - the server's memory per connection (its RSS before and after, from /proc);
 //! - fan-out: the time from a patient joining the queue over HTTP until the last of the
-//!   connections has its `customer_joined` (median, p99 and worst of 50 joins), and how
-//!   long the join request itself took (its reply waits for nothing but its commit);
+//!   connections has its `customer_joined` (median, p99 and worst of 200 joins, after one
+//!   warm-up join), how long the join request itself took (its reply waits for nothing
+//!   but its commit), and the CPU time per delivered frame of the server and of this
+//!   load generator (which shares the cores with it);
 //! - heartbeat round trips on one connection while the others are open.
 
 mod common;
@@ -19,14 +21,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{OWNER_EMAIL, PASSWORD, SECRET, TENANT, millis};
+use common::{OWNER_EMAIL, PASSWORD, SECRET, TENANT, cpu_time, millis};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-const JOINS: usize = 50;
+const JOINS: usize = 200;
+/// Joins before the measured ones: the first one also pays the first poll of every
+/// listening task of this load generator, spawned just before it.
+const WARM_UP_JOINS: usize = 1;
 
 /// How many listening connections have a join's `customer_joined`, and when the last did.
 struct Arrivals {
@@ -204,7 +209,13 @@ async fn main() {
     }
     let mut fan_out = Vec::with_capacity(JOINS);
     let mut answered = Vec::with_capacity(JOINS);
-    for index in 0..JOINS {
+    let mut cpu_before = (cpu_time(pid), cpu_time(std::process::id()));
+    for index in 0..WARM_UP_JOINS + JOINS {
+        if index == WARM_UP_JOINS {
+            fan_out.clear();
+            answered.clear();
+            cpu_before = (cpu_time(pid), cpu_time(std::process::id()));
+        }
         arrivals.count.store(0, Ordering::Release);
         let joined_at = Instant::now();
         let reply = http
@@ -224,6 +235,11 @@ async fn main() {
             .expect("a last arrival");
         fan_out.push(last - joined_at);
     }
+    let deliveries = (JOINS * listeners) as u32;
+    let per_delivery =
+        |before: Duration, after: Duration| (after.saturating_sub(before) / deliveries).as_secs_f64() * 1e6;
+    let server_cpu = per_delivery(cpu_before.0, cpu_time(pid));
+    let generator_cpu = per_delivery(cpu_before.1, cpu_time(std::process::id()));
     fan_out.sort();
     answered.sort();
 
@@ -254,6 +270,7 @@ async fn main() {
         millis(common::percentile(&answered, 0.5)),
         millis(answered[JOINS - 1]),
     );
+    println!("CPU per delivered frame: server {server_cpu:.1} µs, load generator {generator_cpu:.1} µs");
     println!(
         "heartbeat round trip with {connections} connections open: median {}",
         millis(heartbeats[JOINS / 2])
