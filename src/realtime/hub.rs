@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, mpsc};
 
@@ -21,19 +22,22 @@ use crate::calls::queue::OnlineAgents;
 /// One connection, for the life of its WebSocket.
 pub type ConnId = u64;
 
+/// One encoded frame, shared by every connection it is sent to (cloning it copies no text).
+pub type FrameText = Utf8Bytes;
+
 /// Frames waiting for one connection before it is considered too slow.
 pub const QUEUE_FRAMES: usize = 256;
 
 /// The sending side of one connection: its frame queue and the switch that closes it.
 #[derive(Clone)]
 pub struct Outbox {
-    frames: mpsc::Sender<Arc<str>>,
+    frames: mpsc::Sender<FrameText>,
     kick: Arc<Notify>,
     recheck: Arc<Notify>,
 }
 
 impl Outbox {
-    pub fn new(frames: mpsc::Sender<Arc<str>>, kick: Arc<Notify>) -> Outbox {
+    pub fn new(frames: mpsc::Sender<FrameText>, kick: Arc<Notify>) -> Outbox {
         Outbox {
             frames,
             kick,
@@ -47,7 +51,7 @@ impl Outbox {
         self.recheck.clone()
     }
 
-    fn send(&self, text: Arc<str>) {
+    fn send(&self, text: FrameText) {
         if self.frames.try_send(text).is_err() {
             self.kick.notify_one();
         }
@@ -120,8 +124,8 @@ fn key(tenant: &str, topic: &str) -> TopicKey {
     (tenant.to_string(), topic.to_string())
 }
 
-fn frame_text(frame: &Frame) -> Arc<str> {
-    Arc::from(frame.encode())
+fn frame_text(frame: &Frame) -> FrameText {
+    FrameText::from(frame.encode())
 }
 
 /// A new presence ref: opaque and unique per tracked presence, as the client expects.
@@ -134,7 +138,7 @@ fn metas_json(metas: &[&Meta]) -> Value {
 }
 
 impl State {
-    fn send(&self, conn: ConnId, text: Arc<str>) {
+    fn send(&self, conn: ConnId, text: FrameText) {
         if let Some(peer) = self.peers.get(&conn) {
             peer.outbox.send(text);
         }
@@ -539,13 +543,13 @@ impl crate::db::TenantListener for Arc<Hub> {
 mod tests {
     use super::*;
 
-    fn connection(hub: &Hub, tenant: &str) -> (ConnId, mpsc::Receiver<Arc<str>>) {
+    fn connection(hub: &Hub, tenant: &str) -> (ConnId, mpsc::Receiver<FrameText>) {
         let (frames, received) = mpsc::channel(QUEUE_FRAMES);
         let conn = hub.register(tenant, Some("u1"), Outbox::new(frames, Arc::new(Notify::new())));
         (conn, received)
     }
 
-    fn drain(received: &mut mpsc::Receiver<Arc<str>>) -> Vec<String> {
+    fn drain(received: &mut mpsc::Receiver<FrameText>) -> Vec<String> {
         std::iter::from_fn(|| received.try_recv().ok().map(|t| t.to_string())).collect()
     }
 

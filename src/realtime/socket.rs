@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 
 use super::admission::{self, Action, Admission, Identity, Participant, Refusal};
-use super::hub::{ConnId, Outbox, QUEUE_FRAMES};
+use super::hub::{ConnId, FrameText, Outbox, QUEUE_FRAMES};
 use super::protocol::Frame;
 use super::topics::{self, TopicKind};
 use crate::auth::token::TokenKind;
@@ -80,7 +80,7 @@ pub async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(_) => return ApiError::BadRequest("Expected a WebSocket upgrade".into()).into_response(),
     };
-    let (frames, queued) = mpsc::channel::<Arc<str>>(QUEUE_FRAMES);
+    let (frames, queued) = mpsc::channel::<FrameText>(QUEUE_FRAMES);
     let kick = Arc::new(Notify::new());
     let outbox = Outbox::new(frames, kick.clone());
     let recheck = outbox.recheck();
@@ -123,7 +123,7 @@ struct Grant {
 /// A registered connection's ends in the hub.
 struct Wires {
     conn: ConnId,
-    queued: mpsc::Receiver<Arc<str>>,
+    queued: mpsc::Receiver<FrameText>,
     kick: Arc<Notify>,
     recheck: Arc<Notify>,
 }
@@ -245,7 +245,7 @@ async fn serve(state: AppState, tenant: Tenant, identity: Identity, grant: Grant
     // what is left, then the close frame.
     let writer = tokio::spawn(async move {
         while let Some(text) = queued.recv().await {
-            if sink.send(Message::text(text.as_ref())).await.is_err() {
+            if sink.send(Message::Text(text)).await.is_err() {
                 return;
             }
         }
