@@ -18,14 +18,18 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{OWNER_EMAIL, PASSWORD, SECRET, TENANT, cpu_time, millis};
+use common::{OWNER_EMAIL, PASSWORD, SECRET, TENANT, cpu_time, millis, threads_cpu_time};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const JOINS: usize = 200;
@@ -38,6 +42,55 @@ struct Arrivals {
     count: AtomicUsize,
     last: Mutex<Option<Instant>>,
     all: Notify,
+}
+
+/// Every connection reads in its own task and counts its `customer_joined`; the last of
+/// a join notes the time and wakes the bench (a counter, not a message per arrival: the
+/// load generator shares the cores with the server). The first frame is kept in `sample`.
+fn listen<S>(
+    sockets: Vec<WebSocketStream<S>>,
+    arrivals: &Arc<Arrivals>,
+    listeners: usize,
+    sample: &Arc<OnceLock<String>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    for mut ws in sockets {
+        let arrivals = arrivals.clone();
+        let sample = sample.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message
+                    && text.contains("customer_joined")
+                {
+                    if sample.get().is_none() {
+                        let _ = sample.set(text.to_string());
+                    }
+                    if arrivals.count.fetch_add(1, Ordering::AcqRel) + 1 == listeners {
+                        *arrivals.last.lock().expect("last arrival") = Some(Instant::now());
+                        arrivals.all.notify_one();
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl Arrivals {
+    fn new() -> Arc<Arrivals> {
+        Arc::new(Arrivals {
+            count: AtomicUsize::new(0),
+            last: Mutex::new(None),
+            all: Notify::new(),
+        })
+    }
+
+    /// The time from `began` until the last listener had the frame.
+    async fn last_since(&self, began: Instant) -> Duration {
+        self.all.notified().await;
+        let last = self.last.lock().expect("last arrival").take().expect("a last arrival");
+        last - began
+    }
 }
 
 struct Server {
@@ -183,30 +236,11 @@ async fn main() {
         after.saturating_sub(before) as f64 / connections as f64,
     );
 
-    // Every connection reads in its own task and counts its customer_joined; the last of
-    // a join notes the time and wakes the bench (a counter, not a message per arrival:
-    // the load generator shares the cores with the server).
     let listeners = connections - 1;
-    let arrivals = Arc::new(Arrivals {
-        count: AtomicUsize::new(0),
-        last: Mutex::new(None),
-        all: Notify::new(),
-    });
+    let arrivals = Arrivals::new();
     let mut probe = sockets.pop().expect("one connection");
-    for mut ws in sockets {
-        let arrivals = arrivals.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(message)) = ws.next().await {
-                if let Message::Text(text) = message
-                    && text.contains("customer_joined")
-                    && arrivals.count.fetch_add(1, Ordering::AcqRel) + 1 == listeners
-                {
-                    *arrivals.last.lock().expect("last arrival") = Some(Instant::now());
-                    arrivals.all.notify_one();
-                }
-            }
-        });
-    }
+    let sample = Arc::new(OnceLock::new());
+    listen(sockets, &arrivals, listeners, &sample);
     let mut fan_out = Vec::with_capacity(JOINS);
     let mut answered = Vec::with_capacity(JOINS);
     let mut cpu_before = (cpu_time(pid), cpu_time(std::process::id()));
@@ -226,14 +260,7 @@ async fn main() {
             .expect("patient joins");
         assert!(reply.status().is_success(), "join: {}", reply.status());
         answered.push(joined_at.elapsed());
-        arrivals.all.notified().await;
-        let last = arrivals
-            .last
-            .lock()
-            .expect("last arrival")
-            .take()
-            .expect("a last arrival");
-        fan_out.push(last - joined_at);
+        fan_out.push(arrivals.last_since(joined_at).await);
     }
     let deliveries = (JOINS * listeners) as u32;
     let per_delivery =
@@ -275,4 +302,171 @@ async fn main() {
         "heartbeat round trip with {connections} connections open: median {}",
         millis(heartbeats[JOINS / 2])
     );
+
+    // The floor, measured the same way with the same load generator: voki stops first.
+    let frame = sample.get().expect("a customer_joined").clone();
+    drop(probe);
+    drop(server);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (mut floor, (raw_cpu, raw_generator_cpu)) = raw_fan_out(connections, &frame, client_config).await;
+    floor.sort();
+    println!(
+        "raw floor, a bare tokio server writing one encoded {}-byte frame to each of {connections} sockets \
+         from two tasks: median {}, p99 {}, worst {} over {JOINS} sprays",
+        frame.len(),
+        millis(common::percentile(&floor, 0.5)),
+        millis(common::percentile(&floor, 0.99)),
+        millis(floor[JOINS - 1]),
+    );
+    println!("CPU per delivered frame: raw server {raw_cpu:.1} µs, load generator {raw_generator_cpu:.1} µs");
+    println!(
+        "voki against the raw floor: median {:.2}×, p99 {:.2}×",
+        common::percentile(&fan_out, 0.5).as_secs_f64() / common::percentile(&floor, 0.5).as_secs_f64(),
+        common::percentile(&fan_out, 0.99).as_secs_f64() / common::percentile(&floor, 0.99).as_secs_f64(),
+    );
+}
+
+/// The same number of connections from this load generator to a bare tokio server (in
+/// this process, on its own two worker threads like voki's) that, on each trigger, writes
+/// one pre-encoded text frame to every socket from two tasks: no HTTP, no database, no
+/// queue or task per connection. Returns the spray times and the CPU per delivered frame
+/// of the raw server and of the load generator.
+async fn raw_fan_out(connections: usize, text: &str, client_config: WebSocketConfig) -> (Vec<Duration>, (f64, f64)) {
+    let (address, spray) = raw_server(text_frame(text));
+    let url = format!("ws://{address}/");
+    let mut sockets = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(client_config), true)
+            .await
+            .expect("connect to the raw server");
+        sockets.push(ws);
+    }
+    // The server holds a socket once its handshake reply is written: let the last settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let arrivals = Arrivals::new();
+    listen(sockets, &arrivals, connections, &Arc::new(OnceLock::new()));
+    let mut sprays = Vec::with_capacity(JOINS);
+    let me = std::process::id();
+    let cpu_now = || (threads_cpu_time(me, RAW_SERVER_THREADS), cpu_time(me));
+    let mut cpu_before = cpu_now();
+    for index in 0..WARM_UP_JOINS + JOINS {
+        if index == WARM_UP_JOINS {
+            sprays.clear();
+            cpu_before = cpu_now();
+        }
+        arrivals.count.store(0, Ordering::Release);
+        let began = Instant::now();
+        spray.send(()).expect("raw server");
+        sprays.push(arrivals.last_since(began).await);
+    }
+    let cpu_after = cpu_now();
+    let deliveries = (JOINS * connections) as u32;
+    let server = cpu_after.0.saturating_sub(cpu_before.0);
+    let generator = cpu_after.1.saturating_sub(cpu_before.1).saturating_sub(server);
+    let micros = |cpu: Duration| (cpu / deliveries).as_secs_f64() * 1e6;
+    (sprays, (micros(server), micros(generator)))
+}
+
+/// The name of the raw server's threads, to tell its CPU time from the load generator's.
+const RAW_SERVER_THREADS: &str = "raw-server";
+
+/// Starts the bare server of [`raw_fan_out`]: its address, and the trigger of a spray
+/// (dropping it stops the server).
+fn raw_server(frame: Vec<u8>) -> (std::net::SocketAddr, mpsc::UnboundedSender<()>) {
+    let (ready, started) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(RAW_SERVER_THREADS)
+            .enable_all()
+            .build()
+            .expect("raw server runtime");
+        runtime.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let (spray, mut sprays) = mpsc::unbounded_channel::<()>();
+            ready
+                .send((listener.local_addr().expect("address"), spray))
+                .expect("started");
+            let streams = Arc::new(Mutex::new(Vec::new()));
+            let accepted = streams.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let _ = stream.set_nodelay(true);
+                    let accepted = accepted.clone();
+                    tokio::spawn(async move {
+                        if let Ok(stream) = raw_handshake(stream).await {
+                            accepted.lock().expect("streams").push(stream);
+                        }
+                    });
+                }
+            });
+            let frame = Arc::new(frame);
+            while sprays.recv().await.is_some() {
+                let mut first = std::mem::take(&mut *streams.lock().expect("streams"));
+                let second = first.split_off(first.len() / 2);
+                let writers = [first, second].map(|mut part| {
+                    let frame = frame.clone();
+                    tokio::spawn(async move {
+                        for stream in &mut part {
+                            let _ = stream.write_all(&frame).await;
+                        }
+                        part
+                    })
+                });
+                for writer in writers {
+                    let part = writer.await.expect("raw writer");
+                    streams.lock().expect("streams").extend(part);
+                }
+            }
+        });
+    });
+    started.recv().expect("raw server started")
+}
+
+/// The server side of the WebSocket opening handshake, by hand (RFC 6455 §4.2).
+async fn raw_handshake(mut stream: TcpStream) -> std::io::Result<TcpStream> {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        request.extend_from_slice(&buffer[..read]);
+    }
+    let request = String::from_utf8_lossy(&request);
+    let key = request
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_string())
+        })
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let accept = derive_accept_key(key.as_bytes());
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    stream.write_all(reply.as_bytes()).await?;
+    Ok(stream)
+}
+
+/// One unmasked, final text frame carrying `text` (server to client, RFC 6455 §5.2).
+fn text_frame(text: &str) -> Vec<u8> {
+    let mut frame = vec![0x81];
+    match text.len() {
+        short @ 0..126 => frame.push(short as u8),
+        medium @ 126..=0xffff => {
+            frame.push(126);
+            frame.extend((medium as u16).to_be_bytes());
+        }
+        long => {
+            frame.push(127);
+            frame.extend((long as u64).to_be_bytes());
+        }
+    }
+    frame.extend(text.as_bytes());
+    frame
 }

@@ -162,7 +162,24 @@ pub fn proc_status(pid: u32, field: &str) -> u64 {
 /// The CPU time (user and system, all threads) process `pid` has used so far, from
 /// `/proc/<pid>/stat` (in the kernel's 100 Hz ticks).
 pub fn cpu_time(pid: u32) -> Duration {
-    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    stat_cpu_time(&format!("/proc/{pid}/stat"))
+}
+
+/// The CPU time the threads of process `pid` named `name` have used so far.
+pub fn threads_cpu_time(pid: u32, name: &str) -> Duration {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    threads
+        .flatten()
+        .filter(|thread| std::fs::read_to_string(thread.path().join("comm")).is_ok_and(|comm| comm.trim() == name))
+        .map(|thread| stat_cpu_time(&thread.path().join("stat").to_string_lossy()))
+        .sum()
+}
+
+/// utime + stime of a `/proc` stat file.
+fn stat_cpu_time(path: &str) -> Duration {
+    let ticks = std::fs::read_to_string(path)
         .ok()
         .and_then(|stat| {
             // The fields after the command name (which may hold spaces) in parentheses;
