@@ -190,7 +190,6 @@ async fn main() {
     let link_token = link["data"]["token"].as_str().expect("link token").to_string();
 
     let pid = server.child.id();
-    let before = rss_kib(pid);
     // A staff token holds at most 16 sockets: one login (one session) per 16.
     let mut urls = Vec::new();
     for _ in 0..connections.div_ceil(16) {
@@ -200,6 +199,8 @@ async fn main() {
             server.base.replace("http://", "ws://")
         ));
     }
+    // After the logins: the password hashes' reused memory is not the connections'.
+    let before = rss_kib(pid);
     let topic = format!("queue:{department}");
     // Small client buffers: the library zeroes its whole read buffer (128 KiB by default)
     // for every read, which made this load generator, not the server, most of the CPU.
