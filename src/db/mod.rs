@@ -301,4 +301,45 @@ mod tests {
             .expect("empty");
         assert_eq!(none, 0);
     }
+
+    #[test]
+    fn audit_log_upgrade_keeps_every_row_in_write_order() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        tenant_migrations::migrations::runner()
+            .set_target(refinery::Target::Version(16))
+            .run(&mut conn)
+            .expect("migrate to 16");
+        conn.execute_batch(
+            "INSERT INTO audit_log (id, at, actor_type, action, object_type, object_id, changes) VALUES
+               ('f1000000-0000-4000-8000-000000000000', '2026-01-01T00:00:00Z', 'system', 'customer.create', 'customer', 'c', '{}'),
+               ('01000000-0000-4000-8000-000000000000', '2026-01-01T00:00:00Z', 'system', 'customer.update', 'customer', 'c', '{\"name\":[\"A\",\"B\"]}');",
+        )
+        .expect("rows before the upgrade");
+        tenant_migrations::migrations::runner()
+            .run(&mut conn)
+            .expect("migrate to the latest");
+        let rows: Vec<(i64, String, String)> = conn
+            .prepare("SELECT seq, id, action FROM audit_log ORDER BY rowid")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+            .expect("rows after the upgrade");
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    1,
+                    "f1000000-0000-4000-8000-000000000000".into(),
+                    "customer.create".into()
+                ),
+                (
+                    2,
+                    "01000000-0000-4000-8000-000000000000".into(),
+                    "customer.update".into()
+                ),
+            ]
+        );
+        let deleted = conn.execute("DELETE FROM audit_log", []);
+        assert!(deleted.is_err(), "audit rows stay undeletable after the upgrade");
+        let edited = conn.execute("UPDATE audit_log SET seq = 9 WHERE seq = 1", []);
+        assert!(edited.is_err(), "audit rows stay fixed after the upgrade");
+    }
 }
