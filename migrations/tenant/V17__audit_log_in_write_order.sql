@@ -24,8 +24,13 @@ FROM audit_log ORDER BY rowid;
 DROP TABLE audit_log;
 ALTER TABLE audit_log_in_write_order RENAME TO audit_log;
 
+-- One index per documented filter, each ending in the default sort (time, then write
+-- order): `object_id` alone or with its type, `object_type` alone (before, it sorted
+-- every row of the type in a temporary B-tree), `actor_id`; `action` and the dates read
+-- `audit_log_at` in order.
 CREATE INDEX audit_log_at ON audit_log (at);
-CREATE INDEX audit_log_object ON audit_log (object_type, object_id, at);
+CREATE INDEX audit_log_object ON audit_log (object_id, at);
+CREATE INDEX audit_log_type ON audit_log (object_type, at);
 CREATE INDEX audit_log_actor ON audit_log (actor_id, at);
 
 CREATE TRIGGER audit_log_rows_are_kept BEFORE DELETE ON audit_log

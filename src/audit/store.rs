@@ -67,8 +67,15 @@ pub struct AuditFilters {
 
 pub fn list(conn: &Connection, filters: &AuditFilters, order: &Order) -> Result<Page<AuditEntry>, ApiError> {
     let mut filter = Filter::new();
+    // With an object id, its few rows are found by `audit_log_object` and the type only
+    // checked on them (`+` keeps SQLite from reading every row of the type instead).
+    let object_type = if filters.object_id.is_some() {
+        "+a.object_type = ?"
+    } else {
+        "a.object_type = ?"
+    };
     let exact = [
-        ("a.object_type = ?", &filters.object_type),
+        (object_type, &filters.object_type),
         ("a.object_id = ?", &filters.object_id),
         ("a.actor_id = ?", &filters.actor_id),
         ("a.action = ?", &filters.action),

@@ -369,3 +369,73 @@ fn customer_user_link_and_notification_lists_read_an_index_in_order() {
         });
     }
 }
+
+#[test]
+fn audit_lists_read_an_index_in_order_for_every_filter() {
+    use crate::audit::store::{self as audit, AuditFilters};
+    let (conn, _dir) = tenant_database();
+    let order = default_order(&audit::SORT);
+    let list = |filters: AuditFilters| {
+        audit::list(&conn, &filters, &order).expect("list");
+    };
+    check(&conn, "audit log, default sort", Some("audit_log_at"), || {
+        list(AuditFilters::default())
+    });
+    check(
+        &conn,
+        "audit log?object_type&object_id",
+        Some("audit_log_object (object_id=?)"),
+        || {
+            list(AuditFilters {
+                object_type: Some("customer".into()),
+                object_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+    check(
+        &conn,
+        "audit log?object_id",
+        Some("audit_log_object (object_id=?)"),
+        || {
+            list(AuditFilters {
+                object_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+    check(
+        &conn,
+        "audit log?object_type",
+        Some("audit_log_type (object_type=?)"),
+        || {
+            list(AuditFilters {
+                object_type: Some("customer".into()),
+                ..Default::default()
+            })
+        },
+    );
+    check(
+        &conn,
+        "audit log?actor_id",
+        Some("audit_log_actor (actor_id=?)"),
+        || {
+            list(AuditFilters {
+                actor_id: Some(uuid()),
+                ..Default::default()
+            })
+        },
+    );
+    check(&conn, "audit log?action", Some("audit_log_at"), || {
+        list(AuditFilters {
+            action: Some("customer.create".into()),
+            ..Default::default()
+        })
+    });
+    check(&conn, "audit log?date_from&date_to", Some("audit_log_at"), || {
+        list(AuditFilters {
+            dates: DateRange::parse(Some("2026-01-01"), Some("2026-01-31")).expect("dates"),
+            ..Default::default()
+        })
+    });
+}
