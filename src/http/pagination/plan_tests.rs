@@ -375,67 +375,62 @@ fn audit_lists_read_an_index_in_order_for_every_filter() {
     use crate::audit::store::{self as audit, AuditFilters};
     let (conn, _dir) = tenant_database();
     let order = default_order(&audit::SORT);
-    let list = |filters: AuditFilters| {
-        audit::list(&conn, &filters, &order).expect("list");
-    };
-    check(&conn, "audit log, default sort", Some("audit_log_at"), || {
-        list(AuditFilters::default())
-    });
-    check(
-        &conn,
-        "audit log?object_type&object_id",
-        Some("audit_log_object (object_id=?)"),
-        || {
-            list(AuditFilters {
-                object_type: Some("customer".into()),
+    let text = |value: &str| Some(value.to_string());
+    let cases = [
+        ("audit log, default sort", "audit_log_at", AuditFilters::default()),
+        (
+            "audit log?object_type&object_id",
+            "audit_log_object (object_id=?)",
+            AuditFilters {
+                object_type: text("customer"),
                 object_id: Some(uuid()),
                 ..Default::default()
-            })
-        },
-    );
-    check(
-        &conn,
-        "audit log?object_id",
-        Some("audit_log_object (object_id=?)"),
-        || {
-            list(AuditFilters {
+            },
+        ),
+        (
+            "audit log?object_id",
+            "audit_log_object (object_id=?)",
+            AuditFilters {
                 object_id: Some(uuid()),
                 ..Default::default()
-            })
-        },
-    );
-    check(
-        &conn,
-        "audit log?object_type",
-        Some("audit_log_type (object_type=?)"),
-        || {
-            list(AuditFilters {
-                object_type: Some("customer".into()),
+            },
+        ),
+        (
+            "audit log?object_type",
+            "audit_log_type (object_type=?)",
+            AuditFilters {
+                object_type: text("customer"),
                 ..Default::default()
-            })
-        },
-    );
-    check(
-        &conn,
-        "audit log?actor_id",
-        Some("audit_log_actor (actor_id=?)"),
-        || {
-            list(AuditFilters {
+            },
+        ),
+        (
+            "audit log?actor_id",
+            "audit_log_actor (actor_id=?)",
+            AuditFilters {
                 actor_id: Some(uuid()),
                 ..Default::default()
-            })
-        },
-    );
-    check(&conn, "audit log?action", Some("audit_log_at"), || {
-        list(AuditFilters {
-            action: Some("customer.create".into()),
-            ..Default::default()
-        })
-    });
-    check(&conn, "audit log?date_from&date_to", Some("audit_log_at"), || {
-        list(AuditFilters {
-            dates: DateRange::parse(Some("2026-01-01"), Some("2026-01-31")).expect("dates"),
-            ..Default::default()
-        })
-    });
+            },
+        ),
+        (
+            "audit log?action",
+            "audit_log_at",
+            AuditFilters {
+                action: text("customer.create"),
+                ..Default::default()
+            },
+        ),
+        (
+            "audit log?date_from&date_to",
+            "audit_log_at",
+            AuditFilters {
+                dates: DateRange::parse(Some("2026-01-01"), Some("2026-01-31")).expect("dates"),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (case, index, filters) in cases {
+        check(&conn, case, Some(index), || {
+            audit::list(&conn, &filters, &order).expect("list");
+        });
+    }
 }
