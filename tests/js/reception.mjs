@@ -4,7 +4,8 @@
 // view, moves it an hour later, e-mails the join link to the patient and cancels with a
 // reason; a supervisor is offered neither export nor erase. A manager then downloads
 // everything held about the patient as a JSON file and erases the patient's personal data
-// behind a confirmation that says it is irreversible. The customers and appointments
+// behind a confirmation that says it is irreversible; the calendar then names the patient
+// as erased in the console's language. The customers and appointments
 // screens pass axe-core in three languages, with a screenshot of each (1280×800).
 // Prints the new start of the appointment (RFC 3339, UTC), then "OK", and exits 0 when
 // every step worked.
@@ -125,6 +126,13 @@ await step("the manager erases the patient's personal data", async () => {
   if ((await within(manager, "Patients").getByRole("row", { name: new RegExp(PATIENT) }).count()) !== 0) throw new Error("the name is still shown");
   if ((await erased.getByRole("cell", { name: patientEmail }).count()) !== 0) throw new Error("the e-mail is still shown");
   if (await erased.getByRole("button", { name: "Erase" }).count()) throw new Error("an erased record offers erase again");
+});
+await step("the erased patient is named in the console's language on the calendar too", async () => {
+  await language(desk, "pt-BR", "Português (Brasil)");
+  await go(desk, "appointments");
+  await desk.locator("table.calendar button.appt.cancelled", { hasText: "Paciente apagado" }).waitFor({ timeout: STEP_MS });
+  if (await desk.locator("table.calendar button.appt", { hasText: /Erased customer|Paciente Recepção/ }).count()) throw new Error("the calendar shows the English marker or the erased name");
+  await language(desk, "en", "English");
 });
 
 // ---- both screens in three languages ---------------------------------------------------------

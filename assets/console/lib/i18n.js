@@ -36,6 +36,12 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] ?? `{${name}}`));
 }
 
+/// The name the API gives an erased customer (SPEC: the record stays, without personal data).
+export const ERASED_CUSTOMER = "Erased customer";
+
+/// A customer's name as the API gives it, with an erased one in the console's language.
+export const customerName = (name) => (name === ERASED_CUSTOMER ? t("customers.erased_name") : name);
+
 /// A server message from the 422 field map, in words ("can't be blank" → "Required").
 export function message(text) {
   const key = `err.${String(text).toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "")}`;

@@ -4,7 +4,7 @@
 // with a reason.
 import { api, all } from "/console/lib/api.js";
 import { h, section, form, field, button, badge, confirmDialog, toast, compact, failure, copy } from "/console/lib/dom.js";
-import { t, when, timeOnly, localDay, addDays, monday, dayLabel, shortDay, zonedToUtc, utcToZoned, currentZone } from "/console/lib/i18n.js";
+import { t, when, timeOnly, localDay, addDays, monday, dayLabel, shortDay, zonedToUtc, utcToZoned, currentZone, customerName } from "/console/lib/i18n.js";
 import { state, atLeast } from "/console/lib/state.js";
 
 const OPEN = ["scheduled", "confirmed"];
@@ -74,7 +74,7 @@ export default async function appointments(main, ctx) {
     const free = zonedToUtc(slot) > new Date().toISOString() && !here.some((a) => OPEN.includes(a.status));
     return h("td", { class: "slot" },
       here.map((a) => h("button", { type: "button", class: `appt ${a.status}${a.overdue ? " overdue" : ""}`, onclick: () => showDetail(detail, a, rerender) },
-        h("span", { class: "time" }, timeOnly(a.scheduled_at)), " ", a.customer_name || a.title, " ", h("span", { class: "sr-only" }, t(`appointment.status_${a.status}`)))),
+        h("span", { class: "time" }, timeOnly(a.scheduled_at)), " ", customerName(a.customer_name) || a.title, " ", h("span", { class: "sr-only" }, t(`appointment.status_${a.status}`)))),
       free && agent ? h("button", { type: "button", class: "free", "aria-label": t("appointments.book_at", { time: `${shortDay(day)} ${String(hour).padStart(2, "0")}:00` }),
         onclick: () => booking.pick?.(agent, slot) }, "+") : null);
   };
@@ -211,7 +211,7 @@ function showDetail(holder, a, done) {
   holder.replaceChildren(h("div", { class: "card" },
     h("h3", {}, `${a.title} · ${when(a.scheduled_at)}`),
     h("p", {}, badge(t(`appointment.status_${a.status}`)), a.overdue ? badge(t("appointments.overdue"), "error") : null, " ",
-      t("appointments.minutes", { n: a.duration_minutes }), " · ", a.customer_name || "—", a.department_name ? ` · ${a.department_name}` : ""),
+      t("appointments.minutes", { n: a.duration_minutes }), " · ", customerName(a.customer_name) || "—", a.department_name ? ` · ${a.department_name}` : ""),
     h("p", {}, `${t("appointments.agent")}: ${a.user_name || "—"}`),
     a.cancel_reason ? h("p", { class: "muted" }, `${t("common.reason")}: ${a.cancel_reason}`) : null,
     a.access_link_url ? h("p", {}, h("code", { class: "url" }, a.access_link_url), " ", button(t("common.copy"), () => copy(a.access_link_url))) : null,

@@ -1,14 +1,14 @@
 // Call history with each call's detail: tags, files, manager notes, the rating, the chat.
 import { api } from "/console/lib/api.js";
 import { h, section, table, badge, button } from "/console/lib/dom.js";
-import { t, when, duration } from "/console/lib/i18n.js";
+import { t, when, duration, customerName } from "/console/lib/i18n.js";
 
 export default async function calls(main) {
   const list = await api("GET", "/api/v1/calls?page_size=50");
   const detail = h("div", { "aria-live": "polite" });
   main.replaceChildren(section(t("calls.recent"), table([
     [t("calls.protocol"), (c) => c.protocol],
-    [t("calls.patient"), (c) => c.customer_name],
+    [t("calls.patient"), (c) => customerName(c.customer_name)],
     [t("calls.department"), (c) => c.department_name],
     [t("calls.agent"), (c) => c.user_name || "—"],
     [t("calls.provider"), (c) => c.provider_name || "—"],
@@ -33,7 +33,7 @@ async function showCall(holder, id) {
   const evaluation = evaluations.find((e) => e.call_id === id);
   holder.replaceChildren(section(`${t("calls.call")} ${call.protocol}`,
     h("dl", { class: "facts" },
-      [[t("calls.patient"), call.customer_name], [t("customers.email"), call.customer_email], [t("customers.phone"), call.customer_phone],
+      [[t("calls.patient"), customerName(call.customer_name)], [t("customers.email"), call.customer_email], [t("customers.phone"), call.customer_phone],
         [t("calls.reason"), call.reason], [t("calls.agent"), call.user_name], [t("calls.provider"), call.provider_name],
         [t("calls.joined"), when(call.inserted_at)], [t("calls.started"), when(call.started_at)], [t("calls.ended"), when(call.completed_at)],
         [t("calls.wait"), duration(call.wait_time)], [t("calls.duration"), duration(call.duration)],

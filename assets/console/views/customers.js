@@ -3,12 +3,10 @@
 // and erase their personal data for good (managers and up).
 import { api, download } from "/console/lib/api.js";
 import { h, section, table, button, confirmDialog, toast, form } from "/console/lib/dom.js";
-import { t, when } from "/console/lib/i18n.js";
+import { t, when, customerName, ERASED_CUSTOMER } from "/console/lib/i18n.js";
 import { atLeast } from "/console/lib/state.js";
 
 const view = { search: "", selected: new Set() };
-/// The name the API gives an erased record (SPEC: it stays, without personal data).
-const ERASED = "Erased customer";
 
 export default async function customers(main, ctx) {
   // A phone number typed with punctuation is looked up by its digits.
@@ -45,7 +43,7 @@ export default async function customers(main, ctx) {
         await download(`/api/v1/customers/${c.id}/export`, `customer-${c.id}.json`);
         toast(t("customers.exported", { name: shownName(c) }));
       }) : null,
-      atLeast("manager") && c.name !== ERASED ? button(t("customers.erase"), async () => {
+      atLeast("manager") && c.name !== ERASED_CUSTOMER ? button(t("customers.erase"), async () => {
         if (!(await confirmDialog(t("customers.erase_confirm", { name: c.name }), { confirmLabel: t("customers.erase") }))) return;
         await api("POST", `/api/v1/customers/${c.id}/erase`, {});
         toast(t("customers.erased"));
@@ -54,8 +52,7 @@ export default async function customers(main, ctx) {
   ], list.data, { caption: t("nav.customers"), emptyText: view.search ? t("customers.none_found") : t("common.empty") })), detail);
 }
 
-/// An erased record is named by the API in English; it reads in the console's language.
-const shownName = (c) => (c.name === ERASED ? t("customers.erased_name") : c.name);
+const shownName = (c) => customerName(c.name);
 
 function edit(holder, c, done) {
   holder.replaceChildren(section(t("customers.edit", { name: shownName(c) }), form([

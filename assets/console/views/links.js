@@ -2,7 +2,7 @@
 // its address, send it by e-mail (to the patient's address or another), cancel it.
 import { api, all } from "/console/lib/api.js";
 import { h, section, form, table, button, badge, confirmDialog, toast, compact, copy } from "/console/lib/dom.js";
-import { t, when, zonedToUtc } from "/console/lib/i18n.js";
+import { t, when, zonedToUtc, customerName } from "/console/lib/i18n.js";
 
 export default async function links(main, { render }) {
   const [list, departments] = await Promise.all([
@@ -33,7 +33,7 @@ export default async function links(main, { render }) {
       const email = (await api("POST", `/api/v1/access-links/${l.id}/send`, v.email.trim() ? { email: v.email.trim() } : {})).data;
       outcome.textContent = t("links.sent", { to: email.to, status: t(`emails.status_${email.status}`) });
     }, { submitLabel: t("links.send"), inline: true });
-    detail.replaceChildren(section(t("links.send_title", { name: l.customer_name || l.department_name }), send, outcome));
+    detail.replaceChildren(section(t("links.send_title", { name: customerName(l.customer_name) || l.department_name }), send, outcome));
     detail.querySelector("input").focus();
   };
   main.replaceChildren(
@@ -41,7 +41,7 @@ export default async function links(main, { render }) {
     section(t("nav.links"), table([
       [t("links.url"), (l) => h("code", { class: "url" }, l.url)],
       [t("calls.department"), (l) => l.department_name],
-      [t("calls.patient"), (l) => l.customer_name || "—"],
+      [t("calls.patient"), (l) => customerName(l.customer_name) || "—"],
       [t("common.status"), (l) => [badge(t(`link.status_${l.status}`)), l.reusable ? badge(t("links.reusable")) : null]],
       [t("links.expires"), (l) => when(l.expires_at)],
       ["", (l) => (l.status === "active" ? h("div", { class: "buttons" },

@@ -3,7 +3,7 @@
 import { VideoCall } from "/console/rtc.js";
 import { api } from "/console/lib/api.js";
 import { h, table, button, toast, failure, confirmDialog } from "/console/lib/dom.js";
-import { t, when, timeOnly } from "/console/lib/i18n.js";
+import { t, when, timeOnly, customerName } from "/console/lib/i18n.js";
 import { state } from "/console/lib/state.js";
 
 let current = null; // {call, video, panel}
@@ -16,7 +16,7 @@ export default async function queue(main, { onQueueChange, onLeave }) {
     ]);
     const rows = table([
       [t("calls.protocol"), (c) => c.protocol],
-      [t("calls.patient"), (c) => [h("b", {}, c.customer_name),
+      [t("calls.patient"), (c) => [h("b", {}, customerName(c.customer_name)),
         c.customer_verified === false ? h("span", { class: "muted", title: t("queue.unverified_hint") }, ` (${t("queue.unverified")})`) : null,
         c.reason ? h("div", { class: "muted" }, c.reason) : null]],
       [t("calls.department"), (c) => c.department_name],
@@ -26,13 +26,13 @@ export default async function queue(main, { onQueueChange, onLeave }) {
         ? button(t("queue.start"), async () => { await api("POST", `/api/v1/calls/${c.id}/start`); await openCall(c.id, main, redraw); redraw(); }, { kind: "" })
         : c.user_id ? null : button(t("queue.take"), async () => { await api("POST", `/api/v1/calls/${c.id}/assign`, {}); redraw(); }))],
       ["", (c) => button(t("queue.cancel"), async () => {
-        if (!(await confirmDialog(t("queue.cancel_confirm", { name: c.customer_name }), { confirmLabel: t("queue.cancel") }))) return;
+        if (!(await confirmDialog(t("queue.cancel_confirm", { name: customerName(c.customer_name) }), { confirmLabel: t("queue.cancel") }))) return;
         await api("POST", `/api/v1/calls/${c.id}/cancel`, {});
         redraw();
       }, { kind: "danger" })],
     ], queued.data, { caption: t("queue.waiting", { n: queued.meta.total_count }), emptyText: t("queue.empty") });
     const active = mine.data.map((c) => h("div", { class: "card active-call" },
-      h("b", {}, t("queue.in_call", { name: c.customer_name, protocol: c.protocol })),
+      h("b", {}, t("queue.in_call", { name: customerName(c.customer_name), protocol: c.protocol })),
       c.provider_name ? h("span", { class: "muted" }, ` · ${t("calls.provider")}: ${c.provider_name}`) : null, " ",
       current?.call.id === c.id ? null : button(t("queue.open"), () => openCall(c.id, main, redraw), { kind: "" })));
     const list = h("section", { "aria-labelledby": "queue-title" }, h("h2", { id: "queue-title" }, t("queue.waiting", { n: queued.meta.total_count })), rows);
@@ -67,7 +67,7 @@ async function openCall(callId, main, redraw) {
     toast(t(kind === "audio" ? (muted[kind] ? "call.you_muted" : "call.you_unmuted") : (muted[kind] ? "call.you_camera_off" : "call.you_camera_on")));
   }, { pressed: false });
   const panel = h("section", { class: "call", "aria-labelledby": "call-title" },
-    h("h2", { id: "call-title" }, t("call.title", { name: call.customer_name, protocol: call.protocol })),
+    h("h2", { id: "call-title" }, t("call.title", { name: customerName(call.customer_name), protocol: call.protocol })),
     h("p", { class: "muted" }, [call.department_name, call.provider_name ? `${t("calls.provider")}: ${call.provider_name}` : null].filter(Boolean).join(" · ")),
     h("div", { class: "call-grid" },
       h("div", {}, h("div", { class: "videos" }, remote, local), stateLine, remoteState,
