@@ -141,14 +141,32 @@ fn start(data_dir: &Path) -> Server {
     Server { child, base }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
+/// `WARM_UP_JOINS` rounds, then `JOINS` measured ones: each resets the count, runs
+/// `trigger` (with the round's index) and waits for the last listener. `measuring` runs
+/// once, just before the first measured round. Returns the measured rounds' times, from
+/// the trigger to the last arrival.
+async fn rounds(
+    arrivals: &Arrivals,
+    mut trigger: impl AsyncFnMut(usize),
+    mut measuring: impl FnMut(),
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(JOINS);
+    for index in 0..WARM_UP_JOINS + JOINS {
+        if index == WARM_UP_JOINS {
+            times.clear();
+            measuring();
+        }
+        arrivals.count.store(0, Ordering::Release);
+        let began = Instant::now();
+        trigger(index).await;
+        times.push(arrivals.last_since(began).await);
+    }
+    times
+}
+
+/// CPU time per delivered frame of the measured rounds, in µs.
+fn micros_per_delivery(cpu: Duration, listeners: usize) -> f64 {
+    (cpu / (JOINS * listeners) as u32).as_secs_f64() * 1e6
 }
 
 #[tokio::main]
@@ -200,7 +218,7 @@ async fn main() {
         ));
     }
     // After the logins: the password hashes' reused memory is not the connections'.
-    let before = rss_kib(pid);
+    let before = common::proc_status(pid, "VmRSS:");
     let topic = format!("queue:{department}");
     // Small client buffers: the library zeroes its whole read buffer (128 KiB by default)
     // for every read, which made this load generator, not the server, most of the CPU.
@@ -228,7 +246,7 @@ async fn main() {
     }
     let opened = opening.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib(pid);
+    let after = common::proc_status(pid, "VmRSS:");
     println!(
         "{connections} connections joined in {:.2} s; server RSS {:.1} MB → {:.1} MB ({:.1} KiB per connection)",
         opened.as_secs_f64(),
@@ -242,16 +260,10 @@ async fn main() {
     let mut probe = sockets.pop().expect("one connection");
     let sample = Arc::new(OnceLock::new());
     listen(sockets, &arrivals, listeners, &sample);
-    let mut fan_out = Vec::with_capacity(JOINS);
-    let mut answered = Vec::with_capacity(JOINS);
-    let mut cpu_before = (cpu_time(pid), cpu_time(std::process::id()));
-    for index in 0..WARM_UP_JOINS + JOINS {
-        if index == WARM_UP_JOINS {
-            fan_out.clear();
-            answered.clear();
-            cpu_before = (cpu_time(pid), cpu_time(std::process::id()));
-        }
-        arrivals.count.store(0, Ordering::Release);
+    let mut answered = Vec::with_capacity(WARM_UP_JOINS + JOINS);
+    let cpu_now = || (cpu_time(pid), cpu_time(std::process::id()));
+    let mut cpu_before = cpu_now();
+    let join = async |index: usize| {
         let joined_at = Instant::now();
         let reply = http
             .post(format!("{}/api/v1/call/{link_token}/join", server.base))
@@ -261,13 +273,12 @@ async fn main() {
             .expect("patient joins");
         assert!(reply.status().is_success(), "join: {}", reply.status());
         answered.push(joined_at.elapsed());
-        fan_out.push(arrivals.last_since(joined_at).await);
-    }
-    let deliveries = (JOINS * listeners) as u32;
-    let per_delivery =
-        |before: Duration, after: Duration| (after.saturating_sub(before) / deliveries).as_secs_f64() * 1e6;
-    let server_cpu = per_delivery(cpu_before.0, cpu_time(pid));
-    let generator_cpu = per_delivery(cpu_before.1, cpu_time(std::process::id()));
+    };
+    let mut fan_out = rounds(&arrivals, join, || cpu_before = cpu_now()).await;
+    let cpu_after = cpu_now();
+    let server_cpu = micros_per_delivery(cpu_after.0.saturating_sub(cpu_before.0), listeners);
+    let generator_cpu = micros_per_delivery(cpu_after.1.saturating_sub(cpu_before.1), listeners);
+    answered.drain(..WARM_UP_JOINS);
     fan_out.sort();
     answered.sort();
 
@@ -346,26 +357,19 @@ async fn raw_fan_out(connections: usize, text: &str, client_config: WebSocketCon
     tokio::time::sleep(Duration::from_millis(500)).await;
     let arrivals = Arrivals::new();
     listen(sockets, &arrivals, connections, &Arc::new(OnceLock::new()));
-    let mut sprays = Vec::with_capacity(JOINS);
     let me = std::process::id();
     let cpu_now = || (threads_cpu_time(me, RAW_SERVER_THREADS), cpu_time(me));
     let mut cpu_before = cpu_now();
-    for index in 0..WARM_UP_JOINS + JOINS {
-        if index == WARM_UP_JOINS {
-            sprays.clear();
-            cpu_before = cpu_now();
-        }
-        arrivals.count.store(0, Ordering::Release);
-        let began = Instant::now();
-        spray.send(()).expect("raw server");
-        sprays.push(arrivals.last_since(began).await);
-    }
+    let trigger = async |_| spray.send(()).expect("raw server");
+    let sprays = rounds(&arrivals, trigger, || cpu_before = cpu_now()).await;
     let cpu_after = cpu_now();
-    let deliveries = (JOINS * connections) as u32;
     let server = cpu_after.0.saturating_sub(cpu_before.0);
     let generator = cpu_after.1.saturating_sub(cpu_before.1).saturating_sub(server);
-    let micros = |cpu: Duration| (cpu / deliveries).as_secs_f64() * 1e6;
-    (sprays, (micros(server), micros(generator)))
+    let cpu = (
+        micros_per_delivery(server, connections),
+        micros_per_delivery(generator, connections),
+    );
+    (sprays, cpu)
 }
 
 /// The name of the raw server's threads, to tell its CPU time from the load generator's.

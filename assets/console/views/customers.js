@@ -30,9 +30,9 @@ export default async function customers(main, ctx) {
   }), h("span", { class: "muted" }, t("customers.merge_hint"))) : null;
   const detail = h("div");
   main.replaceChildren(section(t("nav.customers"), search, merge, table([
-    ...(atLeast("supervisor") ? [["", (c) => h("input", { type: "checkbox", "aria-label": t("customers.select", { name: shownName(c) }), checked: view.selected.has(c.id),
+    ...(atLeast("supervisor") ? [["", (c) => h("input", { type: "checkbox", "aria-label": t("customers.select", { name: customerName(c.name) }), checked: view.selected.has(c.id),
       onchange: (e) => { if (e.target.checked) view.selected.add(c.id); else view.selected.delete(c.id); } })]] : []),
-    [t("customers.name"), (c) => shownName(c)],
+    [t("customers.name"), (c) => customerName(c.name)],
     [t("customers.email"), (c) => c.email || "—"],
     [t("customers.phone"), (c) => c.phone || "—"],
     [t("customers.calls"), (c) => c.call_count],
@@ -41,7 +41,7 @@ export default async function customers(main, ctx) {
       button(t("common.edit"), () => edit(detail, c, rerender)),
       atLeast("manager") ? button(t("customers.export"), async () => {
         await download(`/api/v1/customers/${c.id}/export`, `customer-${c.id}.json`);
-        toast(t("customers.exported", { name: shownName(c) }));
+        toast(t("customers.exported", { name: customerName(c.name) }));
       }) : null,
       atLeast("manager") && c.name !== ERASED_CUSTOMER ? button(t("customers.erase"), async () => {
         if (!(await confirmDialog(t("customers.erase_confirm", { name: c.name }), { confirmLabel: t("customers.erase") }))) return;
@@ -52,10 +52,8 @@ export default async function customers(main, ctx) {
   ], list.data, { caption: t("nav.customers"), emptyText: view.search ? t("customers.none_found") : t("common.empty") })), detail);
 }
 
-const shownName = (c) => customerName(c.name);
-
 function edit(holder, c, done) {
-  holder.replaceChildren(section(t("customers.edit", { name: shownName(c) }), form([
+  holder.replaceChildren(section(t("customers.edit", { name: customerName(c.name) }), form([
     { name: "name", label: t("customers.name"), required: true, value: c.name },
     { name: "email", label: t("customers.email"), type: "email", value: c.email },
     { name: "phone", label: t("customers.phone"), type: "tel", value: c.phone },
