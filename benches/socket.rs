@@ -22,15 +22,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{OWNER_EMAIL, PASSWORD, SECRET, TENANT, cpu_time, millis, threads_cpu_time};
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const JOINS: usize = 200;
 /// Joins before the measured ones: the first one also pays the first poll of every
@@ -47,29 +43,24 @@ struct Arrivals {
 /// Every connection reads in its own task and counts its `customer_joined`; the last of
 /// a join notes the time and wakes the bench (a counter, not a message per arrival: the
 /// load generator shares the cores with the server). The first frame is kept in `sample`.
-fn listen<S>(
-    sockets: Vec<WebSocketStream<S>>,
-    arrivals: &Arc<Arrivals>,
-    listeners: usize,
-    sample: &Arc<OnceLock<String>>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    for mut ws in sockets {
+fn listen(sockets: Vec<Client>, arrivals: &Arc<Arrivals>, listeners: usize, sample: &Arc<OnceLock<String>>) {
+    for mut client in sockets {
         let arrivals = arrivals.clone();
         let sample = sample.clone();
         tokio::spawn(async move {
-            while let Some(Ok(message)) = ws.next().await {
-                if let Message::Text(text) = message
-                    && text.contains("customer_joined")
-                {
-                    if sample.get().is_none() {
-                        let _ = sample.set(text.to_string());
+            loop {
+                match client.next().await {
+                    Ok((TEXT, payload)) if contains(payload, "customer_joined") => {
+                        if sample.get().is_none() {
+                            let _ = sample.set(String::from_utf8_lossy(payload).into_owned());
+                        }
+                        if arrivals.count.fetch_add(1, Ordering::AcqRel) + 1 == listeners {
+                            *arrivals.last.lock().expect("last arrival") = Some(Instant::now());
+                            arrivals.all.notify_one();
+                        }
                     }
-                    if arrivals.count.fetch_add(1, Ordering::AcqRel) + 1 == listeners {
-                        *arrivals.last.lock().expect("last arrival") = Some(Instant::now());
-                        arrivals.all.notify_one();
-                    }
+                    Ok((CLOSE, _)) | Err(_) => break,
+                    Ok(_) => {}
                 }
             }
         });
@@ -209,40 +200,25 @@ async fn main() {
 
     let pid = server.child.id();
     // A staff token holds at most 16 sockets: one login (one session) per 16.
-    let mut urls = Vec::new();
+    let mut paths = Vec::new();
     for _ in 0..connections.div_ceil(16) {
         let token = common::login(&http, &server.base).await;
-        urls.push(format!(
-            "{}/socket/websocket?token={token}&vsn=2.0.0",
-            server.base.replace("http://", "ws://")
-        ));
+        paths.push(format!("/socket/websocket?token={token}&vsn=2.0.0"));
     }
     // After the logins: the password hashes' reused memory is not the connections'.
     let before = common::proc_status(pid, "VmRSS:");
     let topic = format!("queue:{department}");
-    // Small client buffers: the library zeroes its whole read buffer (128 KiB by default)
-    // for every read, which made this load generator, not the server, most of the CPU.
-    let client_config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0);
+    let address = server.base.replace("http://", "");
     let opening = Instant::now();
     let mut sockets = Vec::with_capacity(connections);
     for index in 0..connections {
-        let url = &urls[index / 16];
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(client_config), true)
+        let mut client = Client::connect(&address, &paths[index / 16]).await.expect("connect");
+        client
+            .send(&json!(["1", "1", topic, "phx_join", {}]).to_string())
             .await
-            .expect("connect");
-        let join = json!(["1", "1", topic, "phx_join", {}]).to_string();
-        ws.send(Message::text(join)).await.expect("join");
-        loop {
-            let Some(Ok(Message::Text(reply))) = ws.next().await else {
-                panic!("no join reply")
-            };
-            if reply.contains("phx_reply") {
-                break;
-            }
-        }
-        sockets.push(ws);
+            .expect("join");
+        client.text_containing("phx_reply").await.expect("join reply");
+        sockets.push(client);
     }
     let opened = opening.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -286,15 +262,11 @@ async fn main() {
     for index in 0..JOINS {
         let began = Instant::now();
         let frame = json!([null, format!("hb{index}"), "phoenix", "heartbeat", {}]).to_string();
-        probe.send(Message::text(frame)).await.expect("heartbeat");
-        loop {
-            let Some(Ok(Message::Text(reply))) = probe.next().await else {
-                panic!("no heartbeat reply")
-            };
-            if reply.contains(&format!("\"hb{index}\"")) {
-                break;
-            }
-        }
+        probe.send(&frame).await.expect("heartbeat");
+        probe
+            .text_containing(&format!("\"hb{index}\""))
+            .await
+            .expect("heartbeat reply");
         heartbeats.push(began.elapsed());
     }
     heartbeats.sort();
@@ -320,7 +292,7 @@ async fn main() {
     drop(probe);
     drop(server);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (mut floor, (raw_cpu, raw_generator_cpu)) = raw_fan_out(connections, &frame, client_config).await;
+    let (mut floor, (raw_cpu, raw_generator_cpu)) = raw_fan_out(connections, &frame).await;
     floor.sort();
     println!(
         "raw floor, a bare tokio server writing one encoded {}-byte frame to each of {connections} sockets \
@@ -343,15 +315,12 @@ async fn main() {
 /// one pre-encoded text frame to every socket from two tasks: no HTTP, no database, no
 /// queue or task per connection. Returns the spray times and the CPU per delivered frame
 /// of the raw server and of the load generator.
-async fn raw_fan_out(connections: usize, text: &str, client_config: WebSocketConfig) -> (Vec<Duration>, (f64, f64)) {
+async fn raw_fan_out(connections: usize, text: &str) -> (Vec<Duration>, (f64, f64)) {
     let (address, spray) = raw_server(text_frame(text));
-    let url = format!("ws://{address}/");
+    let address = address.to_string();
     let mut sockets = Vec::with_capacity(connections);
     for _ in 0..connections {
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(client_config), true)
-            .await
-            .expect("connect to the raw server");
-        sockets.push(ws);
+        sockets.push(Client::connect(&address, "/").await.expect("connect to the raw server"));
     }
     // The server holds a socket once its handshake reply is written: let the last settle.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -460,18 +429,144 @@ async fn raw_handshake(mut stream: TcpStream) -> std::io::Result<TcpStream> {
 
 /// One unmasked, final text frame carrying `text` (server to client, RFC 6455 §5.2).
 fn text_frame(text: &str) -> Vec<u8> {
-    let mut frame = vec![0x81];
-    match text.len() {
-        short @ 0..126 => frame.push(short as u8),
-        medium @ 126..=0xffff => {
-            frame.push(126);
-            frame.extend((medium as u16).to_be_bytes());
-        }
-        long => {
-            frame.push(127);
-            frame.extend((long as u64).to_be_bytes());
-        }
-    }
+    let mut frame = frame_header(TEXT, text.len(), false);
     frame.extend(text.as_bytes());
     frame
+}
+
+/// A WebSocket client written for this load generator (RFC 6455): the handshake by hand
+/// and frames read straight from the TCP stream into one buffer, with no message built
+/// per frame. It shares the two cores with the server it measures, so it should take as
+/// little of them as it can (a tungstenite client took about as much CPU per frame as
+/// the server).
+struct Client {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    /// The bytes of the frame returned last, dropped at the next read.
+    consumed: usize,
+}
+
+/// A server frame's opcode and payload.
+type Frame<'a> = (u8, &'a [u8]);
+
+const TEXT: u8 = 0x1;
+const CLOSE: u8 = 0x8;
+
+impl Client {
+    /// Opens `path` on `address` as a WebSocket.
+    async fn connect(address: &str, path: &str) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        let mut client = Client {
+            stream,
+            buffer: Vec::with_capacity(READ_BUFFER),
+            consumed: 0,
+        };
+        client.stream.write_all(request.as_bytes()).await?;
+        let end = loop {
+            if let Some(end) = client.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            client.fill().await?;
+        };
+        let reply = String::from_utf8_lossy(&client.buffer[..end]).to_ascii_lowercase();
+        let accept = format!("sec-websocket-accept: {}", derive_accept_key(key.as_bytes())).to_ascii_lowercase();
+        if !reply.starts_with("http/1.1 101") || !reply.contains(&accept) {
+            return Err(std::io::Error::other(format!("no upgrade: {reply}")));
+        }
+        client.consumed = end;
+        Ok(client)
+    }
+
+    /// Sends `text` as one masked text frame (a client must mask, RFC 6455 §5.3).
+    async fn send(&mut self, text: &str) -> std::io::Result<()> {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = frame_header(TEXT, text.len(), true);
+        frame.extend(mask);
+        frame.extend(text.bytes().zip(mask.iter().cycle()).map(|(byte, key)| byte ^ key));
+        self.stream.write_all(&frame).await
+    }
+
+    /// The next frame from the server; its payload is valid until the next call.
+    async fn next(&mut self) -> std::io::Result<Frame<'_>> {
+        self.buffer.drain(..self.consumed);
+        self.consumed = 0;
+        let (opcode, start, end) = loop {
+            if let Some(frame) = frame_at(&self.buffer)? {
+                break frame;
+            }
+            self.fill().await?;
+        };
+        self.consumed = end;
+        Ok((opcode, &self.buffer[start..end]))
+    }
+
+    /// The next text frame whose payload contains `needle`, skipping others.
+    async fn text_containing(&mut self, needle: &str) -> std::io::Result<String> {
+        loop {
+            match self.next().await? {
+                (TEXT, payload) if contains(payload, needle) => {
+                    return Ok(String::from_utf8_lossy(payload).into_owned());
+                }
+                (CLOSE, _) => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+                _ => {}
+            }
+        }
+    }
+
+    async fn fill(&mut self) -> std::io::Result<()> {
+        if self.buffer.capacity() - self.buffer.len() < READ_BUFFER / 4 {
+            self.buffer.reserve(READ_BUFFER);
+        }
+        if self.stream.read_buf(&mut self.buffer).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+}
+
+/// Each client's read buffer: a few frames.
+const READ_BUFFER: usize = 4 * 1024;
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
+}
+
+/// The complete, unfragmented, unmasked frame at the start of `bytes`, if it has arrived:
+/// its opcode and where its payload starts and ends.
+fn frame_at(bytes: &[u8]) -> std::io::Result<Option<(u8, usize, usize)>> {
+    let [first, second, ..] = *bytes else { return Ok(None) };
+    if first & 0x80 == 0 || second & 0x80 != 0 {
+        return Err(std::io::Error::other("a fragmented or masked server frame"));
+    }
+    let (length, header) = match second & 0x7f {
+        126 if bytes.len() >= 4 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
+        127 if bytes.len() >= 10 => (u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")) as usize, 10),
+        126 | 127 => return Ok(None),
+        short => (short as usize, 2),
+    };
+    Ok((bytes.len() >= header + length).then_some((first & 0x0f, header, header + length)))
+}
+
+/// A final frame's header: opcode, payload length and, for a client, the mask bit.
+fn frame_header(opcode: u8, length: usize, masked: bool) -> Vec<u8> {
+    let mask = if masked { 0x80 } else { 0 };
+    let mut header = vec![0x80 | opcode];
+    match length {
+        short @ 0..126 => header.push(mask | short as u8),
+        medium @ 126..=0xffff => {
+            header.push(mask | 126);
+            header.extend((medium as u16).to_be_bytes());
+        }
+        long => {
+            header.push(mask | 127);
+            header.extend((long as u64).to_be_bytes());
+        }
+    }
+    header
 }
