@@ -546,7 +546,10 @@ fn frame_at(bytes: &[u8]) -> std::io::Result<Option<(u8, usize, usize)>> {
     }
     let (length, header) = match second & 0x7f {
         126 if bytes.len() >= 4 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
-        127 if bytes.len() >= 10 => (u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")) as usize, 10),
+        127 if bytes.len() >= 10 => (
+            u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")) as usize,
+            10,
+        ),
         126 | 127 => return Ok(None),
         short => (short as usize, 2),
     };

@@ -116,6 +116,9 @@ config_keys! {
     /// Seconds a waiting customer whose socket closed has to reconnect before the call is
     /// marked missed.
     socket_reconnect_grace_secs: u64 = 60,
+    /// Seconds a socket may send nothing, not even a heartbeat (Phoenix clients send one
+    /// every 30 s), before the server closes it.
+    socket_idle_secs: u64 = 60,
     /// Unit of the webhook retry delays (1, 3, 10, 30, 60, 180, 360 units: 1 min … 6 h).
     webhook_retry_base_secs: u64 = 60,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed for the client IP.
@@ -237,6 +240,9 @@ impl Config {
         }
         if self.reader_pool_size == 0 || self.reader_pool_size > 64 {
             return bad("reader_pool_size", "must be between 1 and 64".into());
+        }
+        if self.socket_idle_secs == 0 {
+            return bad("socket_idle_secs", "must be at least 1".into());
         }
         if self.max_upload_mb == 0 {
             return bad("max_upload_mb", "must be at least 1".into());

@@ -37,8 +37,6 @@ use crate::db::Tenant;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A connection silent this long is closed.
-const IDLE: Duration = Duration::from_secs(60);
 /// The largest frame a client may send (an SDP offer is a few KiB).
 const MAX_FRAME_BYTES: usize = 256 * 1024;
 /// How often an open connection checks again that its token's session, its user and
@@ -251,6 +249,11 @@ async fn serve(state: AppState, tenant: Tenant, identity: Identity, grant: Grant
         }
         let _ = sink.send(Message::Close(None)).await;
     });
+    // A connection that has sent nothing, not even a heartbeat, for this long is closed
+    // (a phone that lost its network). Only frames from the client move the deadline.
+    let idle = Duration::from_secs(state.config.socket_idle_secs);
+    let silence = tokio::time::sleep(idle);
+    tokio::pin!(silence);
     let mut session = Session {
         state,
         tenant,
@@ -262,16 +265,20 @@ async fn serve(state: AppState, tenant: Tenant, identity: Identity, grant: Grant
     let mut periodic = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
     loop {
         tokio::select! {
-            incoming = tokio::time::timeout(IDLE, stream.next()) => match incoming {
-                Ok(Some(Ok(Message::Text(text)))) => {
-                    if session.receive(text.as_str()).await.is_err() {
-                        break;
+            incoming = stream.next() => {
+                silence.as_mut().reset(tokio::time::Instant::now() + idle);
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        if session.receive(text.as_str()).await.is_err() {
+                            break;
+                        }
                     }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    // Binary frames are not used by this server's topics.
+                    _ => break,
                 }
-                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-                // Binary frames are not used by this server's topics.
-                _ => break,
             },
+            _ = &mut silence => break,
             _ = kick.notified() => break,
             _ = recheck.notified() => if session.recheck().await.is_err() { break },
             _ = periodic.tick() => if session.recheck().await.is_err() { break },

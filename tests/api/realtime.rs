@@ -470,6 +470,47 @@ async fn deactivating_a_user_closes_their_socket_and_their_presence_leaves() {
 }
 
 #[tokio::test]
+async fn a_socket_silent_for_socket_idle_secs_is_closed_even_while_the_server_rechecks_it() {
+    let c = clinic_with(|config| config.socket_idle_secs = 2).await;
+    let mut alice = Client::connect(&c.app, &c.agent.token).await;
+    alice.joined(&format!("presence:{}", c.department)).await;
+    // Each role change makes her socket check its session and topics again; none of it
+    // is a frame from her, so none of it may keep the silent socket open.
+    let began = std::time::Instant::now();
+    let rechecks = async {
+        for _ in 0..12 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            c.app
+                .put(
+                    &format!("/api/v1/users/{}", c.agent.user_id),
+                    &c.owner,
+                    json!({"role": "attendant"}),
+                )
+                .await
+                .expect(200);
+        }
+    };
+    let closed = async { (alice.closed_by_server().await, began.elapsed()) };
+    let ((), (closed, after)) = tokio::join!(rechecks, closed);
+    assert!(closed, "the silent socket is closed");
+    assert!(
+        after < Duration::from_secs(4),
+        "closed {after:?} after her last frame, while rechecks ran for 6 s"
+    );
+}
+
+#[tokio::test]
+async fn a_socket_that_sends_heartbeats_outlives_socket_idle_secs() {
+    let c = clinic_with(|config| config.socket_idle_secs = 2).await;
+    let mut alice = Client::connect(&c.app, &c.agent.token).await;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let reference = alice.send(None, "phoenix", "heartbeat", json!({})).await;
+        assert_eq!(alice.reply(&reference).await[4]["status"], "ok");
+    }
+}
+
+#[tokio::test]
 async fn notifications_are_pushed_to_their_user_only() {
     let c = clinic().await;
     let mut alice = Client::connect(&c.app, &c.agent.token).await;
