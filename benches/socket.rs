@@ -11,6 +11,9 @@
 //!   but its commit), and the CPU time per delivered frame of the server and of this
 //!   load generator (which shares the cores with it);
 //! - heartbeat round trips on one connection while the others are open.
+//!
+//! The connections are this bench's own minimal WebSocket client ([`Client`]), and the
+//! same client measures the raw floor at the end ([`raw_fan_out`]).
 
 mod common;
 
