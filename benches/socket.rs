@@ -30,6 +30,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
 
 const JOINS: usize = 200;
 /// Joins before the measured ones: the first one also pays the first poll of every
@@ -319,7 +321,7 @@ async fn main() {
 /// queue or task per connection. Returns the spray times and the CPU per delivered frame
 /// of the raw server and of the load generator.
 async fn raw_fan_out(connections: usize, text: &str) -> (Vec<Duration>, (f64, f64)) {
-    let (address, spray) = raw_server(text_frame(text));
+    let (address, spray) = raw_server(text_frame(text, None));
     let address = address.to_string();
     let mut sockets = Vec::with_capacity(connections);
     for _ in 0..connections {
@@ -430,11 +432,14 @@ async fn raw_handshake(mut stream: TcpStream) -> std::io::Result<TcpStream> {
     Ok(stream)
 }
 
-/// One unmasked, final text frame carrying `text` (server to client, RFC 6455 §5.2).
-fn text_frame(text: &str) -> Vec<u8> {
-    let mut frame = frame_header(TEXT, text.len(), false);
-    frame.extend(text.as_bytes());
-    frame
+/// One final text frame carrying `text`, masked with `mask` (a client must mask, RFC
+/// 6455 §5.3) or not (server to client).
+fn text_frame(text: &str, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut frame = Frame::message(text.as_bytes().to_vec(), OpCode::Data(Data::Text), true);
+    frame.header_mut().mask = mask;
+    let mut encoded = Vec::with_capacity(text.len() + 14);
+    frame.format(&mut encoded).expect("a frame in memory");
+    encoded
 }
 
 /// A WebSocket client written for this load generator (RFC 6455): the handshake by hand
@@ -450,7 +455,7 @@ struct Client {
 }
 
 /// A server frame's opcode and payload.
-type Frame<'a> = (u8, &'a [u8]);
+type Received<'a> = (u8, &'a [u8]);
 
 const TEXT: u8 = 0x1;
 const CLOSE: u8 = 0x8;
@@ -486,17 +491,15 @@ impl Client {
         Ok(client)
     }
 
-    /// Sends `text` as one masked text frame (a client must mask, RFC 6455 §5.3).
+    /// Sends `text` as one masked text frame.
     async fn send(&mut self, text: &str) -> std::io::Result<()> {
-        let mask = [0x37, 0xfa, 0x21, 0x3d];
-        let mut frame = frame_header(TEXT, text.len(), true);
-        frame.extend(mask);
-        frame.extend(text.bytes().zip(mask.iter().cycle()).map(|(byte, key)| byte ^ key));
-        self.stream.write_all(&frame).await
+        self.stream
+            .write_all(&text_frame(text, Some([0x37, 0xfa, 0x21, 0x3d])))
+            .await
     }
 
     /// The next frame from the server; its payload is valid until the next call.
-    async fn next(&mut self) -> std::io::Result<Frame<'_>> {
+    async fn next(&mut self) -> std::io::Result<Received<'_>> {
         self.buffer.drain(..self.consumed);
         self.consumed = 0;
         let (opcode, start, end) = loop {
@@ -543,36 +546,14 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 /// The complete, unfragmented, unmasked frame at the start of `bytes`, if it has arrived:
 /// its opcode and where its payload starts and ends.
 fn frame_at(bytes: &[u8]) -> std::io::Result<Option<(u8, usize, usize)>> {
-    let [first, second, ..] = *bytes else { return Ok(None) };
-    if first & 0x80 == 0 || second & 0x80 != 0 {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let Some((header, length)) = FrameHeader::parse(&mut cursor).map_err(std::io::Error::other)? else {
+        return Ok(None);
+    };
+    if !header.is_final || header.mask.is_some() {
         return Err(std::io::Error::other("a fragmented or masked server frame"));
     }
-    let (length, header) = match second & 0x7f {
-        126 if bytes.len() >= 4 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
-        127 if bytes.len() >= 10 => (
-            u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")) as usize,
-            10,
-        ),
-        126 | 127 => return Ok(None),
-        short => (short as usize, 2),
-    };
-    Ok((bytes.len() >= header + length).then_some((first & 0x0f, header, header + length)))
-}
-
-/// A final frame's header: opcode, payload length and, for a client, the mask bit.
-fn frame_header(opcode: u8, length: usize, masked: bool) -> Vec<u8> {
-    let mask = if masked { 0x80 } else { 0 };
-    let mut header = vec![0x80 | opcode];
-    match length {
-        short @ 0..126 => header.push(mask | short as u8),
-        medium @ 126..=0xffff => {
-            header.push(mask | 126);
-            header.extend((medium as u16).to_be_bytes());
-        }
-        long => {
-            header.push(mask | 127);
-            header.extend((long as u64).to_be_bytes());
-        }
-    }
-    header
+    let start = cursor.position() as usize;
+    let end = start + length as usize;
+    Ok((bytes.len() >= end).then_some((u8::from(header.opcode), start, end)))
 }
