@@ -30,7 +30,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
 
 const JOINS: usize = 200;
@@ -435,7 +435,7 @@ async fn raw_handshake(mut stream: TcpStream) -> std::io::Result<TcpStream> {
 /// One final text frame carrying `text`, masked with `mask` (a client must mask, RFC
 /// 6455 §5.3) or not (server to client).
 fn text_frame(text: &str, mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut frame = Frame::message(text.as_bytes().to_vec(), OpCode::Data(Data::Text), true);
+    let mut frame = Frame::message(text.as_bytes().to_vec(), TEXT, true);
     frame.header_mut().mask = mask;
     let mut encoded = Vec::with_capacity(text.len() + 14);
     frame.format(&mut encoded).expect("a frame in memory");
@@ -455,10 +455,10 @@ struct Client {
 }
 
 /// A server frame's opcode and payload.
-type Received<'a> = (u8, &'a [u8]);
+type Received<'a> = (OpCode, &'a [u8]);
 
-const TEXT: u8 = 0x1;
-const CLOSE: u8 = 0x8;
+const TEXT: OpCode = OpCode::Data(Data::Text);
+const CLOSE: OpCode = OpCode::Control(Control::Close);
 
 impl Client {
     /// Opens `path` on `address` as a WebSocket.
@@ -545,7 +545,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 /// The complete, unfragmented, unmasked frame at the start of `bytes`, if it has arrived:
 /// its opcode and where its payload starts and ends.
-fn frame_at(bytes: &[u8]) -> std::io::Result<Option<(u8, usize, usize)>> {
+fn frame_at(bytes: &[u8]) -> std::io::Result<Option<(OpCode, usize, usize)>> {
     let mut cursor = std::io::Cursor::new(bytes);
     let Some((header, length)) = FrameHeader::parse(&mut cursor).map_err(std::io::Error::other)? else {
         return Ok(None);
@@ -555,5 +555,5 @@ fn frame_at(bytes: &[u8]) -> std::io::Result<Option<(u8, usize, usize)>> {
     }
     let start = cursor.position() as usize;
     let end = start + length as usize;
-    Ok((bytes.len() >= end).then_some((u8::from(header.opcode), start, end)))
+    Ok((bytes.len() >= end).then_some((header.opcode, start, end)))
 }
